@@ -1,0 +1,3 @@
+from socketguard.cli import main
+
+main()

@@ -1,0 +1,41 @@
+"""`socketguard` command line. Subcommands load lazily so `lint` never imports kopf."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from socketguard import __version__
+
+# name -> "module:attribute"; each front-end adds its own line.
+_COMMANDS: dict[str, str] = {}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, _, attribute = target.partition(":")
+        command: Any = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="socketguard")
+def main() -> None:
+    """Keep Socket.IO and WebSocket routes on Kubernetes honest.
+
+    \b
+    Start here:
+      socketguard lint manifests/           check manifests offline (CI, pre-commit)
+      helm template . | socketguard lint -  check a chart's output
+      socketguard explain SG102             what a finding means and how to fix it
+    """
