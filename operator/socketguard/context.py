@@ -1,0 +1,74 @@
+"""The shared, lazily computed view that every rule reads: contracts, pairings and traces.
+
+Each piece is computed at most once per analysis, so twenty rules cost one parse of the
+annotations and one routing pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from socketguard import ANNOTATION_PREFIX
+from socketguard.contract import ClientSpec, ServerSpec
+from socketguard.findings import Finding, Severity
+from socketguard.inventory import Inventory
+from socketguard.objects import ObjectRef
+
+if TYPE_CHECKING:
+    from socketguard.contract import ContractSet
+    from socketguard.trace import Trace, TraceSet
+
+IGNORE_ANNOTATION = f"{ANNOTATION_PREFIX}ignore"
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """A client and one server its handshake reaches (by routing, or pinned by client-server)."""
+
+    client: ClientSpec
+    server: ServerSpec
+    trace: Trace | None = None
+
+
+class Context:
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+
+    @cached_property
+    def contracts(self) -> ContractSet:
+        from socketguard.contract import read_contracts
+
+        return read_contracts(self.inventory)
+
+    @property
+    def servers(self) -> dict[ObjectRef, ServerSpec]:
+        """Annotated and inferred servers by workload."""
+        return self.traces.servers
+
+    @property
+    def clients(self) -> dict[ObjectRef, ClientSpec]:
+        return self.contracts.clients
+
+    @cached_property
+    def traces(self) -> TraceSet:
+        from socketguard.trace import build_traces
+
+        return build_traces(self.inventory, self.contracts)
+
+    @property
+    def pairs(self) -> list[Pairing]:
+        return self.traces.pairs
+
+    def is_suppressed(self, finding: Finding) -> bool:
+        return finding.code in self.inventory.ignored_codes(finding.subject)
+
+    def cap_inferred(self, finding: Finding) -> Finding:
+        """Findings that rest on an inferred server are at most warnings (DESIGN: zero-config)."""
+        if finding.severity <= Severity.WARNING:
+            return finding
+        inferred = self.traces.inferred
+        if finding.subject in inferred or inferred.intersection(finding.related):
+            return finding.with_severity(Severity.WARNING)
+        return finding

@@ -1,0 +1,52 @@
+"""analyze(inventory) -> findings: runs every rule over one shared, lazily built context."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+
+from socketguard.context import Context
+from socketguard.findings import Finding, Severity, sort_findings
+from socketguard.inventory import Inventory
+from socketguard.objects import ObjectRef
+from socketguard.rules.base import Rule
+from socketguard.rules.registry import all_rules
+
+
+def analyze(
+    inventory: Inventory,
+    *,
+    scope: Collection[ObjectRef] | None = None,
+    rules: Sequence[Rule] | None = None,
+    ignore: Collection[str] = (),
+) -> list[Finding]:
+    """Every finding of `rules` (default: all) on `inventory`, suppressions applied.
+
+    `scope` limits the result to findings whose subject or related objects are in it, so the
+    operator and webhook can re-evaluate only what a change touches.
+    """
+    context = Context(inventory)
+    ignored = {code.upper() for code in ignore}
+    found: list[Finding] = []
+    for rule in rules if rules is not None else all_rules():
+        if rule.check is None or rule.code in ignored:
+            continue
+        found.extend(rule.check(context))
+    kept = (f for f in _deduplicate(found) if not context.is_suppressed(f))
+    if scope is not None:
+        wanted = set(scope)
+        kept = (f for f in kept if f.subject in wanted or wanted.intersection(f.related))
+    return sort_findings(context.cap_inferred(f) for f in kept)
+
+
+def _deduplicate(findings: Iterable[Finding]) -> list[Finding]:
+    unique: dict[tuple[str, ObjectRef, str, str], Finding] = {}
+    for finding in findings:
+        unique.setdefault((*finding.key, finding.message), finding)
+    return list(unique.values())
+
+
+def exit_code_for(findings: Iterable[Finding], fail_on: Severity | None) -> int:
+    """1 when any finding is at or above `fail_on` (None: never), else 0."""
+    if fail_on is None:
+        return 0
+    return 1 if any(f.severity >= fail_on for f in findings) else 0

@@ -1,0 +1,30 @@
+"""Typed views of the raw objects the engine reads, keyed by (group, kind)."""
+
+from __future__ import annotations
+
+from socketguard.models.base import KubeObject
+from socketguard.models.istio import DestinationRule, Gateway, VirtualService
+from socketguard.models.services import HorizontalPodAutoscaler, Service
+from socketguard.models.workloads import Workload
+
+ISTIO_GROUP = "networking.istio.io"
+WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
+
+MODELS: dict[tuple[str, str], type[KubeObject]] = {
+    ("apps", "Deployment"): Workload,
+    ("apps", "StatefulSet"): Workload,
+    ("apps", "DaemonSet"): Workload,
+    ("", "Service"): Service,
+    ("autoscaling", "HorizontalPodAutoscaler"): HorizontalPodAutoscaler,
+    (ISTIO_GROUP, "VirtualService"): VirtualService,
+    (ISTIO_GROUP, "DestinationRule"): DestinationRule,
+    (ISTIO_GROUP, "Gateway"): Gateway,
+}
+
+# Kinds whose objects have no namespace; everything the engine models is namespaced.
+CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "CustomResourceDefinition", "ClusterRole",
+                                  "ClusterRoleBinding", "GatewayClass", "IngressClass",
+                                  "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+                                  "PersistentVolume", "StorageClass", "Node"})
+
+__all__ = ["CLUSTER_SCOPED_KINDS", "ISTIO_GROUP", "MODELS", "WORKLOAD_KINDS", "KubeObject"]

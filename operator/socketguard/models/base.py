@@ -1,0 +1,65 @@
+"""Shared pieces of the typed views: strict, camelCase, extra fields ignored.
+
+Views are strict on purpose: the API server rejects `replicas: "3"`, so a manifest that says it
+is reported (SG003 at that field) rather than silently coerced.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class View(BaseModel):
+    model_config = ConfigDict(
+        strict=True,
+        extra="ignore",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+    )
+
+
+class ObjectMeta(View):
+    name: str = ""
+    namespace: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    generation: int | None = None
+
+
+class KubeObject(View):
+    api_version: str
+    kind: str
+    metadata: ObjectMeta
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_MS = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+
+
+def duration_ms(text: str) -> float:
+    """Go/protobuf duration text (`30s`, `1m30s`, `500ms`, `1.5s`) in milliseconds."""
+    stripped = text.strip()
+    if stripped == "0":
+        return 0.0
+    position, total = 0, 0.0
+    for match in _DURATION_PART.finditer(stripped):
+        if match.start() != position:
+            break
+        total += float(match.group(1)) * _UNIT_MS[match.group(2)]
+        position = match.end()
+    if position != len(stripped) or not stripped:
+        raise ValueError(f"{text!r} is not a duration such as 30s, 1m30s or 500ms")
+    return total
+
+
+def _check_duration(text: str) -> str:
+    duration_ms(text)
+    return text
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
