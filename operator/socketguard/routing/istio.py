@@ -1,0 +1,363 @@
+"""Istio VirtualService routing as Envoy applies it.
+
+Semantics modelled (see DESIGN.md): `http[]` tried in order, first match wins; a rule matches
+when any `match[]` entry matches (no `match` matches everything); `uri.prefix` is a plain string
+prefix, `exact` equality, `regex` an RE2 full match; `ignoreUriCase` for prefix and exact;
+`rewrite.uri` replaces the matched prefix (prefix matches) or the whole path (exact/regex);
+`uriRegexRewrite` substitutes; `gateways` absent means `mesh`, `match.gateways` overrides.
+Conditions other than the path are evaluated against the request a browser sends (GET, Origin,
+Upgrade for websocket, no custom headers), and each such evaluation is stated as an assumption.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+from socketguard.inventory import Inventory
+from socketguard.models.base import duration_ms
+from socketguard.models.istio import (
+    DestinationRule,
+    HTTPMatchRequest,
+    HTTPRoute,
+    StringMatch,
+    VirtualService,
+)
+from socketguard.models.workloads import LabelSelector
+from socketguard.objects import FieldPath, ObjectRef
+from socketguard.routing import (
+    Affinity,
+    Backend,
+    CorsAtProxy,
+    Entrance,
+    Request,
+    RouteHop,
+    RoutingResult,
+)
+from socketguard.routing.hosts import fqdn, host_matches, in_cluster_service, service_of_host, visible
+
+ROUTER = "istio"
+
+
+@lru_cache(maxsize=4096)
+def _compile(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
+
+
+def string_matches(match: StringMatch, value: str, *, ignore_case: bool = False) -> bool:
+    if match.exact is not None:
+        return value.lower() == match.exact.lower() if ignore_case else value == match.exact
+    if match.prefix is not None:
+        return value.lower().startswith(match.prefix.lower()) if ignore_case else value.startswith(match.prefix)
+    if match.regex is not None:
+        compiled = _compile(match.regex)
+        return compiled is not None and compiled.fullmatch(value) is not None
+    return True
+
+
+def describe(match: StringMatch | None) -> str:
+    if match is None:
+        return "any path"
+    for kind in ("exact", "prefix", "regex"):
+        value = getattr(match, kind)
+        if value is not None:
+            return f"{kind} {value}"
+    return "any path"
+
+
+class IstioRouter:
+    name = ROUTER
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self._wildcards = [h for h in inventory.virtual_service_hosts() if h.startswith("*")]
+
+    # -- entry -------------------------------------------------------------------------------
+    def route(self, request: Request) -> RoutingResult:
+        result = RoutingResult(request=request)
+        if request.via == "gateway":
+            result.entrance = self._entrance(request)
+            if result.entrance is None:
+                result.host_routed = any(True for _ in self._virtual_services(request.host))
+                return result
+        else:
+            result.entrance = Entrance(via="mesh")
+        viewer = result.entrance.gateway.namespace if result.entrance.gateway else request.source_namespace
+        for vs in self._virtual_services(request.host):
+            ref = self.inventory.ref_of(vs)
+            if not self._bound(vs, ref, result):
+                continue
+            result.host_routed = True
+            if not visible(vs.spec.export_to, ref.namespace, viewer):
+                result.hidden_routes.append((ref, ("spec", "exportTo")))
+                continue
+            result.hops.extend(self._matching_hops(vs, ref, request, result.entrance, viewer))
+        if not result.hops and request.via == "mesh":
+            result.direct = self._direct_backend(request)
+        return result
+
+    # -- gateway entrance --------------------------------------------------------------------
+    def _entrance(self, request: Request) -> Entrance | None:
+        best: Entrance | None = None
+        for gateway in sorted(self.inventory.gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name)):
+            for index, server in enumerate(gateway.spec.servers):
+                if not any(host_matches(_gateway_host(h), request.host) for h in server.hosts):
+                    continue
+                tls = server.tls is not None or server.port.protocol.upper() in ("HTTPS", "TLS")
+                entrance = Entrance("gateway", self.inventory.ref_of(gateway), ("spec", "servers", index),
+                                    server.port.protocol.upper(), tls)
+                if server.port.number == request.port:
+                    return entrance
+                best = best or entrance
+        return best
+
+    def _virtual_services(self, host: str) -> Iterator[VirtualService]:
+        seen: set[int] = set()
+        candidates = list(self.inventory.virtual_services_for_host(host))
+        service = in_cluster_service(host, "")
+        if service is not None and service[0]:
+            short = [vs for vs in self.inventory.virtual_services_for_host(service[1])
+                     if (vs.metadata.namespace or self.inventory.default_namespace) == service[0]]
+            candidates.extend(short)
+        for pattern in self._wildcards:
+            if host_matches(pattern, host):
+                candidates.extend(self.inventory.virtual_services_for_host(pattern))
+        for vs in sorted(candidates, key=lambda v: (v.metadata.namespace, v.metadata.name)):
+            if id(vs) not in seen:
+                seen.add(id(vs))
+                yield vs
+
+    def _bound(self, vs: VirtualService, ref: ObjectRef, result: RoutingResult) -> bool:
+        """Whether the VirtualService applies at this entrance (`gateways`, default `mesh`)."""
+        assert result.entrance is not None
+        gateways = vs.spec.gateways or ["mesh"]
+        if self._entrance_in(gateways, ref, result.entrance):
+            return True
+        return any(m.gateways and self._entrance_in(m.gateways, ref, result.entrance)
+                   for rule in vs.spec.http for m in rule.match or [])
+
+    def _entrance_in(self, gateways: list[str], ref: ObjectRef, entrance: Entrance) -> bool:
+        if entrance.via == "mesh":
+            return "mesh" in gateways
+        assert entrance.gateway is not None
+        return any(_gateway_ref(name, ref.namespace) == (entrance.gateway.namespace, entrance.gateway.name)
+                   for name in gateways if name != "mesh")
+
+    def missing_gateways(self, vs: VirtualService) -> Iterator[tuple[int, str]]:
+        ref = self.inventory.ref_of(vs)
+        for index, name in enumerate(vs.spec.gateways):
+            if name == "mesh":
+                continue
+            namespace, gateway_name = _gateway_ref(name, ref.namespace)
+            if self.inventory.gateway(namespace, gateway_name) is None:
+                yield index, name
+
+    # -- rules -------------------------------------------------------------------------------
+    def _matching_hops(self, vs: VirtualService, ref: ObjectRef, request: Request, entrance: Entrance,
+                       viewer: str) -> Iterator[RouteHop]:
+        vs_gateways = vs.spec.gateways or ["mesh"]
+        for index, rule in enumerate(vs.spec.http):
+            rule_path: FieldPath = ("spec", "http", index)
+            matched = self._match(rule, ref, request, entrance, vs_gateways)
+            if matched is None:
+                continue
+            match_index, assumptions = matched
+            yield self._hop(rule, ref, rule_path, match_index, request, viewer, assumptions)
+
+    def _match(self, rule: HTTPRoute, ref: ObjectRef, request: Request, entrance: Entrance,
+               vs_gateways: list[str]) -> tuple[int | None, tuple[str, ...]] | None:
+        if not rule.match:
+            return (None, ()) if self._entrance_in(vs_gateways, ref, entrance) else None
+        for index, match in enumerate(rule.match):
+            gateways = match.gateways or vs_gateways
+            if not self._entrance_in(gateways, ref, entrance):
+                continue
+            assumptions = _conditions_hold(match, request)
+            if assumptions is not None:
+                return index, assumptions
+        return None
+
+    def _hop(self, rule: HTTPRoute, ref: ObjectRef, rule_path: FieldPath, match_index: int | None,
+             request: Request, viewer: str, assumptions: tuple[str, ...]) -> RouteHop:
+        match = rule.match[match_index] if rule.match and match_index is not None else None
+        upstream, rewrite_path = _rewrite(rule, match, request.path, rule_path)
+        timeout = None if rule.timeout is None else duration_ms(rule.timeout)
+        cors = None
+        if rule.cors_policy is not None:
+            origins = [(k, v) for m in rule.cors_policy.allow_origins
+                       for k in ("exact", "prefix", "regex") if (v := getattr(m, k)) is not None]
+            origins += [("exact", o) for o in rule.cors_policy.allow_origin]
+            cors = CorsAtProxy(tuple(origins), rule.cors_policy.allow_credentials, (*rule_path, "corsPolicy"))
+        delivers = rule.redirect is None and rule.direct_response is None and rule.delegate is None
+        return RouteHop(
+            router=ROUTER,
+            route=ref,
+            rule_path=rule_path,
+            match_path=None if match_index is None else (*rule_path, "match", match_index),
+            match_text=describe(match.uri if match else None),
+            upstream_path=upstream,
+            rewrite_path=rewrite_path,
+            backends=tuple(self._backends(rule, ref, rule_path, request, viewer)) if delivers else (),
+            timeout_ms=timeout if timeout else None,
+            timeout_path=(*rule_path, "timeout") if timeout else None,
+            timeout_cuts_websocket=bool(timeout),
+            cors=cors,
+            assumptions=assumptions,
+            delivers=delivers,
+        )
+
+    # -- destinations ------------------------------------------------------------------------
+    def _backends(self, rule: HTTPRoute, ref: ObjectRef, rule_path: FieldPath, request: Request,
+                  viewer: str) -> Iterator[Backend]:
+        weights = [d.weight for d in rule.route]
+        even = 100 // len(rule.route) if rule.route and all(w is None for w in weights) else 0
+        for index, destination in enumerate(rule.route):
+            weight = destination.weight if destination.weight is not None else (even or 100)
+            port = destination.destination.port.number if destination.destination.port else None
+            yield self.resolve_backend(
+                destination.destination.host, ref.namespace, (*rule_path, "route", index),
+                weight=weight, port=port, subset=destination.destination.subset, viewer=viewer,
+            )
+
+    def resolve_backend(self, host: str, namespace: str, path: FieldPath, *, weight: int = 100,
+                        port: int | None = None, subset: str | None = None, viewer: str = "") -> Backend:
+        """Service, Service port, targetPort, selected workloads and affinity of one destination."""
+        located = service_of_host(host, namespace)
+        service = None if located is None else self.inventory.service(*located)
+        if located is None or service is None:
+            return Backend(host=host, path=path, weight=weight, port_number=port)
+        service_ref = self.inventory.ref_of(service)
+        chosen = None
+        if port is not None:
+            chosen = next((p for p in service.spec.ports if p.port == port), None)
+        elif len(service.spec.ports) == 1:
+            chosen = service.spec.ports[0]
+        workloads = tuple(self.inventory.ref_of(w) for w in self.inventory.workloads(service_ref.namespace)
+                          if service.spec.selector and LabelSelector(match_labels=service.spec.selector)
+                          .matches(w.pod_labels))
+        affinity = list(self._affinity(service_ref, chosen.port if chosen else None, subset))
+        if service.spec.session_affinity == "ClientIP":
+            affinity.append(Affinity("client-ip", service_ref, ("spec", "sessionAffinity")))
+        hidden: list[tuple[ObjectRef, FieldPath]] = []
+        if not visible(service.export_to, service_ref.namespace, viewer or namespace):
+            hidden.append((service_ref, ("metadata", "annotations", "networking.istio.io/exportTo")))
+        hidden.extend(self._hidden_rules(service_ref, viewer or namespace))
+        return Backend(
+            host=host, path=path, weight=weight, service=service_ref, port_number=port,
+            service_port=chosen.port if chosen else None,
+            service_port_name=chosen.name if chosen else None,
+            app_protocol=chosen.app_protocol if chosen else None,
+            target_port=chosen.effective_target_port if chosen else None,
+            workloads=workloads, affinity=tuple(affinity), hidden_by=tuple(hidden),
+        )
+
+    def _destination_rules(self, service: ObjectRef) -> Iterator[DestinationRule]:
+        yield from self.inventory.destination_rules_for_host(fqdn(service.namespace, service.name))
+        for rule in self.inventory.destination_rules_for_host(service.name):
+            if (rule.metadata.namespace or self.inventory.default_namespace) == service.namespace:
+                yield rule
+
+    def _affinity(self, service: ObjectRef, port: int | None, subset: str | None) -> Iterator[Affinity]:
+        for rule in self._destination_rules(service):
+            ref = self.inventory.ref_of(rule)
+            policy = rule.spec.traffic_policy
+            if policy is not None:
+                if policy.load_balancer and policy.load_balancer.consistent_hash:
+                    kind = policy.load_balancer.consistent_hash.kind
+                    yield Affinity(kind, ref, ("spec", "trafficPolicy", "loadBalancer", "consistentHash"))
+                for index, level in enumerate(policy.port_level_settings):
+                    hashed = level.load_balancer.consistent_hash if level.load_balancer else None
+                    if hashed and level.port and level.port.number == port:
+                        yield Affinity(hashed.kind, ref, ("spec", "trafficPolicy", "portLevelSettings", index))
+            for index, named in enumerate(rule.spec.subsets):
+                lb = named.traffic_policy.load_balancer if named.traffic_policy else None
+                if named.name == subset and lb and lb.consistent_hash:
+                    yield Affinity(lb.consistent_hash.kind, ref, ("spec", "subsets", index, "trafficPolicy"))
+
+    def _hidden_rules(self, service: ObjectRef, viewer: str) -> Iterator[tuple[ObjectRef, FieldPath]]:
+        for rule in self._destination_rules(service):
+            ref = self.inventory.ref_of(rule)
+            if not visible(rule.spec.export_to, ref.namespace, viewer):
+                yield ref, ("spec", "exportTo")
+
+    def _direct_backend(self, request: Request) -> Backend | None:
+        located = in_cluster_service(request.host, request.source_namespace)
+        if located is None or self.inventory.service(*located) is None:
+            return None
+        return self.resolve_backend(fqdn(*located), located[0], (), port=request.port,
+                                    viewer=request.source_namespace)
+
+
+def _gateway_host(host: str) -> str:
+    """Gateway server hosts may be `namespace/host`; the namespace part scopes VirtualServices."""
+    return host.partition("/")[2] if "/" in host else host
+
+
+def _gateway_ref(name: str, namespace: str) -> tuple[str, str]:
+    if "/" in name:
+        ns, _, gateway = name.partition("/")
+        return ns, gateway
+    if "." in name:  # <name>.<namespace>.svc.cluster.local form
+        parts = name.split(".")
+        return parts[1], parts[0]
+    return namespace, name
+
+
+def _conditions_hold(match: HTTPMatchRequest, request: Request) -> tuple[str, ...] | None:
+    """None when the match rejects the handshake; else the assumptions made to accept it."""
+    if match.uri is not None and not string_matches(match.uri, request.path, ignore_case=match.ignore_uri_case):
+        return None
+    checks: list[tuple[StringMatch | None, str]] = [
+        (match.method, "GET"), (match.scheme, request.scheme), (match.authority, request.host),
+    ]
+    if any(m is not None and not string_matches(m, value) for m, value in checks):
+        return None
+    if match.port is not None and match.port != request.port:
+        return None
+    assumptions: list[str] = []
+    for name, header in match.headers.items():
+        value = request.headers.get(name.lower())
+        if value is None or not string_matches(header, value):
+            return None
+        assumptions.append(f"header `{name}` matched as a browser sends it for {request.transport}")
+    for name, header in match.without_headers.items():
+        value = request.headers.get(name.lower())
+        if value is not None and string_matches(header, value):
+            return None
+    for name, param in match.query_params.items():
+        value = request.query.get(name)
+        if value is None or not string_matches(param, value):
+            return None
+    if match.source_labels or match.source_namespace:
+        assumptions.append("sourceLabels/sourceNamespace assumed to match the client")
+    return tuple(assumptions)
+
+
+def _rewrite(rule: HTTPRoute, match: HTTPMatchRequest | None, path: str,
+             rule_path: FieldPath) -> tuple[str, FieldPath | None]:
+    rewrite = rule.rewrite
+    if rewrite is None:
+        return path, None
+    if rewrite.uri_regex_rewrite is not None:
+        compiled = _compile(rewrite.uri_regex_rewrite.match)
+        replacement = re.sub(r"\\(\d)", r"\\g<\1>", rewrite.uri_regex_rewrite.rewrite)
+        if compiled is None:
+            return path, (*rule_path, "rewrite", "uriRegexRewrite")
+        try:
+            return compiled.sub(replacement, path), (*rule_path, "rewrite", "uriRegexRewrite")
+        except (re.error, IndexError):
+            return path, (*rule_path, "rewrite", "uriRegexRewrite")
+    if rewrite.uri is None:
+        return path, None
+    uri = match.uri if match is not None else None
+    prefix = "/" if uri is None else uri.prefix
+    if prefix is not None:
+        return rewrite.uri + path[len(prefix):], (*rule_path, "rewrite", "uri")
+    return rewrite.uri, (*rule_path, "rewrite", "uri")
+
+
+__all__ = ["ROUTER", "IstioRouter", "string_matches"]
