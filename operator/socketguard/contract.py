@@ -123,6 +123,8 @@ class ContractSet:
 def read_contracts(inventory: Inventory) -> ContractSet:
     contracts = ContractSet()
     for workload in inventory.workloads():
+        if not _has_annotations(workload):
+            continue
         ref = inventory.ref_of(workload)
         reader = _AnnotationReader(ref, workload, inventory.raw(ref) or {}, contracts.issues)
         server, client = reader.read()
@@ -131,6 +133,11 @@ def read_contracts(inventory: Inventory) -> ContractSet:
         if client is not None:
             contracts.clients[client.workload] = client
     return contracts
+
+
+def _has_annotations(workload: Workload) -> bool:
+    return any(key.startswith(ANNOTATION_PREFIX) for annotations in
+               (workload.metadata.annotations, workload.spec.template.metadata.annotations) for key in annotations)
 
 
 def annotated_keys(workload: Workload) -> set[str]:

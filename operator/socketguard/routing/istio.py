@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import lru_cache
 
 from socketguard.inventory import Inventory
 from socketguard.models.base import duration_ms
 from socketguard.models.istio import (
     DestinationRule,
+    Gateway,
     HTTPMatchRequest,
     HTTPRoute,
     StringMatch,
     VirtualService,
 )
-from socketguard.models.workloads import LabelSelector
 from socketguard.objects import FieldPath, ObjectRef
 from socketguard.routing import (
     Affinity,
@@ -75,9 +76,24 @@ class IstioRouter:
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
         self._wildcards = [h for h in inventory.virtual_service_hosts() if h.startswith("*")]
+        self._servers_by_host: dict[str, list[tuple[Gateway, int]]] | None = None
+        self._wildcard_servers: list[str] = []
+        self._routes: dict[Request, RoutingResult] = {}
+        self._backend_cache: dict[tuple[str, str, FieldPath, int, int | None, str | None, str], Backend] = {}
+        self._selected: dict[tuple[str, frozenset[tuple[str, str]]], tuple[ObjectRef, ...]] = {}
 
     # -- entry -------------------------------------------------------------------------------
     def route(self, request: Request) -> RoutingResult:
+        """Where the request goes; results are cached, so client and route traces share the work."""
+        # The Origin header and, at a gateway, the client's namespace do not change the route.
+        key = replace(request, origin=None, source_namespace="" if request.via == "gateway" else
+                      request.source_namespace)
+        cached = self._routes.get(key)
+        if cached is None:
+            cached = self._routes[key] = self._route(request)
+        return cached
+
+    def _route(self, request: Request) -> RoutingResult:
         result = RoutingResult(request=request)
         if request.via == "gateway":
             result.entrance = self._entrance(request)
@@ -103,17 +119,30 @@ class IstioRouter:
     # -- gateway entrance --------------------------------------------------------------------
     def _entrance(self, request: Request) -> Entrance | None:
         best: Entrance | None = None
-        for gateway in sorted(self.inventory.gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name)):
-            for index, server in enumerate(gateway.spec.servers):
-                if not any(host_matches(_gateway_host(h), request.host) for h in server.hosts):
-                    continue
-                tls = server.tls is not None or server.port.protocol.upper() in ("HTTPS", "TLS")
-                entrance = Entrance("gateway", self.inventory.ref_of(gateway), ("spec", "servers", index),
-                                    server.port.protocol.upper(), tls)
-                if server.port.number == request.port:
-                    return entrance
-                best = best or entrance
+        for gateway, index in self._gateway_servers(request.host):
+            server = gateway.spec.servers[index]
+            tls = server.tls is not None or server.port.protocol.upper() in ("HTTPS", "TLS")
+            entrance = Entrance("gateway", self.inventory.ref_of(gateway), ("spec", "servers", index),
+                                server.port.protocol.upper(), tls)
+            if server.port.number == request.port:
+                return entrance
+            best = best or entrance
         return best
+
+    def _gateway_servers(self, host: str) -> list[tuple[Gateway, int]]:
+        """Gateway servers whose hosts cover `host`, in a stable order (namespace, name, index)."""
+        if self._servers_by_host is None:
+            self._servers_by_host = {}
+            for gateway in self.inventory.gateways():
+                for index, server in enumerate(gateway.spec.servers):
+                    for pattern in {_gateway_host(h).lower() for h in server.hosts}:
+                        self._servers_by_host.setdefault(pattern, []).append((gateway, index))
+            self._wildcard_servers = [p for p in self._servers_by_host if p.startswith("*")]
+        found = list(self._servers_by_host.get(host.lower(), []))
+        for pattern in self._wildcard_servers:
+            if host_matches(pattern, host):
+                found.extend(self._servers_by_host[pattern])
+        return sorted(found, key=lambda e: (e[0].metadata.namespace, e[0].metadata.name, e[1]))
 
     def _virtual_services(self, host: str) -> Iterator[VirtualService]:
         seen: set[int] = set()
@@ -144,8 +173,8 @@ class IstioRouter:
         if entrance.via == "mesh":
             return "mesh" in gateways
         assert entrance.gateway is not None
-        return any(_gateway_ref(name, ref.namespace) == (entrance.gateway.namespace, entrance.gateway.name)
-                   for name in gateways if name != "mesh")
+        wanted = (entrance.gateway.namespace, entrance.gateway.name)
+        return any(_gateway_ref(name, ref.namespace) == wanted for name in gateways)
 
     def missing_gateways(self, vs: VirtualService) -> Iterator[tuple[int, str]]:
         ref = self.inventory.ref_of(vs)
@@ -226,6 +255,15 @@ class IstioRouter:
     def resolve_backend(self, host: str, namespace: str, path: FieldPath, *, weight: int = 100,
                         port: int | None = None, subset: str | None = None, viewer: str = "") -> Backend:
         """Service, Service port, targetPort, selected workloads and affinity of one destination."""
+        key = (host, namespace, path, weight, port, subset, viewer)
+        cached = self._backend_cache.get(key)
+        if cached is None:
+            cached = self._backend_cache[key] = self._resolve_backend(host, namespace, path, weight, port, subset,
+                                                                      viewer)
+        return cached
+
+    def _resolve_backend(self, host: str, namespace: str, path: FieldPath, weight: int, port: int | None,
+                         subset: str | None, viewer: str) -> Backend:
         located = service_of_host(host, namespace)
         service = None if located is None else self.inventory.service(*located)
         if located is None or service is None:
@@ -236,9 +274,7 @@ class IstioRouter:
             chosen = next((p for p in service.spec.ports if p.port == port), None)
         elif len(service.spec.ports) == 1:
             chosen = service.spec.ports[0]
-        workloads = tuple(self.inventory.ref_of(w) for w in self.inventory.workloads(service_ref.namespace)
-                          if service.spec.selector and LabelSelector(match_labels=service.spec.selector)
-                          .matches(w.pod_labels))
+        workloads = self.selected_workloads(service_ref.namespace, service.spec.selector)
         affinity = list(self._affinity(service_ref, chosen.port if chosen else None, subset))
         if service.spec.session_affinity == "ClientIP":
             affinity.append(Affinity("client-ip", service_ref, ("spec", "sessionAffinity")))
@@ -254,6 +290,18 @@ class IstioRouter:
             target_port=chosen.effective_target_port if chosen else None,
             workloads=workloads, affinity=tuple(affinity), hidden_by=tuple(hidden),
         )
+
+    def selected_workloads(self, namespace: str, selector: dict[str, str] | None) -> tuple[ObjectRef, ...]:
+        """Workloads whose pod template labels a Service selector selects (none for no selector)."""
+        if not selector:
+            return ()
+        key = (namespace, frozenset(selector.items()))
+        found = self._selected.get(key)
+        if found is None:
+            found = self._selected[key] = tuple(
+                self.inventory.ref_of(w) for w in self.inventory.workloads(namespace)
+                if all(w.pod_labels.get(k) == v for k, v in selector.items()))
+        return found
 
     def _destination_rules(self, service: ObjectRef) -> Iterator[DestinationRule]:
         yield from self.inventory.destination_rules_for_host(fqdn(service.namespace, service.name))
@@ -297,6 +345,7 @@ def _gateway_host(host: str) -> str:
     return host.partition("/")[2] if "/" in host else host
 
 
+@lru_cache(maxsize=65536)
 def _gateway_ref(name: str, namespace: str) -> tuple[str, str]:
     if "/" in name:
         ns, _, gateway = name.partition("/")
