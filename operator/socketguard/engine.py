@@ -10,6 +10,7 @@ from socketguard.inventory import Inventory
 from socketguard.objects import ObjectRef
 from socketguard.rules.base import Rule
 from socketguard.rules.registry import all_rules
+from socketguard.scope import neighbourhood
 
 
 def analyze(
@@ -21,9 +22,12 @@ def analyze(
 ) -> list[Finding]:
     """Every finding of `rules` (default: all) on `inventory`, suppressions applied.
 
-    `scope` limits the result to findings whose subject or related objects are in it, so the
-    operator and webhook can re-evaluate only what a change touches.
+    With `scope` (the objects that changed), only their neighbourhood is evaluated: every object
+    whose findings the change can alter (see `socketguard.scope`). The result is then exactly
+    the full analysis's findings about those objects, at a cost proportional to the change.
     """
+    if scope is not None:
+        inventory = inventory.subset(neighbourhood(inventory, scope))
     context = Context(inventory)
     ignored = {code.upper() for code in ignore}
     found: list[Finding] = []
@@ -32,9 +36,6 @@ def analyze(
             continue
         found.extend(rule.check(context))
     kept = (f for f in _deduplicate(found) if not context.is_suppressed(f))
-    if scope is not None:
-        wanted = set(scope)
-        kept = (f for f in kept if f.subject in wanted or wanted.intersection(f.related))
     return sort_findings(context.cap_inferred(f) for f in kept)
 
 

@@ -8,9 +8,10 @@ whatever a file omits.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -21,12 +22,14 @@ from socketguard.models.istio import DestinationRule, Gateway, VirtualService
 from socketguard.models.services import HorizontalPodAutoscaler, Service
 from socketguard.models.workloads import Workload
 from socketguard.objects import FieldPath, ObjectRef
+from socketguard.routing.hosts import service_of_host
 
 ViewT = TypeVar("ViewT", bound=KubeObject)
 GroupKind = tuple[str, str]
 Key = tuple[str, str, str, str]  # group, kind, namespace, name: identity across API versions
 
 IGNORE_ANNOTATION = f"{ANNOTATION_PREFIX}ignore"
+CLIENT_URL_ANNOTATION = f"{ANNOTATION_PREFIX}client-url"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,9 @@ class Inventory:
         self._vs_by_host: dict[str, set[Key]] = defaultdict(set)
         self._dr_by_host: dict[str, set[Key]] = defaultdict(set)
         self._hpa_by_target: dict[tuple[str, str, str], set[Key]] = defaultdict(set)
+        self._vs_by_destination: dict[tuple[str, str], set[Key]] = defaultdict(set)
+        self._clients_by_host: dict[str, set[Key]] = defaultdict(set)
+        self._by_namespace: dict[str, set[Key]] = defaultdict(set)
         self.revision = 0
 
     # -- changes ---------------------------------------------------------------------------
@@ -137,6 +143,7 @@ class Inventory:
 
     def _index(self, entry: Entry) -> None:
         view, ref = entry.view, entry.ref
+        self._by_namespace[ref.namespace].add(self._key(ref))
         if view is None:
             return
         self._by_kind[(ref.group, ref.kind)].setdefault(ref.namespace, {})[ref.name] = view
@@ -146,6 +153,11 @@ class Inventory:
 
     def _unindex(self, entry: Entry) -> None:
         view, ref = entry.view, entry.ref
+        in_namespace = self._by_namespace.get(ref.namespace)
+        if in_namespace is not None:
+            in_namespace.discard(self._key(ref))
+            if not in_namespace:
+                del self._by_namespace[ref.namespace]
         if view is None:
             return
         by_namespace = self._by_kind[(ref.group, ref.kind)]
@@ -163,6 +175,15 @@ class Inventory:
         if isinstance(view, VirtualService):
             for host in view.spec.hosts:
                 yield self._vs_by_host, host.lower()
+            for rule in view.spec.http:
+                for destination in rule.route:
+                    service = service_of_host(destination.destination.host, ref.namespace)
+                    if service is not None:
+                        yield self._vs_by_destination, service
+        elif isinstance(view, Workload):
+            client_host = _client_url_host(view)
+            if client_host:
+                yield self._clients_by_host, client_host
         elif isinstance(view, DestinationRule):
             yield self._dr_by_host, view.spec.host.lower()
         elif isinstance(view, HorizontalPodAutoscaler):
@@ -201,7 +222,7 @@ class Inventory:
         return self._by_kind.get((group, kind), {}).get(namespace, {}).get(name)
 
     def namespaces(self) -> set[str]:
-        return {ref.namespace for ref in (e.ref for e in self._entries.values()) if ref.namespace}
+        return {namespace for namespace in self._by_namespace if namespace}
 
     def workloads(self, namespace: str | None = None) -> Iterator[Workload]:
         for kind in sorted(WORKLOAD_KINDS):
@@ -263,6 +284,27 @@ class Inventory:
         meta = view.metadata
         return ObjectRef(view.api_version, view.kind, meta.namespace or self.default_namespace, meta.name)
 
+    def virtual_services_to(self, namespace: str, service: str) -> list[VirtualService]:
+        """VirtualServices with a destination naming this Service."""
+        return self._typed_keys(self._vs_by_destination.get((namespace, service), set()), VirtualService)
+
+    def clients_of_host(self, host: str) -> list[Workload]:
+        """Workloads whose `socketguard.io/client-url` names this host."""
+        return self._typed_keys(self._clients_by_host.get(host.lower(), set()), Workload)
+
+    def refs_in_namespace(self, namespace: str) -> list[ObjectRef]:
+        return [self._entries[key].ref for key in sorted(self._by_namespace.get(namespace, ()))]
+
+    def subset(self, refs: Iterable[ObjectRef]) -> Inventory:
+        """A new inventory holding these objects, sharing their views (no re-validation)."""
+        part = Inventory(self.default_namespace)
+        for ref in refs:
+            entry = self.entry(ref)
+            if entry is not None:
+                part._entries[self._key(entry.ref)] = entry
+                part._index(entry)
+        return part
+
     def _typed_keys(self, keys: set[Key], cls: type[ViewT]) -> list[ViewT]:
         found = []
         for key in sorted(keys):
@@ -270,6 +312,17 @@ class Inventory:
             if entry is not None and isinstance(entry.view, cls):
                 found.append(entry.view)
         return found
+
+
+def _client_url_host(workload: Workload) -> str | None:
+    for notes in (workload.metadata.annotations, workload.spec.template.metadata.annotations):
+        url = notes.get(CLIENT_URL_ANNOTATION)
+        if url:
+            try:
+                return (urlsplit(url.strip()).hostname or "").lower() or None
+            except ValueError:  # a malformed URL is SG001's business, not the index's
+                return None
+    return None
 
 
 def _typed(views: Iterator[KubeObject], cls: type[ViewT]) -> Iterator[ViewT]:
