@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from socketguard.models.base import KubeObject
+from socketguard.models.gatewayapi import GATEWAY_API_GROUP, HTTPRoute, K8sGateway, ReferenceGrant
+from socketguard.models.ingress import Ingress
 from socketguard.models.istio import DestinationRule, Gateway, VirtualService
 from socketguard.models.services import HorizontalPodAutoscaler, Service
 from socketguard.models.workloads import Workload
@@ -19,6 +21,10 @@ MODELS: dict[tuple[str, str], type[KubeObject]] = {
     (ISTIO_GROUP, "VirtualService"): VirtualService,
     (ISTIO_GROUP, "DestinationRule"): DestinationRule,
     (ISTIO_GROUP, "Gateway"): Gateway,
+    (GATEWAY_API_GROUP, "Gateway"): K8sGateway,
+    (GATEWAY_API_GROUP, "HTTPRoute"): HTTPRoute,
+    (GATEWAY_API_GROUP, "ReferenceGrant"): ReferenceGrant,
+    ("networking.k8s.io", "Ingress"): Ingress,
 }
 
 # Kinds whose objects have no namespace; everything the engine models is namespaced.
@@ -27,4 +33,4 @@ CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "CustomResourceDefinition", "Clus
                                   "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
                                   "PersistentVolume", "StorageClass", "Node"})
 
-__all__ = ["CLUSTER_SCOPED_KINDS", "ISTIO_GROUP", "MODELS", "WORKLOAD_KINDS", "KubeObject"]
+__all__ = ["CLUSTER_SCOPED_KINDS", "GATEWAY_API_GROUP", "ISTIO_GROUP", "MODELS", "WORKLOAD_KINDS", "KubeObject"]

@@ -7,6 +7,7 @@ is reported (SG003 at that field) rather than silently coerced.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -24,6 +25,8 @@ class View(BaseModel):
 
 
 class ObjectMeta(View):
+    # YAML turns an unquoted timestamp into a datetime; both spellings are the same field.
+    creation_timestamp: str | datetime | None = None
     name: str = ""
     namespace: str = ""
     labels: dict[str, str] = Field(default_factory=dict)

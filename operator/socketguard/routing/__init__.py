@@ -108,6 +108,7 @@ class Entrance:
     server_path: FieldPath | None = None
     protocol: str = "HTTP"
     tls: bool = False
+    port: int | None = None  # the gateway server's port number
 
 
 @dataclass
