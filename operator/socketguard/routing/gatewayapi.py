@@ -20,7 +20,7 @@ Semantics modelled:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
@@ -40,6 +40,7 @@ from socketguard.models.gatewayapi import (
 from socketguard.objects import FieldPath, ObjectRef
 from socketguard.routing import Affinity, Backend, CorsAtProxy, Entrance, Request, RouteHop, RoutingResult
 from socketguard.routing.backends import ServiceResolver
+from socketguard.routing.candidates import Candidate, sample_host, server_path_through, socket_path
 from socketguard.routing.hosts import host_matches
 from socketguard.routing.ingress_nginx import prefix_matches
 
@@ -88,6 +89,54 @@ class GatewayAPIRouter:
         self.inventory = inventory
         self.services = ServiceResolver(inventory)
         self._routes = [v for v in inventory.views(GATEWAY_API_GROUP, "HTTPRoute") if isinstance(v, HTTPRoute)]
+
+    def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+        for route in self._routes:
+            ref = self.inventory.ref_of(route)
+            host = sample_host(route.spec.hostnames) or self._listener_host(route, ref) or "example.com"
+            for rule_index, rule in enumerate(route.spec.rules):
+                for match in rule.matches or [RouteMatch()]:
+                    candidate = self._candidate(ref, rule_index, rule, match, host, server_paths)
+                    if candidate is not None:
+                        yield candidate
+
+    def _candidate(self, ref: ObjectRef, rule_index: int, rule: RouteRule, match: RouteMatch, host: str,
+                   server_paths: Mapping[ObjectRef, str]) -> Candidate | None:
+        path = match.effective_path
+        request_for = Request(host=host, path="/")
+
+        def matches(candidate: str) -> bool:
+            return _match_holds(RouteMatch(path=path), replace(request_for, path=candidate))
+
+        kind = {"Exact": "exact", "PathPrefix": "prefix"}.get(path.type, "regex")
+        found = socket_path(kind, path.value, matches)
+        socket_match = found is not None
+        if found is None:
+            found = server_path_through(self._rule_workloads(ref, rule), server_paths, matches)
+        if found is None:
+            return None
+        listener = self._listener(replace(request_for, path=found))
+        tls = listener is not None and listener[2].protocol.upper() == "HTTPS"
+        request = Request(host=host, path=found, scheme="https" if tls else "http", port=443 if tls else 80,
+                          source_namespace=ref.namespace)
+        return Candidate(ref, ("spec", "rules", rule_index), request, socket_match)
+
+    def _rule_workloads(self, ref: ObjectRef, rule: RouteRule) -> tuple[ObjectRef, ...]:
+        found: list[ObjectRef] = []
+        for backend_ref in rule.backend_refs:
+            service = self.inventory.service(backend_ref.namespace or ref.namespace, backend_ref.name)
+            if service is not None:
+                found.extend(self.services.selected_workloads(self.inventory.ref_of(service).namespace,
+                                                              service.spec.selector))
+        return tuple(found)
+
+    def _listener_host(self, route: HTTPRoute, ref: ObjectRef) -> str | None:
+        for gateway in self._gateways():
+            gateway_ref = self.inventory.ref_of(gateway)
+            for listener in gateway.spec.listeners:
+                if listener.hostname and self._attached(route, gateway_ref, listener):
+                    return sample_host([listener.hostname])
+        return None
 
     def route(self, request: Request) -> RoutingResult:
         result = RoutingResult(request=request)

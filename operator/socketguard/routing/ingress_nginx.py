@@ -23,7 +23,7 @@ Semantics modelled:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -40,6 +40,7 @@ from socketguard.routing import (
     RoutingResult,
 )
 from socketguard.routing.backends import ServiceResolver
+from socketguard.routing.candidates import Candidate, sample_host, server_path_through, socket_path
 from socketguard.routing.hosts import host_matches
 
 ROUTER = "ingress-nginx"
@@ -113,6 +114,34 @@ class IngressNginxRouter:
                 elif rule.host.startswith("*") and host_matches(rule.host, host):
                     wildcard.extend(found)
         return with_host or wildcard or default
+
+    def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+        for ingress in self._ingresses:
+            ref = self.inventory.ref_of(ingress)
+            for rule_index, rule in enumerate(ingress.spec.rules):
+                host = sample_host([rule.host]) if rule.host else "example.com"
+                for path_index, path in enumerate(rule.http.paths if rule.http else []):
+                    location = Location(ingress, ref, rule_index, path_index, path, rule.host)
+                    yield from self._candidate(location, host or "example.com", server_paths)
+
+    def _candidate(self, location: Location, host: str, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+        regex_mode = any(_regex_mode(loc.ingress) for loc in self.locations(host))
+        path = location.path
+
+        def matches(candidate: str) -> bool:
+            return _location_matches(path, candidate, regex_mode)
+
+        kind = "exact" if path.path_type == "Exact" else "regex" if regex_mode else "prefix"
+        found = socket_path(kind, path.path, matches)
+        socket_match = found is not None
+        if found is None:
+            workloads = tuple(w for b in self._backend(location) for w in b.workloads)
+            found = server_path_through(workloads, server_paths, matches)
+        if found is not None:
+            tls = _tls_covers(location.ingress, host)
+            request = Request(host=host, path=found, scheme="https" if tls else "http", port=443 if tls else 80,
+                              source_namespace=location.ref.namespace)
+            yield Candidate(location.ref, location.field_path, request, socket_match)
 
     def route(self, request: Request) -> RoutingResult:
         result = RoutingResult(request=request)
