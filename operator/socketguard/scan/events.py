@@ -161,7 +161,9 @@ def _room_annotation(result: ScanResult, role: Role, prefix: str, out: Annotatio
     uses = result.joins if role == "server" else result.requests
     for use in uses:
         if use.pattern is None:
-            out.comments.append(f"{prefix}rooms: the room `{use.expression}` at {use.location} is not a literal")
+            out.comments.append(
+                f"{prefix}rooms: the room `{use.expression}` at {use.location} is not a literal"
+            )
     if role == "server" and not uses:
         handlers = ", ".join(f"'{h.event}' at {h.location}" for h in result.subscription_handlers)
         reason = (f"it handles {handlers} but never joins a room (it keeps its own subscriptions)"
@@ -179,7 +181,9 @@ def _options(result: ScanResult, keys: tuple[str, ...], out: Annotations) -> Non
         if None in values:
             unknown = next(use for use in found if use.value is None)
             hint = f"; use {key}-from" if key in {"path", "client-url"} else ""
-            out.comments.append(f"{key}: set in code by `{unknown.expression}` ({where}), not a literal{hint}")
+            out.comments.append(
+                f"{key}: set in code by `{unknown.expression}` ({where}), not a literal{hint}"
+            )
         elif len(values) > 1:
             out.comments.append(f"{key}: different values in code ({where}): {sorted(map(str, values))}")
         else:

@@ -115,7 +115,7 @@ class JavaScriptExtractor:
                 self.out.roles.add("server")
             elif module == CLIENT_MODULE:
                 self.out.roles.add("client")
-        elif function == "io" or function == "connect" and "client" in self.out.roles:
+        elif function == "io" or (function == "connect" and "client" in self.out.roles):
             self._client_options(arguments)
             self._learn_assignment_target(call)
 
@@ -352,9 +352,9 @@ class JavaScriptExtractor:
 
     def literal(self, node: Node) -> str | None:
         """A plain literal's value; a template with substitutions is not a literal."""
-        if node.type == "binary_expression" or node.type == "template_string" and any(
+        if node.type == "binary_expression" or (node.type == "template_string" and any(
             c.type == "template_substitution" for c in node.named_children
-        ):
+        )):
             return None
         return self.string_value(node)
 
