@@ -1,25 +1,30 @@
 """The client listens for an event that none of its servers ever emits.
 
 What it checks
-    For every client paired with its servers (by routing, or pinned with
-    `socketguard.io/client-server`), each event in the client's `listens` must be in the
-    `emits` of at least one of those servers. The rule is skipped when the client's `listens`
-    or any server's `emits` is unknown (annotation unset, or a source scan found an event named
-    by a variable).
+--------------
+For every client paired with its servers (by routing, or pinned with
+`socketguard.io/client-server`), each event in the client's `listens` must be in the
+`emits` of at least one of those servers. The rule is skipped when the client's `listens`
+or any server's `emits` is unknown (annotation unset, or a source scan found an event named
+by a variable).
 
 Why it matters
-    Socket.IO never complains about an event nobody sends: the handler just never runs, and
-    the page waits forever. In the seed, the frontend listens for `agent:spawned`,
-    `agent:progress` and `task:complete` while the backend only emits `agent_stream`.
+--------------
+Socket.IO never complains about an event nobody sends: the handler just never runs, and
+the page waits forever. In the seed, the frontend listens for `agent:spawned`,
+`agent:progress` and `task:complete` while the backend only emits `agent_stream`.
 
 How to fix
-    Emit the event the client expects from the server, or listen for the one the server sends.
-    Then keep both annotations (or `socketguard contract scan` output) in step:
+----------
+Emit the event the client expects from the server, or listen for the one the server sends.
+Then keep both annotations (or `socketguard contract scan` output) in step:
 
-        # server Deployment mageagent
-        socketguard.io/emits: "agent:spawned,agent:progress,agent:complete,task:complete"
-        # client Deployment frontend
-        socketguard.io/listens: "agent:spawned,agent:progress,agent:complete,task:complete"
+```yaml
+# server Deployment mageagent
+socketguard.io/emits: "agent:spawned,agent:progress,agent:complete,task:complete"
+# client Deployment frontend
+socketguard.io/listens: "agent:spawned,agent:progress,agent:complete,task:complete"
+```
 """
 
 from __future__ import annotations

@@ -1,22 +1,27 @@
 """The client emits an event that none of its servers handles.
 
 What it checks
-    For every client and the servers it is paired with, each event in the client's `emits`
-    must be in the `listens` of at least one of those servers. Skipped when the client's
-    `emits` or any server's `listens` is unknown.
+--------------
+For every client and the servers it is paired with, each event in the client's `emits`
+must be in the `listens` of at least one of those servers. Skipped when the client's
+`emits` or any server's `listens` is unknown.
 
 Why it matters
-    A Socket.IO server drops events it has no handler for, silently: the client's request
-    (subscribe, start a task, stop an agent) never happens, and no error reaches either side.
+--------------
+A Socket.IO server drops events it has no handler for, silently: the client's request
+(subscribe, start a task, stop an agent) never happens, and no error reaches either side.
 
 How to fix
-    Add a handler on the server (`socket.on('subscribe', ...)`, `@sio.on("subscribe")`), or
-    emit an event the server handles. Record both sides:
+----------
+Add a handler on the server (`socket.on('subscribe', ...)`, `@sio.on("subscribe")`), or
+emit an event the server handles. Record both sides:
 
-        # server Deployment mageagent
-        socketguard.io/listens: "subscribe,unsubscribe,start_agent_task,stop_agent"
-        # client Deployment frontend
-        socketguard.io/emits: "subscribe,unsubscribe"
+```yaml
+# server Deployment mageagent
+socketguard.io/listens: "subscribe,unsubscribe,start_agent_task,stop_agent"
+# client Deployment frontend
+socketguard.io/emits: "subscribe,unsubscribe"
+```
 """
 
 from __future__ import annotations

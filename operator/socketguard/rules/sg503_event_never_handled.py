@@ -1,22 +1,27 @@
 """The server emits an event that none of its clients listens for.
 
 What it checks
-    For every server and the clients paired with it, each event in the server's `emits` must
-    be in the `listens` of at least one of those clients. Skipped when the server's `emits` or
-    any client's `listens` is unknown, and for servers no known client reaches.
+--------------
+For every server and the clients paired with it, each event in the server's `emits` must
+be in the `listens` of at least one of those clients. Skipped when the server's `emits` or
+any client's `listens` is unknown, and for servers no known client reaches.
 
 Why it matters
-    Usually harmless, hence info: but an event nobody receives is either dead code or the
-    other half of a rename (the seed's backend emits `agent_stream` while the frontend waits
-    for `agent:spawned`), and the bandwidth is spent either way.
+--------------
+Usually harmless, hence info: but an event nobody receives is either dead code or the
+other half of a rename (the seed's backend emits `agent_stream` while the frontend waits
+for `agent:spawned`), and the bandwidth is spent either way.
 
 How to fix
-    Listen for the event in the client, or stop emitting it. Record both sides:
+----------
+Listen for the event in the client, or stop emitting it. Record both sides:
 
-        # client Deployment frontend
-        socketguard.io/listens: "agent_stream,orchestration_update"
-        # server Deployment mageagent
-        socketguard.io/emits: "agent_stream,orchestration_update"
+```yaml
+# client Deployment frontend
+socketguard.io/listens: "agent_stream,orchestration_update"
+# server Deployment mageagent
+socketguard.io/emits: "agent_stream,orchestration_update"
+```
 """
 
 from __future__ import annotations

@@ -1,26 +1,35 @@
 """The client subscribes to rooms that match no room its servers join sockets to.
 
 What it checks
-    Room patterns use `{placeholders}`, each standing for any non-empty text. Every room the
-    client asks for (`rooms` on a client: the rooms in its subscribe payloads) must match some
-    room pattern one of its servers joins sockets to (`rooms` on the server: its `socket.join`
-    or `enter_room` calls). Two patterns match when one room name fits both: `task:{id}` and
-    `task:42` do, `task:{id}` and `agent:{id}` do not. Skipped when either side's rooms are
-    unknown, for example a server that keeps its own subscription sets instead of joining.
+--------------
+Room patterns use `{placeholders}`, each standing for any non-empty text. Every room the
+client asks for (`rooms` on a client: the rooms in its subscribe payloads) must match some
+room pattern one of its servers joins sockets to (`rooms` on the server: its `socket.join`
+or `enter_room` calls). Two patterns match when one room name fits both: `task:{id}` and
+`task:42` do, `task:{id}` and `agent:{id}` do not. Skipped when either side's rooms are
+unknown, for example a server that keeps its own subscription sets instead of joining.
 
 Why it matters
-    Broadcasts go to rooms (`io.to("agent:7").emit(...)`). A client that subscribes to
-    `task:7` while the server puts sockets in `agent:7` is in no room the server ever
-    addresses, so it receives nothing, with no error anywhere. This is the seed's mismatch 2.
+--------------
+Broadcasts go to rooms (`io.to("agent:7").emit(...)`). A client that subscribes to
+`task:7` while the server puts sockets in `agent:7` is in no room the server ever
+addresses, so it receives nothing, with no error anywhere. This is the seed's mismatch 2.
 
 How to fix
-    Join the room the client asks for on the server, or subscribe to the room the server uses:
+----------
+Join the room the client asks for on the server, or subscribe to the room the server uses:
 
-        // server: on 'subscribe', join what the client asks for
-        socket.on("subscribe", ({ room }) => socket.join(room));
+```js
+// server: on 'subscribe', join what the client asks for
+socket.on("subscribe", ({ room }) => socket.join(room));
+```
 
-        # then record it: server Deployment mageagent
-        socketguard.io/rooms: "task:{taskId}"
+```yaml
+# then record it on the server Deployment mageagent
+metadata:
+  annotations:
+    socketguard.io/rooms: "task:{taskId}"
+```
 """
 
 from __future__ import annotations

@@ -1,26 +1,31 @@
 """The client reads payload fields that the server's emitted payload does not contain.
 
 What it checks
-    A source scan records, per event, the fields a client's handler reads from its payload
-    (`data.name`, `({agentId, model}) => ...`) and the keys of the object literal each server
-    emits it with. Every field read must be among the keys some paired server sends. When no
-    server emits the event at all (SG501), the rule compares with the emitted event whose name
-    shares the most words with it (`agent:spawned` -> `agent_stream`), the message a rename
-    would most likely reuse, and says so. Skipped when either side's fields are unknown (a
-    payload built elsewhere or spread from another object, a handler defined elsewhere).
+--------------
+A source scan records, per event, the fields a client's handler reads from its payload
+(`data.name`, `({agentId, model}) => ...`) and the keys of the object literal each server
+emits it with. Every field read must be among the keys some paired server sends. When no
+server emits the event at all (SG501), the rule compares with the emitted event whose name
+shares the most words with it (`agent:spawned` -> `agent_stream`), the message a rename
+would most likely reuse, and says so. Skipped when either side's fields are unknown (a
+payload built elsewhere or spread from another object, a handler defined elsewhere).
 
 Why it matters
-    The handler gets `undefined` for each missing field and renders or stores it without an
-    error. In the seed, the frontend's `agent:spawned` handler reads `agentId`, `name` and
-    `model`, while the backend's `agent_stream` payload carries `type`, `agentId`, `content`,
-    `metadata` and `timestamp`: structured fields against a `content` string (mismatch 3).
+--------------
+The handler gets `undefined` for each missing field and renders or stores it without an
+error. In the seed, the frontend's `agent:spawned` handler reads `agentId`, `name` and
+`model`, while the backend's `agent_stream` payload carries `type`, `agentId`, `content`,
+`metadata` and `timestamp`: structured fields against a `content` string (mismatch 3).
 
 How to fix
-    Send the fields the client reads, or read the fields the server sends:
+----------
+Send the fields the client reads, or read the fields the server sends:
 
-        io.emit("agent:spawned", { agentId, name, model, status: "spawned" });
+```js
+io.emit("agent:spawned", { agentId, name, model, status: "spawned" });
+```
 
-    Then re-run `socketguard contract scan` on both source trees.
+Then re-run `socketguard contract scan` on both source trees.
 """
 
 from __future__ import annotations

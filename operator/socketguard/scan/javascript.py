@@ -43,9 +43,14 @@ _FUNCTIONS = """
 (function_declaration name: (identifier) @name) @function
 (method_definition name: (property_identifier) @name) @function
 (variable_declarator name: (identifier) @name value: [(arrow_function) (function_expression)] @function)
-(public_field_definition name: (property_identifier) @name
-  value: [(arrow_function) (function_expression)] @function)
 """
+# Class fields holding arrow functions: the node is named differently in the two grammars.
+_FIELD_FUNCTIONS = {
+    "public_field_definition": """(public_field_definition name: (property_identifier) @name
+  value: [(arrow_function) (function_expression)] @function)""",
+    "field_definition": """(field_definition property: (property_identifier) @name
+  value: [(arrow_function) (function_expression)] @function)""",
+}
 
 
 @cache
@@ -294,7 +299,8 @@ class JavaScriptExtractor:
     def _function_named(self, name: str) -> Node | None:
         if self._functions is None:
             found: dict[str, Node | None] = {}
-            for captures in _matches(self.language, _FUNCTIONS, self.root):
+            kind = next(k for k in _FIELD_FUNCTIONS if self.language.id_for_node_kind(k, True))
+            for captures in _matches(self.language, _FUNCTIONS + _FIELD_FUNCTIONS[kind], self.root):
                 key = text_of(captures["name"][0])
                 # A name defined twice is ambiguous: better unknown than wrong.
                 found[key] = None if key in found else captures["function"][0]
