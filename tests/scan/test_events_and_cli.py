@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
 from typing import cast
 
 from click.testing import CliRunner
@@ -14,10 +13,10 @@ from socketguard.context import Context, Pairing
 from socketguard.contract import ClientSpec, ServerSpec
 from socketguard.findings import Finding
 from socketguard.objects import ObjectRef
-from socketguard.rules.base import Rule
 from socketguard.rules import sg501_event_never_emitted as sg501
 from socketguard.rules import sg504_room_pattern_mismatch as sg504
 from socketguard.rules import sg505_payload_fields_missing as sg505
+from socketguard.rules.base import Rule
 from socketguard.scan.events import annotations_for, events_from_scan, split_by_role
 from socketguard.scan.source import scan_paths, scan_source
 

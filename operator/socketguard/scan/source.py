@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -90,7 +90,7 @@ def iter_sources(paths: Iterable[str | Path]) -> Iterator[Path]:
 
 
 def scan_paths(
-    paths: Iterable[str | Path],
+    paths: Sequence[str | Path],
     config: ScanConfig | None = None,
     *,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
