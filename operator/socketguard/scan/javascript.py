@@ -25,7 +25,7 @@ _CANDIDATES = """
 (call_expression function: (member_expression property: (property_identifier) @method)
   (#any-of? @method "on" "once" "addListener" "emit" "emitWithAck" "join" "socketsJoin"
                     "onAny" "prependAny" "connect")) @call
-(call_expression function: (identifier) @function) @call
+(call_expression function: (identifier) @function (#any-of? @function "io" "connect" "require")) @call
 (new_expression) @new
 (import_statement source: (string) @source) @import
 """
