@@ -172,3 +172,34 @@ def test_walker_skips_dependencies_and_oversized_files(tmp_path: Path) -> None:
     assert [Path(f.file).name for f in result.files] == ["a.ts"]
     messages = sorted(note.message for note in result.errors)
     assert messages[0] == "no such file or directory" and "1000-byte limit" in messages[1]
+
+
+def test_python_namespace_classes() -> None:
+    source = """
+import socketio
+
+class Agents(socketio.AsyncNamespace):
+    async def on_connect(self, sid, environ):
+        pass
+
+    async def on_subscribe(self, sid, data):
+        await self.enter_room(sid, f"agent:{data['agentId']}")
+        await self.emit("subscribed", {"agentId": data["agentId"]}, to=sid)
+
+class Plain(object):
+    def on_other(self, x):
+        self.emit("not-socketio")
+"""
+    result = py(source)
+    assert [(u.event, u.fields) for u in result.listens] == [("subscribe", ("agentId",))]
+    assert [(u.event, u.fields) for u in result.emits] == [("subscribed", ("agentId",))]
+    assert [r.pattern for r in result.joins] == ["agent:{agentId}"]
+
+
+def test_commonjs_server_factory() -> None:
+    source = "const io = require('socket.io')(http, { path: '/rt', cors: { origin: ['https://a', 'https://b'] } });\n" \
+             "io.on('connection', (client) => { client.on('x', () => {}); });\n"
+    result = js(source)
+    assert result.roles == {"server"}
+    assert {o.key: o.value for o in result.options} == {"path": "/rt", "cors-origins": "https://a,https://b"}
+    assert [u.event for u in result.listens] == ["x"]

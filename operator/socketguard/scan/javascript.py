@@ -27,6 +27,8 @@ _CANDIDATES = """
                     "onAny" "prependAny" "connect")) @call
 (call_expression function: (identifier) @function (#any-of? @function "io" "connect" "require")) @call
 (new_expression) @new
+(call_expression function: (call_expression function: (identifier) @require (#eq? @require "require")
+  arguments: (arguments . (string) @module))) @factory
 (import_statement source: (string) @source) @import
 """
 _CONSTANTS = """
@@ -83,6 +85,10 @@ class JavaScriptExtractor:
                 self._new(captures["new"][0])
             elif "function" in captures:
                 self._plain_call(captures["call"][0], text_of(captures["function"][0]))
+            elif "factory" in captures and self.string_value(captures["module"][0]) == SERVER_MODULE:
+                factory = captures["factory"][0]  # require('socket.io')(httpServer, {...})
+                self._server_options(factory.child_by_field_name("arguments"))
+                self._learn_assignment_target(factory)
         calls = [c["call"][0] for c in matches if "method" in c]
         for call in calls:
             self._learn_connection_parameter(call)

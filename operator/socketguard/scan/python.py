@@ -24,7 +24,9 @@ _CANDIDATES = """
 (decorated_definition (decorator (attribute attribute: (identifier) @bare (#eq? @bare "event")))
   definition: (function_definition) @definition) @decorated
 (function_definition name: (identifier) @name) @function_definition
+(class_definition superclasses: (argument_list) @bases body: (block) @body)
 """
+NAMESPACE_BASES = frozenset({"Namespace", "AsyncNamespace", "ClientNamespace", "AsyncClientNamespace"})
 _READS = """
 (subscript value: (identifier) @object subscript: (string) @property) @read
 (call function: (attribute object: (identifier) @object attribute: (identifier) @method)
@@ -48,6 +50,7 @@ class PythonExtractor:
         self.root = root
         self.out = out
         self.functions: dict[str, Node | None] = {}
+        self.namespace_bodies: list[tuple[int, int]] = []
 
     def run(self) -> None:
         matches = _matches(self.language, _CANDIDATES, self.root)
@@ -55,6 +58,9 @@ class PythonExtractor:
             if "function_definition" in captures:
                 name = text_of(captures["name"][0])
                 self.functions[name] = None if name in self.functions else captures["function_definition"][0]
+        for captures in matches:
+            if "bases" in captures:
+                self._namespace_class(captures["bases"][0], captures["body"][0])
         calls: list[Node] = []
         for captures in matches:
             if "call" in captures:
@@ -121,7 +127,11 @@ class PythonExtractor:
         if function is None or function.type != "attribute":
             return
         method = text_of(function.child_by_field_name("attribute"))
-        if not self.out.is_socket_name(_receiver_name(function.child_by_field_name("object"))):
+        receiver = _receiver_name(function.child_by_field_name("object"))
+        if receiver == "self":
+            if not any(start <= call.start_byte < end for start, end in self.namespace_bodies):
+                return
+        elif not self.out.is_socket_name(receiver):
             return
         arguments = call.child_by_field_name("arguments")
         args = _positional(arguments)
@@ -154,6 +164,21 @@ class PythonExtractor:
             handler = _decorated_function(call)
         fields = self.handler_reads(handler) if handler is not None else None
         self.out.listen(event, call, text_of(args[0]), fields)
+
+    def _namespace_class(self, bases: Node, body: Node) -> None:
+        """Class-based namespaces: `on_<event>` methods handle events, `self.emit` emits."""
+        names = {_receiver_name(base) or text_of(base) for base in bases.named_children}
+        if not names & NAMESPACE_BASES:
+            return
+        self.namespace_bodies.append((body.start_byte, body.end_byte))
+        for statement in body.named_children:
+            definition = statement.child_by_field_name("definition") \
+                if statement.type == "decorated_definition" else statement
+            if definition is None or definition.type != "function_definition":
+                continue
+            name = text_of(definition.child_by_field_name("name"))
+            if name.startswith("on_") and len(name) > 3:
+                self.out.listen(name[3:], definition, name, self.handler_reads(definition))
 
     def _event_decorator(self, decorated: Node, definition: Node) -> None:
         decorator = decorated.named_children[0] if decorated.named_children else None
