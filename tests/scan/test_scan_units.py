@@ -203,3 +203,9 @@ def test_commonjs_server_factory() -> None:
     assert result.roles == {"server"}
     assert {o.key: o.value for o in result.options} == {"path": "/rt", "cors-origins": "https://a,https://b"}
     assert [u.event for u in result.listens] == ["x"]
+
+
+def test_deeply_nested_expressions_never_raise() -> None:
+    result = js("socket.emit(" + "'a' + " * 3000 + "'b');\nsocket.on('ok', f);\n")
+    assert [u.event for u in result.listens] == ["ok"]  # the rest of the file is still scanned
+    assert [(n.message, n.location.line) for n in result.notes] == [("nested too deeply to scan", 1)]

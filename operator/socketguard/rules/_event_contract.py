@@ -100,20 +100,29 @@ def rooms_overlap(left: str, right: str) -> bool:
 
 @cache
 def _overlap(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
-    if not a and not b:
-        return True
-    if a and a[0] is _ANY:
-        if _overlap(a[1:], b):
+    # A search over (position in a, position in b), iterative so long annotation values cannot
+    # exhaust the stack.
+    seen = {(0, 0)}
+    todo = [(0, 0)]
+    while todo:
+        i, j = todo.pop()
+        if i == len(a) and j == len(b):
             return True
-        if b and b[0] is _ANY:
-            return _overlap(a, b[1:])
-        return bool(b) and _overlap(a, b[1:])  # the wildcard eats b's next character
-    if b and b[0] is _ANY:
-        return _overlap(b, a)
-    if not a or not b:
-        return False
-    if a[0] is _ONE or b[0] is _ONE or a[0] == b[0]:
-        return _overlap(a[1:], b[1:])
+        steps: list[tuple[int, int]] = []
+        if i < len(a) and a[i] is _ANY:
+            steps.append((i + 1, j))  # the wildcard stops here
+            if j < len(b):
+                steps.append((i, j + 1))  # or eats b's next token
+        elif j < len(b) and b[j] is _ANY:
+            steps.append((i, j + 1))
+            if i < len(a):
+                steps.append((i + 1, j))
+        elif i < len(a) and j < len(b) and (a[i] is _ONE or b[j] is _ONE or a[i] == b[j]):
+            steps.append((i + 1, j + 1))
+        for step in steps:
+            if step not in seen:
+                seen.add(step)
+                todo.append(step)
     return False
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -78,6 +79,13 @@ class Collector:
 
     def note(self, message: str, node: Node) -> None:
         self.notes.append(Note(message, self.at(node)))
+
+    def guarded(self, step: Callable[[Node], None], node: Node) -> None:
+        """Run one extraction step; a construct nested too deeply is noted and skipped alone."""
+        try:
+            step(node)
+        except RecursionError:
+            self.note("nested too deeply to scan", node)
 
     def result(self) -> FileScan:
         subscribe = self.config.subscribe_events

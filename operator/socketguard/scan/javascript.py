@@ -91,9 +91,9 @@ class JavaScriptExtractor:
                 self._learn_assignment_target(factory)
         calls = [c["call"][0] for c in matches if "method" in c]
         for call in calls:
-            self._learn_connection_parameter(call)
+            self.out.guarded(self._learn_connection_parameter, call)
         for call in calls:
-            self._method_call(call)
+            self.out.guarded(self._method_call, call)
 
     # --- who is a socket -------------------------------------------------------------------
 

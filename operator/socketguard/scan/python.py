@@ -68,7 +68,7 @@ class PythonExtractor:
                 if not self._constructor(captures["call"][0], name):
                     calls.append(captures["call"][0])
         for call in calls:
-            self._method_call(call)
+            self.out.guarded(self._method_call, call)
         for captures in matches:
             if "decorated" in captures:
                 self._event_decorator(captures["decorated"][0], captures["definition"][0])

@@ -56,7 +56,11 @@ def scan_source(source: bytes | str, filename: str, config: ScanConfig | None = 
     tree = Parser(language).parse(data)
     out = Collector(filename, language_name, config or ScanConfig())
     extractor = PythonExtractor if language_name == "python" else JavaScriptExtractor
-    extractor(language, tree.root_node, out).run()
+    try:
+        extractor(language, tree.root_node, out).run()
+    except RecursionError:
+        # Machine-generated code can nest expressions thousands deep; keep what was found.
+        out.notes.append(Note("nested too deeply to scan completely", Location(filename, 1)))
     if tree.root_node.has_error:
         error = _first_error(tree.root_node)
         out.notes.append(Note(
