@@ -209,3 +209,25 @@ def test_deeply_nested_expressions_never_raise() -> None:
     result = js("socket.emit(" + "'a' + " * 3000 + "'b');\nsocket.on('ok', f);\n")
     assert [u.event for u in result.listens] == ["ok"]  # the rest of the file is still scanned
     assert [(n.message, n.location.line) for n in result.notes] == [("nested too deeply to scan", 1)]
+
+
+def test_renamed_client_factories_and_class_handlers() -> None:
+    source = """
+import connectSocket from 'socket.io-client';
+const legacy = require('socket.io-client');
+class Feed {
+  private conn = connectSocket('wss://feed.example.com', { path: '/feed' });
+  start() {
+    this.conn.on('tick', this.onTick);
+    this.conn.on('quote', this.onQuote.bind(this));
+    legacy('https://old.example.com');
+  }
+  onTick = (data: Tick) => { render(data.price); };
+  onQuote(q: Quote) { return q.symbol; }
+}
+"""
+    result = js(source, "feed.ts")
+    assert result.roles == {"client"}
+    assert {u.event: u.fields for u in result.listens} == {"tick": ("price",), "quote": ("symbol",)}
+    urls = [o.value for o in result.options if o.key == "client-url"]
+    assert urls == ["wss://feed.example.com", "https://old.example.com"]

@@ -31,6 +31,7 @@ _CANDIDATES = """
   arguments: (arguments . (string) @module))) @factory
 (import_statement source: (string) @source) @import
 """
+_PLAIN_CALLS = "(call_expression function: (identifier) @function) @call"
 _CONSTANTS = """
 (variable_declarator name: (identifier) @name value: (string) @value)
 (variable_declarator name: (identifier) @object
@@ -73,6 +74,7 @@ class JavaScriptExtractor:
         self.out = out
         self.constants = self._constants()
         self.server_constructors = set(SERVER_CONSTRUCTORS)
+        self.client_factories = {"io"}
         self._functions: dict[str, Node | None] | None = None
 
     def run(self) -> None:
@@ -89,6 +91,7 @@ class JavaScriptExtractor:
                 factory = captures["factory"][0]  # require('socket.io')(httpServer, {...})
                 self._server_options(factory.child_by_field_name("arguments"))
                 self._learn_assignment_target(factory)
+        self._aliased_client_calls()
         calls = [c["call"][0] for c in matches if "method" in c]
         for call in calls:
             self.out.guarded(self._learn_connection_parameter, call)
@@ -108,6 +111,25 @@ class JavaScriptExtractor:
                     self.server_constructors.add(text_of(alias) if alias else "Server")
         elif module == CLIENT_MODULE:
             self.out.roles.add("client")
+            clause = next((c for c in statement.named_children if c.type == "import_clause"), None) \
+                if statement is not None else None
+            default = _first_named(clause)
+            if default is not None and default.type == "identifier":
+                self.client_factories.add(text_of(default))  # import io from 'socket.io-client'
+            for specifier in _descendants(statement, "import_specifier"):
+                alias = specifier.child_by_field_name("alias")
+                if alias is not None and text_of(specifier.child_by_field_name("name")) in {"io", "connect"}:
+                    self.client_factories.add(text_of(alias))
+
+    def _aliased_client_calls(self) -> None:
+        """`io()` under another name: only looked for when an import renamed it."""
+        aliases = self.client_factories - {"io"}
+        if not aliases:
+            return
+        for captures in _matches(self.language, _PLAIN_CALLS, self.root):
+            if text_of(captures["function"][0]) in aliases:
+                self._client_options(captures["call"][0].child_by_field_name("arguments"))
+                self._learn_assignment_target(captures["call"][0])
 
     def _new(self, node: Node) -> None:
         constructor = node.child_by_field_name("constructor")
@@ -126,6 +148,11 @@ class JavaScriptExtractor:
                 self.out.roles.add("server")
             elif module == CLIENT_MODULE:
                 self.out.roles.add("client")
+                declarator = _unwrap_up(call)
+                if declarator is not None and declarator.type == "variable_declarator":
+                    name = declarator.child_by_field_name("name")
+                    if name is not None and name.type == "identifier":
+                        self.client_factories.add(text_of(name))
         elif function == "io" or (function == "connect" and "client" in self.out.roles):
             self._client_options(arguments)
             self._learn_assignment_target(call)
@@ -138,6 +165,9 @@ class JavaScriptExtractor:
             self.out.learned_names.add(_last_name(parent.child_by_field_name("name")) or "")
         elif parent.type == "assignment_expression":
             self.out.learned_names.add(_last_name(parent.child_by_field_name("left")) or "")
+        elif parent.type in {"public_field_definition", "field_definition"}:  # class Feed { conn = io() }
+            target = parent.child_by_field_name("name") or parent.child_by_field_name("property")
+            self.out.learned_names.add(text_of(target))
 
     def _learn_connection_parameter(self, call: Node) -> None:
         method, receiver, args = _method_parts(call)
