@@ -102,9 +102,10 @@ def test_split_by_role_and_annotations_for_a_server_client_tree() -> None:
 def test_cli_prints_annotations_for_a_client() -> None:
     result = CliRunner().invoke(main, ["contract", "scan", str(FRONTEND), "--role", "client"])
     assert result.exit_code == 0, result.output
-    assert 'socketguard.io/role: "client"' in result.output
-    assert 'socketguard.io/rooms: "task:{taskId}"' in result.output
-    assert "socketguard.io/listens: \"agent:complete,agent:progress,agent:spawned," in result.output
+    assert "socketguard.io/role" not in result.output  # client-* keys alone make it a client
+    assert 'socketguard.io/client-rooms: "task:{taskId}"' in result.output
+    assert 'socketguard.io/client-emits: "subscribe,unsubscribe"' in result.output
+    assert "socketguard.io/client-listens: \"agent:complete,agent:progress,agent:spawned," in result.output
     assert "# client-url: set in code by `process.env.NEXT_PUBLIC_MAGEAGENT_WS_URL`" in result.output
 
 

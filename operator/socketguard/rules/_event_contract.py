@@ -68,9 +68,12 @@ def names(objects: Iterable[ObjectRef]) -> str:
     return " and ".join(str(ref) for ref in objects)
 
 
-def listing(values: Iterable[str], empty: str = "nothing") -> str:
+def listing(values: Iterable[str], empty: str = "nothing", limit: int = 6) -> str:
     ordered = sorted(values)
-    return ", ".join(f"'{value}'" for value in ordered) if ordered else empty
+    if not ordered:
+        return empty
+    shown = ", ".join(f"'{value}'" for value in ordered[:limit])
+    return shown if len(ordered) <= limit else f"{shown} and {len(ordered) - limit} more"
 
 
 # --- room patterns -------------------------------------------------------------------------------

@@ -120,19 +120,21 @@ class Annotations:
 
 
 def annotations_for(sides: dict[Role, ScanResult]) -> Annotations:
-    both = len(sides) == 2
+    """The server side under the unprefixed keys, the client side always under `client-*` keys.
+
+    `client-*` keys alone make a workload a client, and they can be added as they are to a
+    workload that is also a server, so one output fits a pure client and a `server,client` page.
+    """
     out = Annotations()
-    if both:
+    if len(sides) == 2:
         out.values["role"] = "server,client"
-    elif "client" in sides:
-        out.values["role"] = "client"
     server, client = sides.get("server"), sides.get("client")
     if server is not None:
         _options(server, SERVER_OPTION_KEYS, out)
         _events(server, "server", "", out)
     if client is not None:
         _options(client, CLIENT_OPTION_KEYS, out)
-        _events(client, "client", "client-" if both else "", out)
+        _events(client, "client", "client-", out)
     return out
 
 
