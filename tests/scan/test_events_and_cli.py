@@ -48,7 +48,7 @@ def test_client_contract_from_the_frontend() -> None:
     assert events.emits == {"subscribe", "unsubscribe"}
     assert events.rooms == ("task:{taskId}",)
     assert events.reads is not None and events.reads["agent:spawned"] == {"agentId", "name", "model"}
-    assert events.sources["listens"] == ("metadata", "annotations", "socketguard.io/listens")
+    assert events.sources["listens"] == ("metadata", "annotations", "socketguard.io/client-listens")
 
 
 def test_server_contracts_from_both_backends() -> None:

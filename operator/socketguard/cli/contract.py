@@ -20,7 +20,8 @@ def contract() -> None:
 @contract.command("scan")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--role", type=click.Choice(["client", "server", "server,client"]), default=None,
-              help="Which side the sources are (default: per file, from imports and calls).")
+              help="Which side the sources are (default: per file, from imports and calls). "
+                   "The client side prints as client-* keys.")
 @click.option("-o", "--output", type=click.Choice(["annotations", "json"]), default="annotations",
               show_default=True, help="Annotations to paste into the workload, or every item as JSON.")
 @click.option("--subscribe-event", "subscribe_events", multiple=True, metavar="EVENT",

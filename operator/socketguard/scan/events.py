@@ -23,14 +23,18 @@ SERVER_OPTION_KEYS = ("path", "stack", "cors-origins", "cors-credentials", "tran
 CLIENT_OPTION_KEYS = ("client-url", "client-path", "client-transports", "client-credentials")
 
 
-def events_from_scan(result: ScanResult, role: Role = "server", *, key_prefix: str = "") -> EventContract:
+def events_from_scan(result: ScanResult, role: Role = "server", *, key_prefix: str | None = None
+                     ) -> EventContract:
     """The EventContract of one side. Anything the scan could not pin down is None (rules skip).
 
-    `role` picks the rooms (a server's joins, a client's requests); `key_prefix` ("client-" for
-    the client side of a `server,client` workload) names the annotations findings point at.
+    `role` picks the rooms (a server's joins, a client's requests); `key_prefix` names the
+    annotations findings point at (default: `client-` for a client, none for a server, as
+    `socketguard contract scan` prints them).
     """
     if not result.found_anything:
         return EventContract()
+    if key_prefix is None:
+        key_prefix = "client-" if role == "client" else ""
     return EventContract(
         emits=_names(result.emits),
         listens=_names(result.listens),
