@@ -231,3 +231,10 @@ class Feed {
     assert {u.event: u.fields for u in result.listens} == {"tick": ("price",), "quote": ("symbol",)}
     urls = [o.value for o in result.options if o.key == "client-url"]
     assert urls == ["wss://feed.example.com", "https://old.example.com"]
+
+
+def test_other_libraries_server_classes_are_not_socket_io() -> None:
+    source = "import { Server } from 'ws';\nconst wss = new Server({ path: '/raw' });\n" \
+             "wss.on('connection', (c) => {});\n"
+    result = js(source, "raw.ts")
+    assert result.options == () and result.roles == frozenset()

@@ -120,6 +120,11 @@ class JavaScriptExtractor:
                 alias = specifier.child_by_field_name("alias")
                 if alias is not None and text_of(specifier.child_by_field_name("name")) in {"io", "connect"}:
                     self.client_factories.add(text_of(alias))
+        else:
+            for specifier in _descendants(statement, "import_specifier"):
+                local = specifier.child_by_field_name("alias") or specifier.child_by_field_name("name")
+                # `import { Server } from 'ws'`: that Server is not Socket.IO's.
+                self.server_constructors.discard(text_of(local))
 
     def _aliased_client_calls(self) -> None:
         """`io()` under another name: only looked for when an import renamed it."""
