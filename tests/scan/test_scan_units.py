@@ -238,3 +238,22 @@ def test_other_libraries_server_classes_are_not_socket_io() -> None:
              "wss.on('connection', (c) => {});\n"
     result = js(source, "raw.ts")
     assert result.options == () and result.roles == frozenset()
+
+
+JS_FRAGMENTS = ["socket.on(", "io.to(", ").emit(", "'ev'", "`t:${", "}`", "{", "}", "(", ")", ",", "data.x",
+                "({a, ...b}) =>", "function (d) {", "socket.join(", "new Server(s, {path: ", "io(", "+", ";\n"]
+PY_FRAGMENTS = ["@sio.on(", "@sio.event\n", "def f(sid, data):\n    ", "sio.emit(", '"ev"', 'f"r:{', "}\"",
+                "{", "}", "(", ")", ",", "data['x']", "**kw", "await sio.enter_room(sid, ", "\n",
+                "socketio.ASGIApp(sio, socketio_path=", "class N(socketio.Namespace):\n    "]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from(JS_FRAGMENTS), max_size=40), st.sampled_from(["a.js", "a.tsx"]))
+def test_socket_io_shaped_garbage_never_raises_js(parts: list[str], name: str) -> None:
+    scan_source("".join(parts), name)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from(PY_FRAGMENTS), max_size=40))
+def test_socket_io_shaped_garbage_never_raises_python(parts: list[str]) -> None:
+    scan_source("".join(parts), "a.py")

@@ -49,7 +49,10 @@ def language_for(filename: str) -> str | None:
 
 
 def scan_source(source: bytes | str, filename: str, config: ScanConfig | None = None) -> FileScan:
-    """Everything one file says about Socket.IO; never raises on malformed source."""
+    """Everything one file says about Socket.IO; never raises on malformed source.
+
+    The language comes from the file name's suffix (JavaScript when it is not a known one).
+    """
     language_name = language_for(filename) or "javascript"
     data = source.encode("utf-8", errors="replace") if isinstance(source, str) else source
     language = _language(language_name)
