@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import cast
 
+import pytest
 from click.testing import CliRunner
 
 from socketguard.cli import main
@@ -130,3 +132,12 @@ def test_cli_missing_path_exits_2_with_a_located_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["contract", "scan", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert f"{tmp_path / 'nope'}: no such file or directory" in result.output
+
+
+def test_cli_without_tree_sitter_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "tree_sitter", None)
+    for module in ("source", "collect", "javascript", "python"):
+        monkeypatch.delitem(sys.modules, f"socketguard.scan.{module}", raising=False)
+    result = CliRunner().invoke(main, ["contract", "scan", str(FRONTEND)])
+    assert result.exit_code == 2
+    assert "pip install 'socketguard[scan]'" in result.output
