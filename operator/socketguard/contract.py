@@ -34,6 +34,10 @@ class EventContract:
     emits: frozenset[str] | None = None
     listens: frozenset[str] | None = None
     rooms: tuple[str, ...] | None = None
+    # Payload fields per event: what a server's emits carry, what a client's handlers read
+    # (from a source scan; None, or an event missing from the dict, means unknown).
+    payloads: dict[str, frozenset[str]] | None = field(default=None, hash=False)
+    reads: dict[str, frozenset[str]] | None = field(default=None, hash=False)
     # Where each value came from (annotation path), for locating findings.
     sources: dict[str, FieldPath] = field(default_factory=dict, compare=False)
 

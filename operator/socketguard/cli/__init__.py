@@ -10,7 +10,9 @@ import click
 from socketguard import __version__
 
 # name -> "module:attribute"; each front-end adds its own line.
-_COMMANDS: dict[str, str] = {}
+_COMMANDS: dict[str, str] = {
+    "contract": "socketguard.cli.contract:contract",
+}
 
 
 class _LazyGroup(click.Group):

@@ -1,0 +1,39 @@
+"""Hand-built pairings for the SG5xx rule tests: the checkers read only `ctx.pairs`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from socketguard.context import Context, Pairing
+from socketguard.contract import ClientSpec, EventContract, ServerSpec
+from socketguard.findings import Finding
+from socketguard.objects import ObjectRef
+from socketguard.rules.base import Rule
+
+
+@dataclass
+class PairsOnly:
+    pairs: list[Pairing] = field(default_factory=list)
+
+
+def ref(name: str) -> ObjectRef:
+    return ObjectRef("apps/v1", "Deployment", "web", name)
+
+
+def server(name: str, **events: Any) -> ServerSpec:
+    return ServerSpec(workload=ref(name), inferred=False, events=EventContract(**events))
+
+
+def client(name: str, **events: Any) -> ClientSpec:
+    return ClientSpec(workload=ref(name), events=EventContract(**events))
+
+
+def run(rule: Rule, *pairs: tuple[ClientSpec, ServerSpec]) -> list[Finding]:
+    assert rule.check is not None
+    context = PairsOnly([Pairing(c, s) for c, s in pairs])
+    return list(rule.check(cast(Context, context)))
+
+
+def events(*names: str) -> frozenset[str]:
+    return frozenset(names)
