@@ -22,8 +22,11 @@ from socketguard.contract import ClientSpec, ContractSet, ServerSpec, annotated_
 from socketguard.inventory import Inventory
 from socketguard.models.istio import HTTPMatchRequest, HTTPRoute, VirtualService
 from socketguard.objects import ObjectRef
-from socketguard.routing import Backend, Request, RouteHop, RoutingResult
+from socketguard.routing import Backend, Request, RouteHop, Router, RoutingResult
+from socketguard.routing.candidates import Candidate
+from socketguard.routing.gatewayapi import GatewayAPIRouter
 from socketguard.routing.hosts import fqdn, in_cluster_service
+from socketguard.routing.ingress_nginx import IngressNginxRouter
 from socketguard.routing.istio import IstioRouter, string_matches
 
 _SOCKET_SEGMENT = re.compile(r"^(.*?/socket\.io)(?:/|$)")
@@ -94,11 +97,16 @@ class _Builder:
         self.inventory = inventory
         self.contracts = contracts
         self.router = IstioRouter(inventory)
+        self.other_routers: list[Router] = [GatewayAPIRouter(inventory), IngressNginxRouter(inventory)]
         self.result = TraceSet(servers=dict(contracts.servers))
 
     def build(self) -> TraceSet:
         for vs in self.inventory.virtual_services():
             self._route_traces(vs)
+        server_paths = {ref: handshake_path(spec.path) for ref, spec in self.contracts.servers.items()}
+        for router in self.other_routers:
+            for candidate in router.candidates(server_paths):
+                self._candidate_trace(router, candidate)
         for client in self.contracts.clients.values():
             trace = self._client_trace(client)
             if trace is not None:
@@ -127,6 +135,18 @@ class _Builder:
                 deliveries = tuple(self._deliveries(origin))
                 if socket_match or any(d.server for d in deliveries):
                     self.result.traces.append(Trace("route", request, routing, origin=origin, deliveries=deliveries))
+
+    def _candidate_trace(self, router: Router, candidate: Candidate) -> None:
+        routing = router.route(candidate.request)
+        origin = next((h for h in routing.hops if (h.route, h.rule_path) == (candidate.route, candidate.rule_path)),
+                      None)
+        if origin is None:
+            return
+        if candidate.socket_match:
+            self._infer(origin)
+        deliveries = tuple(self._deliveries(origin))
+        if candidate.socket_match or any(d.server for d in deliveries):
+            self.result.traces.append(Trace("route", candidate.request, routing, origin=origin, deliveries=deliveries))
 
     def _socket_paths(self, vs: VirtualService, rule: HTTPRoute) -> list[str]:
         paths: list[str] = []
@@ -189,9 +209,18 @@ class _Builder:
         request = self._client_request(client)
         if request is None:
             return None
-        routing = self.router.route(request)
+        routing = self._route_anywhere(request)
         deliveries = tuple(self._deliveries(routing.winner, routing.direct, request.path))
         return Trace("client", request, routing, client=client, deliveries=deliveries)
+
+    def _route_anywhere(self, request: Request) -> RoutingResult:
+        """The result of the router that handles the host: Istio first (mesh requests are Istio's),
+        then the first other router with a matching route, then the first that serves the host."""
+        results = [self.router.route(request)]
+        if request.via == "gateway":
+            results += [router.route(request) for router in self.other_routers]
+        return next((r for r in results if r.hops), None) or next(
+            (r for r in results if r.entrance is not None and r.host_routed), results[0])
 
     def _client_request(self, client: ClientSpec) -> Request | None:
         url = client.url if client.url and not client.url.startswith("/") else client.origin

@@ -22,6 +22,7 @@ class Hop:
     label: str
     ref: ObjectRef | None = None
     path: FieldPath = ()
+    extra_paths: tuple[FieldPath, ...] = ()  # fields outside `path` that belong to this hop
     findings: list[Finding] = field(default_factory=list)
     children: list[Hop] = field(default_factory=list)
 
@@ -91,7 +92,8 @@ def _route_hop(trace: Trace, hop: RouteHop) -> Hop:
         shadow = f" (captures the request meant for {trace.origin.rule_path_text})"
     timeout = f", timeout {hop.timeout_ms / 1000:g}s" if hop.timeout_ms else ""
     node = Hop("route", f"{hop.route} {hop.rule_path_text} {hop.match_text} -> upstream {hop.upstream_path}"
-                        f"{timeout}{shadow}", hop.route, hop.rule_path)
+                        f"{timeout}{shadow}", hop.route, hop.rule_path,
+               tuple(p for p in (hop.rewrite_path, hop.timeout_path, hop.cors.path if hop.cors else None) if p))
     node.children.extend(_backend_hop(b, trace.deliveries, hop.upstream_path) for b in hop.backends)
     if not hop.backends:
         node.children.append(Hop("service", "no destination (redirect, direct response or delegate)"))
@@ -129,7 +131,7 @@ def _attach(tree: Hop, findings: list[Finding]) -> None:
         if node.ref is None:
             continue
         for finding in findings:
-            if finding.subject == node.ref and finding.path[: len(node.path)] == node.path:
+            if finding.subject == node.ref and any(finding.path[: len(p)] == p for p in (node.path, *node.extra_paths)):
                 node.findings.append(finding)
 
 

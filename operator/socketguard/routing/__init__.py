@@ -7,10 +7,14 @@ wins) with their `Backend`s. Rules never look at router-specific objects; they r
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from socketguard.objects import FieldPath, ObjectRef, render_path
+
+if TYPE_CHECKING:
+    from socketguard.routing.candidates import Candidate
 
 Via = Literal["gateway", "mesh"]
 
@@ -124,3 +128,21 @@ class RoutingResult:
     @property
     def winner(self) -> RouteHop | None:
         return self.hops[0] if self.hops else None
+
+
+class Router(Protocol):
+    """One router's semantics: Istio, Gateway API, ingress-nginx."""
+
+    name: str
+
+    def route(self, request: Request) -> RoutingResult:
+        """Where the request goes: the entrance, and every matching rule, winner first."""
+        ...
+
+    def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+        """Each rule that is (or reaches) a socket route, with the handshake it is written for.
+
+        `server_paths` maps annotated server workloads to their handshake path, for rules whose
+        match names no socket.io segment.
+        """
+        ...

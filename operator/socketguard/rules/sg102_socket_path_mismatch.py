@@ -73,7 +73,7 @@ def _finding(trace: Trace, delivery: Delivery) -> Finding:
     if hop is not None:
         where = f"{hop.router} route {hop.route} {hop.rule_path_text} ({hop.match_text})"
         subject, path = hop.route, hop.rewrite_path or hop.rule_path
-        fixes.append(_rewrite_fix(trace, hop.match_text, server.path, hop.rule_path_text))
+        fixes.append(_rewrite_fix(hop.router, hop.match_text, server.path, arrives, hop.rule_path_text))
     else:
         where = "the direct connection to the Service"
         subject = trace.client.workload if trace.client else server.workload
@@ -86,9 +86,15 @@ def _finding(trace: Trace, delivery: Delivery) -> Finding:
     return RULE.finding(subject, path, message, fixes=fixes, related=related, assumptions=assumptions)
 
 
-def _rewrite_fix(trace: Trace, match_text: str, server_path: str, rule: str) -> str:
+def _rewrite_fix(router: str, match_text: str, server_path: str, arrives: str, rule: str) -> str:
     kind, _, matched = match_text.partition(" ")
-    target = server_path.rstrip("/") + ("/" if kind != "prefix" or matched.endswith("/") else "")
-    if kind == "prefix":
-        return f"or rewrite the prefix at the route: `rewrite: {{uri: {target}}}` on {rule}"
-    return f"or rewrite the path at the route: `rewrite: {{uri: {target}}}` on {rule}"
+    wanted = server_path.rstrip("/") + "/"
+    if router == "istio":
+        target = server_path.rstrip("/") + ("/" if kind != "prefix" or matched.endswith("/") else "")
+        what = "prefix" if kind == "prefix" else "path"
+        return f"or rewrite the {what} at the route: `rewrite: {{uri: {target}}}` on {rule}"
+    if router == "gateway-api":
+        return (f"or rewrite at the route: a URLRewrite filter on {rule} so that {arrives} arrives as {wanted} "
+                f"(ReplacePrefixMatch: {server_path.rstrip('/')})")
+    return (f"or change the route's rewrite (nginx.ingress.kubernetes.io/rewrite-target) so that {arrives} "
+            f"arrives as {wanted}")
