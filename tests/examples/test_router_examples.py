@@ -1,0 +1,42 @@
+"""The MageAgent situation behind ingress-nginx and Gateway API: broken has SG102, fixed has no error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from socketguard.engine import analyze
+from socketguard.findings import Finding, Severity
+from socketguard.inventory import Inventory
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "examples"
+
+
+def lint(directory: Path) -> list[Finding]:
+    inventory = Inventory()
+    for path in sorted(directory.glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if document:
+                inventory.add(document)
+    return analyze(inventory)
+
+
+@pytest.mark.parametrize(
+    ("example", "kind", "field"),
+    [
+        ("mageagent-ingress-nginx", "Ingress", "spec.rules[0].http.paths[0]"),
+        ("mageagent-gateway-api", "HTTPRoute", "spec.rules[0]"),
+    ],
+)
+def test_broken_reports_the_path_mismatch_where_the_route_is(example: str, kind: str, field: str) -> None:
+    errors = [f for f in lint(EXAMPLES / example / "broken") if f.severity == Severity.ERROR]
+    assert [(f.code, f.subject.kind, f.subject.name, f.field_path) for f in errors] == [
+        ("SG102", kind, "adverant", field)]
+    assert "/mageagent/socket.io/" in errors[0].message and "/socket.io/" in errors[0].message
+
+
+@pytest.mark.parametrize("example", ["mageagent-ingress-nginx", "mageagent-gateway-api"])
+def test_fixed_has_no_error(example: str) -> None:
+    assert [f for f in lint(EXAMPLES / example / "fixed") if f.severity == Severity.ERROR] == []
