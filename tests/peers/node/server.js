@@ -1,0 +1,54 @@
+// Reference socket.io 4.x server for the probe tests.
+// Usage: node server.js --path /ws/socket.io [--cors-origin https://app.example] [--namespace /chat]
+// Listens on 127.0.0.1 on a port the OS picks and prints "listening <port>" once ready.
+"use strict";
+
+const http = require("node:http");
+const { Server } = require("socket.io");
+
+function parseArgs(argv) {
+  const options = { path: "/socket.io", corsOrigins: [], namespaces: ["/"] };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === "--path") options.path = value;
+    else if (flag === "--cors-origin") options.corsOrigins.push(value);
+    else if (flag === "--namespace") options.namespaces.push(value);
+    else throw new Error(`unknown option ${flag}`);
+  }
+  return options;
+}
+
+const options = parseArgs(process.argv.slice(2));
+
+// An app normally answers its other paths itself (express and the like); a bare http.Server would
+// leave them hanging, which is not what a misrouted request meets in real deployments.
+const httpServer = http.createServer((req, res) => {
+  res.writeHead(404, { "Content-Type": "text/html; charset=utf-8" });
+  res.end(`<!DOCTYPE html><html><body><pre>Cannot ${req.method} ${req.url}</pre></body></html>`);
+});
+
+const serverOptions = { path: options.path };
+if (options.corsOrigins.length > 0) {
+  serverOptions.cors = { origin: options.corsOrigins, credentials: true };
+}
+const io = new Server(httpServer, serverOptions);
+for (const name of options.namespaces) {
+  io.of(name).on("connection", (socket) => {
+    socket.on("echo", (payload, ack) => {
+      if (typeof ack === "function") ack(payload);
+    });
+  });
+}
+
+httpServer.listen(0, "127.0.0.1", () => {
+  process.stdout.write(`listening ${httpServer.address().port}\n`);
+});
+
+function stop() {
+  io.close();
+  httpServer.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);

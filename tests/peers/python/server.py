@@ -1,0 +1,56 @@
+"""python-socketio peer for the probe tests: an ASGI app under uvicorn.
+
+Usage: python server.py --path /ws/socket.io [--cors-origin https://app.example] [--namespace /chat]
+Listens on 127.0.0.1 on a port the OS picks and prints "listening <port>" once ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+from typing import Any
+
+import socketio
+import uvicorn
+
+
+def build_app(path: str, cors_origins: list[str], namespaces: list[str]) -> Any:
+    # None keeps python-socketio's default: only the request's own host is an accepted origin.
+    server = socketio.AsyncServer(
+        async_mode="asgi",
+        cors_allowed_origins=cors_origins or None,
+        namespaces=["/", *namespaces],
+    )
+
+    async def echo(sid: str, payload: Any) -> Any:
+        return payload
+
+    for name in ["/", *namespaces]:
+        server.on("echo", echo, namespace=name)
+    return socketio.ASGIApp(server, socketio_path=path.strip("/"))
+
+
+async def serve(app: Any) -> None:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    # Listening before printing the port lets connections queue until uvicorn accepts them.
+    listener.listen(128)
+    config = uvicorn.Config(app, log_level="warning", ws="wsproto", lifespan="off")
+    server = uvicorn.Server(config)
+    print(f"listening {listener.getsockname()[1]}", flush=True)
+    await server.serve(sockets=[listener])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--path", default="/socket.io")
+    parser.add_argument("--cors-origin", action="append", default=[])
+    parser.add_argument("--namespace", action="append", default=[])
+    args = parser.parse_args()
+    asyncio.run(serve(build_app(args.path, args.cors_origin, args.namespace)))
+
+
+if __name__ == "__main__":
+    main()
