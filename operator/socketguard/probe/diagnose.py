@@ -38,6 +38,7 @@ _PYTHON_MESSAGES: tuple[tuple[str, int], ...] = (
     ("not connected", BAD_REQUEST),
     ("bad request", BAD_REQUEST),
 )
+_TAG = re.compile(r"<[^>]*>")
 _ORIGIN_REFUSED = re.compile(r"^(?P<origin>\S+) is not an accepted origin", re.IGNORECASE)
 _PROXY_NAMES = ("nginx", "envoy", "istio", "haproxy", "traefik", "cloudflare", "apache", "caddy", "awselb")
 _UPGRADE_HEADERS_HINT = (
@@ -88,11 +89,11 @@ def from_answer(answer: HttpAnswer, *, path: str, websocket: bool, sid: str | No
         return Diagnosis(
             Cause.WRONG_PATH,
             f"{path}/ answered 404 Not Found{_answered_by(answer)}: no Socket.IO server is at this path "
-            "on this host",
+            f"on this host; {_page_origin(answer)}",
             _PATH_HINT,
         )
     if answer.status in (502, 503, 504):
-        return _proxy_error(answer)
+        return _proxy_error(answer, websocket=websocket)
     if answer.status == 400 and "plain http request was sent to https port" in answer.body.lower():
         return Diagnosis(
             Cause.TLS,
@@ -126,6 +127,16 @@ def from_engineio_code(code: int, message: str, *, websocket: bool, sid: str | N
             f"{said}: the WebSocket request reached the server as a plain HTTP request, without its "
             "Upgrade header",
             _UPGRADE_HEADERS_HINT,
+            code,
+        )
+    if code == TRANSPORT_UNKNOWN and websocket:
+        # python-engineio says "Invalid transport" both when websocket is disabled and when an
+        # upgrade arrives stripped of its Upgrade header, so both readings are given.
+        return Diagnosis(
+            Cause.UPGRADE_REFUSED,
+            f"{said}: the server does not take this request as a WebSocket: either it does not serve "
+            "the websocket transport, or the request arrived without its Upgrade header",
+            f"enable the websocket transport on the server, and {_UPGRADE_HEADERS_HINT}",
             code,
         )
     if code == FORBIDDEN:
@@ -344,18 +355,23 @@ def _redirect(answer: HttpAnswer) -> Diagnosis:
     )
 
 
-def _proxy_error(answer: HttpAnswer) -> Diagnosis:
+def _proxy_error(answer: HttpAnswer, *, websocket: bool) -> Diagnosis:
     meaning = {
         502: "got no valid answer from the Socket.IO server (down, wrong port, or it closed the connection)",
         503: "has no healthy server to send it to (no ready endpoints, or a circuit breaker is open)",
         504: "timed out waiting for the Socket.IO server",
     }[answer.status]
-    return Diagnosis(
-        Cause.PROXY_ERROR,
-        f"a proxy answered {_status(answer)}{_answered_by(answer)}: it {meaning}",
+    hint = (
         "check the upstream the proxy uses: Service port and targetPort, that pods are ready and "
-        "listening on that port, and the proxy's own error log",
+        "listening on that port, and the proxy's own error log"
     )
+    if websocket and answer.status == 502:
+        # node's engine.io drops WebSocket requests for paths it does not serve without an answer.
+        hint += (
+            "; a socket.io (node) server also hangs up on WebSocket requests for a path it does not "
+            "serve, which a proxy reports as 502: if polling reports wrong-path, it is the same cause"
+        )
+    return Diagnosis(Cause.PROXY_ERROR, f"a proxy answered {_status(answer)}{_answered_by(answer)}: it {meaning}", hint)
 
 
 def _status(answer: HttpAnswer) -> str:
@@ -363,11 +379,22 @@ def _status(answer: HttpAnswer) -> str:
 
 
 def _answered_by(answer: HttpAnswer) -> str:
-    server = answer.server
-    if not server:
-        return ""
-    role = "proxy" if any(name in server.lower() for name in _PROXY_NAMES) else "server"
-    return f" from {role} {server!r}"
+    # Proxies such as nginx replace the upstream's Server header, so it names the last hop only.
+    return f" (Server: {answer.server})" if answer.server else ""
+
+
+def _page_origin(answer: HttpAnswer) -> str:
+    """Who most likely wrote a 404: the proxy itself (no route matched) or the application behind."""
+    server = (answer.server or "").lower()
+    proxy = next((name for name in _PROXY_NAMES if name in server), None)
+    body = answer.body.strip()
+    if proxy is not None and not body:
+        return f"an empty answer from {proxy}, which is how Envoy-based proxies say that no route matched"
+    if proxy is not None and proxy in body.lower():
+        return f"the page is {proxy}'s own, so no route or location matched the path"
+    if body:
+        return f"the application behind answered {_excerpt(body)!r}, so the route reached it at another path"
+    return "the answer had no body"
 
 
 def _json_string(body: str) -> str | None:
@@ -386,5 +413,7 @@ def _reason(error: BaseException) -> str:
 
 
 def _excerpt(text: str, limit: int = 160) -> str:
+    if "<" in text and ">" in text:
+        text = _TAG.sub(" ", text)
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit] + "..."
