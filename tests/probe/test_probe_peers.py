@@ -194,3 +194,11 @@ def test_closed_port_is_a_tcp_failure(peers: Topology) -> None:
 
     assert result.returncode == 1, result.stdout + result.stderr
     assert "tcp (in polling-handshake, websocket-handshake)" in result.stdout
+
+
+def test_unresolvable_name_is_a_dns_failure() -> None:
+    # .invalid is reserved (RFC 2606): no resolver may answer it.
+    result = socketguard("http://socketguard-probe.invalid", "--transport", "polling", "--timeout", "10")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "dns (in polling-handshake)" in result.stdout

@@ -20,19 +20,21 @@ from socketguard.probe.model import Cause, Diagnosis, HttpAnswer
 TRANSPORT_UNKNOWN, SESSION_UNKNOWN, BAD_HANDSHAKE_METHOD = 0, 1, 2
 BAD_REQUEST, FORBIDDEN, UNSUPPORTED_VERSION = 3, 4, 5
 
+# node's exact texts, as sent bare on a refused WebSocket upgrade.
 _NODE_MESSAGES = {
-    "transport unknown": TRANSPORT_UNKNOWN,
-    "session id unknown": SESSION_UNKNOWN,
-    "bad handshake method": BAD_HANDSHAKE_METHOD,
-    "bad request": BAD_REQUEST,
-    "forbidden": FORBIDDEN,
-    "unsupported protocol version": UNSUPPORTED_VERSION,
+    "Transport unknown": TRANSPORT_UNKNOWN,
+    "Session ID unknown": SESSION_UNKNOWN,
+    "Bad handshake method": BAD_HANDSHAKE_METHOD,
+    "Bad request": BAD_REQUEST,
+    "Forbidden": FORBIDDEN,
+    "Unsupported protocol version": UNSUPPORTED_VERSION,
 }
+# python-engineio's JSON-string messages, by their lower-cased beginning.
 _PYTHON_MESSAGES: tuple[tuple[str, int], ...] = (
     ("invalid session", SESSION_UNKNOWN),
     ("session is disconnected", SESSION_UNKNOWN),
     ("invalid transport", TRANSPORT_UNKNOWN),
-    ("unsupported version", UNSUPPORTED_VERSION),
+    ("the client is using an unsupported version", UNSUPPORTED_VERSION),
     ("invalid websocket upgrade", BAD_REQUEST),
     ("unexpected http request", BAD_REQUEST),
     ("not connected", BAD_REQUEST),
@@ -56,22 +58,19 @@ _PATH_HINT = (
 def engineio_error(answer: HttpAnswer) -> tuple[int, str] | None:
     """The Engine.IO error code and message in a refusal, or None when the body is not one."""
     body = answer.body.strip()
-    if not body:
-        return None
+    if body in _NODE_MESSAGES:
+        return _NODE_MESSAGES[body], body
     try:
         data = json.loads(body)
     except json.JSONDecodeError:
-        data = body
+        return None
     if isinstance(data, dict) and isinstance(data.get("code"), int) and isinstance(data.get("message"), str):
         return int(data["code"]), str(data["message"])
-    if not isinstance(data, str):
-        return None
-    lowered = data.lower()
-    if lowered in _NODE_MESSAGES:
-        return _NODE_MESSAGES[lowered], data
-    for fragment, code in _PYTHON_MESSAGES:
-        if lowered.startswith(fragment):
-            return code, data
+    if isinstance(data, str):
+        lowered = data.lower()
+        for fragment, code in _PYTHON_MESSAGES:
+            if lowered.startswith(fragment):
+                return code, data
     return None
 
 
