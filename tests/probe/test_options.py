@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from socketguard.probe import ProbeOptions, ProbeUsageError
 
@@ -43,6 +45,11 @@ def test_origin_is_normalized_like_a_browser_sends_it() -> None:
         ("http://h?EIO=4", {}, "query"),
         ("http://u:p@h", {}, "user:password"),
         ("http://h:99999", {}, "invalid port"),
+        ("http://h:0", {}, "port 0"),
+        ("http://[::g]/", {}, "not valid"),
+        ("http://" + "a" * 70 + ".com", {}, "1-63 characters"),
+        ("http://exa mple.com", {}, "no host name has"),
+        ("http://h", {"origin": "https://a:99999"}, "not a valid URL"),
         ("http://h", {"path": "socket.io"}, "must start with '/'"),
         ("http://h", {"namespace": "chat"}, "namespace"),
         ("http://h", {"origin": "https://app.example/page"}, "no path"),
@@ -65,3 +72,13 @@ def test_ca_file_and_insecure_contradict(tmp_path: Path) -> None:
 
     with pytest.raises(ProbeUsageError, match="contradict"):
         ProbeOptions.create("https://h", ca_file=str(ca), verify_tls=False)
+
+
+@given(st.text(max_size=120), st.one_of(st.none(), st.text(max_size=40)), st.one_of(st.none(), st.text(max_size=40)))
+def test_any_input_is_accepted_or_a_usage_error(url: str, path: str | None, origin: str | None) -> None:
+    for candidate in (url, "http://" + url, "https://h" + url):
+        try:
+            options = ProbeOptions.create(candidate, path=path, origin=origin)
+        except ProbeUsageError:
+            continue
+        assert options.endpoint.startswith(("http://", "https://"))

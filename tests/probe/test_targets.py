@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from socketguard.probe import is_allowed_target, target_refusal
 
@@ -55,3 +57,9 @@ def test_everything_else_is_refused_with_a_reason(url: str, reason: str) -> None
 def test_a_custom_cluster_domain_replaces_cluster_local() -> None:
     assert is_allowed_target("http://web.shop.svc.corp.internal", [], cluster_domain="corp.internal")
     assert not is_allowed_target("http://web.shop.svc.cluster.local", [], cluster_domain="corp.internal")
+
+
+@given(st.text(max_size=120), st.lists(st.text(max_size=30), max_size=3))
+def test_the_allow_list_never_raises(url: str, allowed: list[str]) -> None:
+    for candidate in (url, "http://" + url):
+        assert isinstance(is_allowed_target(candidate, allowed), bool)

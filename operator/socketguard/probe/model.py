@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,7 +239,10 @@ def _split_target(url: str) -> tuple[str, str]:
     text = url.strip()
     if "://" not in text:
         raise ProbeUsageError(f"URL {url!r} has no scheme: write http://, https://, ws:// or wss://")
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as error:
+        raise ProbeUsageError(f"URL {url!r} is not valid: {error}") from None
     scheme = _SCHEMES.get(parts.scheme.lower())
     if scheme is None:
         raise ProbeUsageError(f"URL scheme {parts.scheme!r} is not one of http, https, ws, wss")
@@ -254,11 +258,28 @@ def _split_target(url: str) -> tuple[str, str]:
         port = parts.port
     except ValueError:
         raise ProbeUsageError(f"URL {url!r} has an invalid port") from None
-    host = parts.hostname
-    if ":" in host:
-        host = f"[{host}]"
+    if port == 0:
+        raise ProbeUsageError(f"URL {url!r} has port 0")
+    host = _check_host(parts.hostname)
     netloc = host if port is None else f"{host}:{port}"
     return f"{scheme}://{netloc}", _normalize_path(parts.path) if parts.path not in ("", "/") else ""
+
+
+def _check_host(host: str) -> str:
+    """The host as it goes into the URL; a name that no resolver could take is a usage error."""
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host.split("%")[0])
+        except ValueError:
+            raise ProbeUsageError(f"host [{host}] is not a valid IPv6 address") from None
+        return f"[{host}]"
+    if any(char in host for char in " %/\\@") or any(not char.isprintable() for char in host):
+        raise ProbeUsageError(f"host {host!r} contains characters that no host name has")
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise ProbeUsageError(f"host {host!r} is not a valid name (each label: 1-63 characters)") from None
+    return host
 
 
 def _normalize_path(path: str) -> str:
@@ -278,7 +299,11 @@ def _check_namespace(namespace: str) -> str:
 
 
 def _normalize_origin(origin: str) -> str:
-    parts = urlsplit(origin.strip())
+    try:
+        parts = urlsplit(origin.strip())
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise ProbeUsageError(f"origin {origin!r} is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ProbeUsageError(f"origin {origin!r} must look like https://app.example.com")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
