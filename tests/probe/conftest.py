@@ -9,6 +9,8 @@ locations model the routes under test:
   /<stack>/rr/         round-robin over both processes of the stack, no stickiness
   /<stack>/noupgrade/  proxying without the Upgrade/Connection headers
   /down/               an upstream where nothing listens (502)
+  /spa/                a web app's fallback page: 200 with HTML for every path
+  /moved/              a redirect to the TLS port
 """
 
 from __future__ import annotations
@@ -105,7 +107,11 @@ def nginx_config(
             f"    location /{stack}/rr/ {{ proxy_pass http://{stack}_rr/;{_PASS_UPGRADES} }}",
             f"    location /{stack}/noupgrade/ {{ proxy_pass http://{stack}_one/; }}",
         ]
-    locations.append(f"    location /down/ {{ proxy_pass http://127.0.0.1:{closed_port}/; }}")
+    locations += [
+        f"    location /down/ {{ proxy_pass http://127.0.0.1:{closed_port}/; }}",
+        '    location /spa/ { default_type text/html; return 200 "<!DOCTYPE html><html>app</html>"; }',
+        f"    location /moved/ {{ return 301 https://127.0.0.1:{https_port}/node/app/; }}",
+    ]
     newline = "\n"
     return f"""daemon off;
 master_process off;

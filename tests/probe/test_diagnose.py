@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from socketguard.probe.diagnose import cors_check, engineio_error, from_answer, upgrade_not_switched
+from socketguard.probe.diagnose import (
+    cors_check,
+    engineio_error,
+    from_answer,
+    not_engineio,
+    upgrade_not_switched,
+)
 from socketguard.probe.model import Cause, HttpAnswer
 
 NGINX_404 = (
@@ -150,3 +156,11 @@ def test_cors_compares_the_allowed_origin_with_the_page(allowed: str | None, ref
     assert (result is not None) is refused
     if result is not None:
         assert result.cause is Cause.CORS
+
+
+def test_a_json_health_answer_is_not_engineio_and_says_why() -> None:
+    diagnosis = not_engineio(answer(200, '{"status":"up"}'), path="/socket.io", problem="not an Engine.IO packet")
+
+    assert diagnosis.cause is Cause.NOT_ENGINEIO
+    assert "not an Engine.IO packet" in diagnosis.summary
+    assert '{"status":"up"}' in diagnosis.summary

@@ -12,6 +12,7 @@ import pytest
 from conftest import EXTRA_NAMESPACE, GOOD_ORIGIN, SERVER_PATH, STACKS, Topology
 
 from socketguard.probe import Cause, Outcome, ProbeOptions, ProbeReport, run_probe_blocking
+from socketguard.probe.render import summary_line
 
 pytestmark = pytest.mark.peers
 
@@ -152,6 +153,30 @@ def test_upstream_down_is_a_proxy_error(peers: Topology) -> None:
     assert causes(report) == [Cause.PROXY_ERROR]
     handshake = report.step("polling-handshake")
     assert handshake is not None and handshake.http_status == 502
+
+
+def test_web_app_fallback_page_is_not_engineio(peers: Topology) -> None:
+    report = probe(f"{peers.proxy_http}/spa{SERVER_PATH}")
+
+    assert causes(report) == [Cause.NOT_ENGINEIO, Cause.UPGRADE_REFUSED]
+    assert "an HTML page" in report.diagnoses[0].diagnosis.summary
+    websocket = report.step("websocket-handshake")
+    assert websocket is not None and websocket.http_status == 200
+
+
+def test_redirect_is_reported_with_its_target(peers: Topology) -> None:
+    report = probe(f"{peers.proxy_http}/moved{SERVER_PATH}", transport="polling")
+
+    assert causes(report) == [Cause.REDIRECT]
+    assert f"{peers.proxy_https}/node/app/" in report.diagnoses[0].diagnosis.summary
+
+
+def test_operator_summary_names_the_first_cause(peers: Topology) -> None:
+    sticky = probe(f"{peers.proxy_http}/node/rr{SERVER_PATH}", transport="polling")
+    working = probe(f"{peers.proxy_http}/node/app{SERVER_PATH}", transport="polling")
+
+    assert summary_line(sticky).startswith("no-sticky-sessions: ")
+    assert summary_line(working).startswith("every probe step")
 
 
 @pytest.mark.parametrize("stack", STACKS)

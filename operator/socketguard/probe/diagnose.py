@@ -202,11 +202,13 @@ def namespace_refused(namespace: str, message: str) -> Diagnosis:
 
 
 def not_engineio(answer: HttpAnswer, *, path: str, problem: str) -> Diagnosis:
-    kind = "an HTML page" if "<html" in answer.body.lower() else "a body that is not an Engine.IO packet"
+    if "<html" in answer.body.lower():
+        what = f"an HTML page{_answered_by(answer)}"
+    else:
+        what = f"a body that is not an Engine.IO packet{_answered_by(answer)} ({problem})"
     return Diagnosis(
         Cause.NOT_ENGINEIO,
-        f"{path}/ answered HTTP {answer.status} with {kind}{_answered_by(answer)} ({problem}): "
-        f"{_excerpt(answer.body)!r}",
+        f"{path}/ answered HTTP {answer.status} with {what}: {_excerpt(answer.body)!r}",
         "the request reached something other than the Socket.IO server (a web app's fallback page or a "
         f"proxy's page); {_PATH_HINT}",
     )
@@ -248,11 +250,14 @@ def upgrade_not_switched(
         diagnosis = from_answer(answer, path=path, websocket=True, sid=sid)
         if diagnosis.cause is not Cause.HTTP_ERROR:
             return diagnosis
+    hint = _UPGRADE_HEADERS_HINT
+    if answer.status == 200:
+        hint += "; or the path leads to a web page (see the polling steps), not the Socket.IO server"
     return Diagnosis(
         Cause.UPGRADE_REFUSED,
         f"the WebSocket handshake got {_status(answer)}{_answered_by(answer)} instead of 101 "
         f"Switching Protocols: {_excerpt(answer.body)!r}",
-        _UPGRADE_HEADERS_HINT,
+        hint,
     )
 
 
