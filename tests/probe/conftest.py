@@ -11,6 +11,9 @@ locations model the routes under test:
   /down/               an upstream where nothing listens (502)
   /spa/                a web app's fallback page: 200 with HTML for every path
   /moved/              a redirect to the TLS port
+
+and two servers that only look like Socket.IO: a bare engine.io (node) server and a WebSocket
+endpoint that accepts and then stays silent.
 """
 
 from __future__ import annotations
@@ -34,12 +37,14 @@ from tls_material import TlsFiles, make_tls_files
 SERVER_PATH = "/ws/socket.io"
 GOOD_ORIGIN = "https://good.example"
 EXTRA_NAMESPACE = "/chat"
+ENGINE_IO_PATH = "/eio"
 STACKS = ("node", "python")
 
 
 @dataclass(frozen=True)
 class Topology:
     direct: dict[str, str]
+    odd: dict[str, str]
     proxy_http: str
     proxy_https: str
     tls: TlsFiles
@@ -69,6 +74,15 @@ def _start(workdir: Path, started: list[Peer]) -> Topology:
             )
             started.append(peer)
             servers.setdefault(stack, []).append(peer)
+    odd = {
+        "engine.io only": start_socketio_server(
+            "node", workdir, path=ENGINE_IO_PATH, label="engine-io-only", extra=["--engine-io-only"]
+        ),
+        "silent websocket": start_socketio_server(
+            "python", workdir, path="/", label="silent-websocket", extra=["--silent-websocket"]
+        ),
+    }
+    started.extend(odd.values())
     tls = make_tls_files(workdir)
     http_port, https_port, closed_port = free_port(), free_port(), free_port()
     nginx_dir = workdir / "nginx"
@@ -77,6 +91,7 @@ def _start(workdir: Path, started: list[Peer]) -> Topology:
     started.append(start_nginx(config, nginx_dir, [http_port, https_port]))
     return Topology(
         direct={stack: f"http://127.0.0.1:{processes[0].port}" for stack, processes in servers.items()},
+        odd={name: f"http://127.0.0.1:{peer.port}" for name, peer in odd.items()},
         proxy_http=f"http://127.0.0.1:{http_port}",
         proxy_https=f"https://127.0.0.1:{https_port}",
         tls=tls,

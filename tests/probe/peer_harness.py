@@ -100,10 +100,17 @@ def free_port() -> int:
 
 
 def start_socketio_server(
-    stack: str, log_dir: Path, *, path: str, cors_origins: Sequence[str], namespaces: Sequence[str], label: str
+    stack: str,
+    log_dir: Path,
+    *,
+    path: str,
+    label: str,
+    cors_origins: Sequence[str] = (),
+    namespaces: Sequence[str] = (),
+    extra: Sequence[str] = (),
 ) -> Peer:
     """Start the node or python peer; it prints `listening <port>` once it accepts connections."""
-    arguments = ["--path", path]
+    arguments = ["--path", path, *extra]
     for origin in cors_origins:
         arguments += ["--cors-origin", origin]
     for namespace in namespaces:

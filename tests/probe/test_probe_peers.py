@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXTRA_NAMESPACE, GOOD_ORIGIN, SERVER_PATH, STACKS, Topology
+from conftest import ENGINE_IO_PATH, EXTRA_NAMESPACE, GOOD_ORIGIN, SERVER_PATH, STACKS, Topology
 
 from socketguard.probe import Cause, Outcome, ProbeOptions, ProbeReport, run_probe_blocking
 from socketguard.probe.render import summary_line
@@ -169,6 +169,24 @@ def test_redirect_is_reported_with_its_target(peers: Topology) -> None:
 
     assert causes(report) == [Cause.REDIRECT]
     assert f"{peers.proxy_https}/node/app/" in report.diagnoses[0].diagnosis.summary
+
+
+def test_engineio_without_socketio_never_answers_connect(peers: Topology) -> None:
+    report = probe(peers.odd["engine.io only"], path=ENGINE_IO_PATH, timeout_s=2.0)
+
+    assert causes(report) == [Cause.PROTOCOL]
+    assert report.diagnoses[0].steps == ("namespace-connect", "websocket-namespace")
+    assert "did not answer the Socket.IO CONNECT" in report.diagnoses[0].diagnosis.summary
+    # The abandoned long poll ended the session: polling on would only fake "no sticky sessions".
+    assert outcome(report, "poll-1") is Outcome.SKIPPED
+    assert outcome(report, "websocket-handshake") is Outcome.OK
+
+
+def test_websocket_accepted_then_silent_is_a_hang_up(peers: Topology) -> None:
+    report = probe(peers.odd["silent websocket"], path="/", transport="websocket", timeout_s=2.0)
+
+    assert causes(report) == [Cause.UPGRADE_HUNG_UP]
+    assert "no open packet" in report.diagnoses[0].diagnosis.summary
 
 
 def test_operator_summary_names_the_first_cause(peers: Topology) -> None:

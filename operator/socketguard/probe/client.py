@@ -32,6 +32,7 @@ import aiohttp
 from socketguard import __version__
 from socketguard.probe import diagnose
 from socketguard.probe.model import (
+    Cause,
     Diagnosis,
     HttpAnswer,
     Outcome,
@@ -110,6 +111,7 @@ class _Prober:
         self._websocket: aiohttp.ClientWebSocketResponse | None = None
         self._cache_buster = itertools.count(1)
         self._http: aiohttp.ClientSession | None = None
+        self._silence: Diagnosis | None = None
 
     async def __aenter__(self) -> _Prober:
         tracing = aiohttp.TraceConfig()
@@ -134,6 +136,10 @@ class _Prober:
             await self.session.close()
 
     @property
+    def _limit(self) -> str:
+        return f"{self.options.timeout_s:g} s"
+
+    @property
     def session(self) -> aiohttp.ClientSession:
         if self._http is None:
             raise RuntimeError("the prober is used outside its `async with` block")
@@ -155,18 +161,23 @@ class _Prober:
         if self.options.origin is not None:
             await self._cors_step(handshake)
         if sid is None:
-            self._skip_session_steps("the polling handshake failed, so there is no session")
+            self._skip_session_steps("the polling handshake failed, so there is no session", connect=True)
             return
-        await self._step(
+        joined = await self._step(
             "namespace-connect",
             f"join namespace {self.options.namespace}",
             self._request_line("POST", "polling", sid),
             lambda: self._namespace_over_polling(sid),
         )
+        if not _session_survives(joined):
+            # Giving up on a pending long poll makes engine.io close the session, so any further
+            # request would report "Session ID unknown" and pass for missing stickiness.
+            self._skip_session_steps("joining the namespace failed in a way that ends the session", connect=False)
+            return
         for number in range(1, self.options.polls + 1):
             await self._step(
                 f"poll-{number}",
-                f"poll {number}/{self.options.polls} on the same sid",
+                self._poll_title(number),
                 self._request_line("POST", "polling", sid),
                 lambda: self._heartbeat(sid),
             )
@@ -178,10 +189,12 @@ class _Prober:
                 lambda: self._upgrade(sid),
             )
 
-    def _skip_session_steps(self, reason: str) -> None:
-        names = [("namespace-connect", f"join namespace {self.options.namespace}")]
-        names += [(f"poll-{n}", f"poll {n}/{self.options.polls} on the same sid") for n in
-                  range(1, self.options.polls + 1)]
+    def _poll_title(self, number: int) -> str:
+        return f"poll {number}/{self.options.polls} on the same sid"
+
+    def _skip_session_steps(self, reason: str, *, connect: bool) -> None:
+        names = [("namespace-connect", f"join namespace {self.options.namespace}")] if connect else []
+        names += [(f"poll-{n}", self._poll_title(n)) for n in range(1, self.options.polls + 1)]
         if self.options.transport == "both":
             names.append(("websocket-upgrade", "websocket upgrade"))
         for name, title in names:
@@ -234,6 +247,7 @@ class _Prober:
 
     async def _namespace_over_polling(self, sid: str) -> _Done:
         await self._post(sid, encode_sio_connect(self.options.namespace))
+        self._expect(diagnose.connect_unanswered(self.options.namespace, self.options.timeout_s))
         while True:
             answer = await self._get_or_post("GET", self._url("polling", sid))
             if answer.status != 200:
@@ -294,6 +308,7 @@ class _Prober:
             raise _StepError(diagnose.upgrade_not_offered(info.upgrades))
         socket = await self._open_websocket(sid)
         self._upgraded = socket
+        self._expect(diagnose.upgrade_hung_up(f"the server did not answer 2{PROBE} within {self._limit}"))
         await socket.send_str(EioPacket(EioType.PING, PROBE).encode())
         answer = await self._receive(socket, f"did not answer 2{PROBE}")
         if answer != EioPacket(EioType.PONG, PROBE):
@@ -320,6 +335,7 @@ class _Prober:
     async def _websocket_handshake(self) -> _Done:
         socket = await self._open_websocket(None)
         self._websocket = socket
+        self._expect(diagnose.upgrade_hung_up(f"the server sent no open packet within {self._limit}"))
         packet = await self._receive(socket, "sent no open packet")
         try:
             info = parse_open(packet)
@@ -329,6 +345,7 @@ class _Prober:
 
     async def _namespace_over_websocket(self, socket: aiohttp.ClientWebSocketResponse) -> _Done:
         await socket.send_str(encode_sio_connect(self.options.namespace))
+        self._expect(diagnose.connect_unanswered(self.options.namespace, self.options.timeout_s))
         while True:
             packet = await self._receive(socket, "did not answer the namespace CONNECT")
             if packet.type is EioType.PING:
@@ -359,11 +376,7 @@ class _Prober:
             ) from None
 
     async def _receive(self, socket: aiohttp.ClientWebSocketResponse, silence: str) -> EioPacket:
-        try:
-            message = await socket.receive(timeout=self.options.timeout_s)
-        except TimeoutError:
-            raise _StepError(diagnose.upgrade_hung_up(f"the server {silence} within "
-                                                       f"{self.options.timeout_s:g} s")) from None
+        message = await socket.receive()
         if message.type is aiohttp.WSMsgType.TEXT:
             try:
                 return decode_eio_packet(str(message.data))
@@ -390,23 +403,35 @@ class _Prober:
         self, name: str, title: str, request: str, action: Callable[[], Awaitable[_Done]]
     ) -> StepResult:
         started = time.perf_counter()
+        self._silence = None
         try:
             async with asyncio.timeout(self.options.timeout_s):
                 done = await action()
+        except TimeoutError as error:
+            diagnosis = self._silence or self._network_diagnosis(error, name)
+            result = StepResult(name, title, Outcome.FAILED, request, _since(started), None,
+                                diagnosis.summary, diagnosis)
         except _StepError as failure:
             result = StepResult(name, title, Outcome.FAILED, request, _since(started), failure.status,
                                 failure.detail, failure.diagnosis)
         except _NETWORK_ERRORS as error:
-            diagnosis = diagnose.from_exception(
-                error, host=self._host, port=self._port, timeout_s=self.options.timeout_s,
-                websocket=name.startswith("websocket"),
-            )
+            diagnosis = self._network_diagnosis(error, name)
             result = StepResult(name, title, Outcome.FAILED, request, _since(started), None,
                                 diagnosis.summary, diagnosis)
         else:
             result = StepResult(name, title, Outcome.OK, request, _since(started), done.status, done.detail)
         self.steps.append(result)
         return result
+
+    def _expect(self, silence: Diagnosis) -> None:
+        """What running out of time means from here on in the current step."""
+        self._silence = silence
+
+    def _network_diagnosis(self, error: BaseException, step: str) -> Diagnosis:
+        return diagnose.from_exception(
+            error, host=self._host, port=self._port, timeout_s=self.options.timeout_s,
+            websocket=step.startswith("websocket"),
+        )
 
     async def _get_or_post(self, method: str, url: str, body: str | None = None) -> HttpAnswer:
         headers = {"Content-Type": "text/plain;charset=UTF-8"} if body is not None else None
@@ -472,6 +497,13 @@ def _answer(response: aiohttp.ClientResponse, body: bytes) -> HttpAnswer:
         headers={key.lower(): value for key, value in response.headers.items()},
         body=body.decode("utf-8", errors="replace"),
     )
+
+
+def _session_survives(step: StepResult) -> bool:
+    """Whether the polling session is still open on the server that made it after `step`."""
+    if step.outcome is Outcome.OK or step.diagnosis is None:
+        return True
+    return step.diagnosis.cause in (Cause.NO_STICKY_SESSIONS, Cause.NAMESPACE_REFUSED)
 
 
 def _since(started: float) -> float:

@@ -214,6 +214,16 @@ def not_engineio(answer: HttpAnswer, *, path: str, problem: str) -> Diagnosis:
     )
 
 
+def connect_unanswered(namespace: str, timeout_s: float) -> Diagnosis:
+    return Diagnosis(
+        Cause.PROTOCOL,
+        f"the server opened the Engine.IO session but did not answer the Socket.IO CONNECT for "
+        f"namespace {namespace} within {timeout_s:g} s",
+        "the server speaks Engine.IO without Socket.IO on top, or another Socket.IO version (socket.io 2 "
+        "never answers a CONNECT for /), or a connection middleware never lets the connection through",
+    )
+
+
 def protocol_error(step: str, problem: str) -> Diagnosis:
     return Diagnosis(
         Cause.PROTOCOL,

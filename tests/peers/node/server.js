@@ -1,5 +1,6 @@
 // Reference socket.io 4.x server for the probe tests.
 // Usage: node server.js --path /ws/socket.io [--cors-origin https://app.example] [--namespace /chat]
+//        node server.js --path /eio --engine-io-only   (Engine.IO without Socket.IO on top)
 // Listens on 127.0.0.1 on a port the OS picks and prints "listening <port>" once ready.
 "use strict";
 
@@ -7,9 +8,14 @@ const http = require("node:http");
 const { Server } = require("socket.io");
 
 function parseArgs(argv) {
-  const options = { path: "/socket.io", corsOrigins: [], namespaces: ["/"] };
+  const options = { path: "/socket.io", corsOrigins: [], namespaces: ["/"], engineIoOnly: false };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
+    if (flag === "--engine-io-only") {
+      options.engineIoOnly = true;
+      i -= 1;
+      continue;
+    }
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === "--path") options.path = value;
     else if (flag === "--cors-origin") options.corsOrigins.push(value);
@@ -28,18 +34,26 @@ const httpServer = http.createServer((req, res) => {
   res.end(`<!DOCTYPE html><html><body><pre>Cannot ${req.method} ${req.url}</pre></body></html>`);
 });
 
-const serverOptions = { path: options.path };
-if (options.corsOrigins.length > 0) {
-  serverOptions.cors = { origin: options.corsOrigins, credentials: true };
-}
-const io = new Server(httpServer, serverOptions);
-for (const name of options.namespaces) {
-  io.of(name).on("connection", (socket) => {
-    socket.on("echo", (payload, ack) => {
-      if (typeof ack === "function") ack(payload);
+function startSocketIo() {
+  const serverOptions = { path: options.path };
+  if (options.corsOrigins.length > 0) {
+    serverOptions.cors = { origin: options.corsOrigins, credentials: true };
+  }
+  const io = new Server(httpServer, serverOptions);
+  for (const name of options.namespaces) {
+    io.of(name).on("connection", (socket) => {
+      socket.on("echo", (payload, ack) => {
+        if (typeof ack === "function") ack(payload);
+      });
     });
-  });
+  }
+  return io;
 }
+
+// engine.io ships with socket.io; alone it opens sessions but never answers a Socket.IO CONNECT.
+const io = options.engineIoOnly
+  ? require("engine.io").attach(httpServer, { path: options.path })
+  : startSocketIo();
 
 httpServer.listen(0, "127.0.0.1", () => {
   process.stdout.write(`listening ${httpServer.address().port}\n`);

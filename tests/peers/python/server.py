@@ -1,6 +1,7 @@
 """python-socketio peer for the probe tests: an ASGI app under uvicorn.
 
 Usage: python server.py --path /ws/socket.io [--cors-origin https://app.example] [--namespace /chat]
+       python server.py --silent-websocket   (accepts every WebSocket, then sends nothing)
 Listens on 127.0.0.1 on a port the OS picks and prints "listening <port>" once ready.
 """
 
@@ -31,6 +32,18 @@ def build_app(path: str, cors_origins: list[str], namespaces: list[str]) -> Any:
     return socketio.ASGIApp(server, socketio_path=path.strip("/"))
 
 
+async def silent_websocket_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Accepts every WebSocket and then says nothing: a route that upgrades but carries no frames."""
+    if scope["type"] == "websocket":
+        await receive()
+        await send({"type": "websocket.accept"})
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+    elif scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b"Not Found"})
+
+
 async def serve(app: Any) -> None:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -48,8 +61,10 @@ def main() -> None:
     parser.add_argument("--path", default="/socket.io")
     parser.add_argument("--cors-origin", action="append", default=[])
     parser.add_argument("--namespace", action="append", default=[])
+    parser.add_argument("--silent-websocket", action="store_true", help="accept WebSockets, send nothing")
     args = parser.parse_args()
-    asyncio.run(serve(build_app(args.path, args.cors_origin, args.namespace)))
+    app = silent_websocket_app if args.silent_websocket else build_app(args.path, args.cors_origin, args.namespace)
+    asyncio.run(serve(app))
 
 
 if __name__ == "__main__":
