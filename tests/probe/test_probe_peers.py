@@ -127,6 +127,14 @@ def test_node_refuses_origin_only_by_leaving_out_the_cors_header(peers: Topology
     assert outcome(report, "websocket-handshake") is Outcome.OK
 
 
+def test_same_origin_page_needs_no_cors_headers(peers: Topology) -> None:
+    report = probe(f"{peers.proxy_http}/node/app{SERVER_PATH}", origin=peers.proxy_http, transport="polling")
+
+    assert report.ok, report.as_dict()
+    cors = report.step("cors")
+    assert cors is not None and cors.detail.startswith("same origin")
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_unserved_namespace_is_refused(peers: Topology, stack: str) -> None:
     report = probe(peers.direct[stack], path=SERVER_PATH, namespace="/nope")

@@ -219,31 +219,29 @@ class _Prober:
         )
 
     async def _cors_step(self, handshake: StepResult) -> None:
+        """A browser's verdict on the handshake answer; no request of its own, so not timed."""
         origin = self.options.origin
-        answer = self._handshake_answer
         if origin is None:
             return
+        title = f"CORS for {origin}"
+        answer = self._handshake_answer
         if answer is None or handshake.outcome is not Outcome.OK:
-            self.steps.append(StepResult("cors", "CORS for " + origin, Outcome.SKIPPED,
-                                         detail="the polling handshake failed"))
+            self.steps.append(StepResult("cors", title, Outcome.SKIPPED, detail="the polling handshake failed"))
             return
-        allowed = answer.headers.get("access-control-allow-origin")
-        credentials = answer.headers.get("access-control-allow-credentials", "absent")
-        seen = f"Access-Control-Allow-Origin: {allowed or 'absent'}, Access-Control-Allow-Credentials: " \
-               f"{credentials}"
+        seen = _cors_headers(answer)
         if _same_origin(origin, self.options.base_url):
-            self.steps.append(StepResult("cors", "CORS for " + origin, Outcome.OK,
-                                         detail=f"same origin, so browsers apply no CORS ({seen})"))
+            seen = f"same origin, so browsers apply no CORS ({seen})"
+            self.steps.append(StepResult("cors", title, Outcome.OK, _CORS_REQUEST, detail=seen))
             return
         problem = diagnose.cors_check(origin, answer)
         if problem is not None:
-            self.steps.append(StepResult("cors", "CORS for " + origin, Outcome.FAILED,
-                                         request=_CORS_REQUEST, detail=seen, diagnosis=problem))
+            self.steps.append(
+                StepResult("cors", title, Outcome.FAILED, _CORS_REQUEST, detail=seen, diagnosis=problem)
+            )
             return
-        if allowed == "*":
+        if answer.headers.get("access-control-allow-origin") == "*":
             seen += "; any origin is allowed, which browsers refuse for clients with withCredentials"
-        self.steps.append(StepResult("cors", "CORS for " + origin, Outcome.OK, request=_CORS_REQUEST,
-                                     detail=seen))
+        self.steps.append(StepResult("cors", title, Outcome.OK, _CORS_REQUEST, detail=seen))
 
     async def _namespace_over_polling(self, sid: str) -> _Done:
         await self._post(sid, encode_sio_connect(self.options.namespace))
@@ -508,6 +506,12 @@ def _session_survives(step: StepResult) -> bool:
 
 def _since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
+
+
+def _cors_headers(answer: HttpAnswer) -> str:
+    allowed = answer.headers.get("access-control-allow-origin", "absent")
+    credentials = answer.headers.get("access-control-allow-credentials", "absent")
+    return f"Access-Control-Allow-Origin: {allowed}, Access-Control-Allow-Credentials: {credentials}"
 
 
 def _same_origin(origin: str, base_url: str) -> bool:
