@@ -225,6 +225,8 @@ class _AnnotationReader:
             return None
 
     def choice(self, key: str, options: Iterable[str]) -> str | None:
+        if key not in self.values:  # the common case: skip building the error text
+            return None
         allowed = tuple(options)
         result: str | None = self._get(key, lambda v: _one_of(v, allowed), " or ".join(f"`{o}`" for o in allowed))
         return result
@@ -238,6 +240,8 @@ class _AnnotationReader:
         return result
 
     def items(self, key: str, check: Callable[[str], str] | None = None, expected: str = "") -> list[str] | None:
+        if key not in self.values:
+            return None
         result: list[str] | None = self._get(key, lambda v: [check(i) if check else i for i in _comma_list(v)],
                          expected or "a comma-separated list")
         return result
