@@ -258,12 +258,13 @@ class _AnnotationReader:
             return ROLES[explicit]
         keys = set(self.values)
         roles = set()
-        if keys & (SERVER_KEYS | SHARED_KEYS):
+        if keys & SERVER_KEYS:
             roles.add("server")
         if keys & CLIENT_KEYS:
             roles.add("client")
-        if roles == {"server"} and not keys & SERVER_KEYS and keys & SHARED_KEYS:
-            roles = {"server"}
+        # Shared keys alone mean a server; beside client keys they are a pure client's events.
+        if not roles and keys & SHARED_KEYS:
+            roles.add("server")
         return roles
 
     def _reject_keys(self, keys: frozenset[str], why: str) -> None:
