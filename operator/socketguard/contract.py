@@ -386,18 +386,29 @@ class _AnnotationReader:
         if len(values) > 1:
             message = f"`{annotation}` ({expression}) selects {len(values)} values, expected one string"
         elif values and _is_cluster_reference(values[0]):
+            literal = f"{ANNOTATION_PREFIX}{key.removesuffix('-from')}"
             self._issue(self.paths[key], f"`{annotation}` ({expression}) points at a ConfigMap or Secret "
-                        "reference that only the cluster can resolve; the default path is assumed",
-                        ("set `socketguard.io/path` to the literal value as well",), code="SG002", warning=True)
+                        f"reference that only the cluster can resolve; the default of `{literal}` is assumed",
+                        (f"set `{literal}` to the literal value as well",), code="SG002", warning=True)
             return
         elif values:
-            message = f"`{annotation}` ({expression}) selects a {type(values[0]).__name__}, expected a string"
+            message = f"`{annotation}` ({expression}) selects {_kind_of(values[0])}, expected a string"
         else:
             message = f"`{annotation}` ({expression}) selects nothing in this workload"
         self._issue(self.paths[key], message,
                     ("fix the JSONPath, or set the literal value with the annotation without -from",),
                     code="SG002")
         return
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
 
 
 def _is_cluster_reference(value: Any) -> bool:
