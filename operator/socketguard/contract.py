@@ -249,7 +249,9 @@ class _AnnotationReader:
         server = self._server() if "server" in roles else None
         client = self._client(pure="server" not in roles) if "client" in roles else None
         if "server" not in roles:
-            self._reject_keys(SERVER_KEYS, "a server key on a workload whose role is client")
+            self._reject_keys(SERVER_KEYS, "a server key on a workload whose role is client", "server")
+        if "client" not in roles:
+            self._reject_keys(CLIENT_KEYS, "a client key on a workload whose role is server", "client")
         return server, client
 
     def _roles(self) -> set[str]:
@@ -267,10 +269,10 @@ class _AnnotationReader:
             roles.add("server")
         return roles
 
-    def _reject_keys(self, keys: frozenset[str], why: str) -> None:
+    def _reject_keys(self, keys: frozenset[str], why: str, missing_role: str) -> None:
         for key in sorted(keys & set(self.values)):
             self._issue(self.paths[key], f"`{ANNOTATION_PREFIX}{key}` is {why}",
-                        ("remove it, or set `socketguard.io/role` to include `server`",))
+                        (f"remove it, or set `socketguard.io/role` to include `{missing_role}`",))
 
     def _validate_general(self) -> None:
         self.choice("enforce", ENFORCE_MODES)
