@@ -56,7 +56,7 @@ def docstring_problems(doc: str) -> list[str]:
     lines = doc.splitlines()
     problems: list[str] = []
     summary = lines[0].strip() if lines else ""
-    if not summary.endswith(".") or len(lines) > 1 and lines[1].strip():
+    if not summary.endswith(".") or (len(lines) > 1 and lines[1].strip()):
         problems.append("the first line must be a one-sentence summary followed by a blank line")
     if re.search(r"[.!?]\s+[A-Z]", summary):
         problems.append("the summary line holds more than one sentence")
