@@ -253,7 +253,9 @@ class _AnnotationReader:
         server = self._server() if "server" in roles else None
         client = self._client(pure="server" not in roles) if "client" in roles else None
         if "server" not in roles:
-            self._reject_keys(SERVER_KEYS, "a server key on a workload whose role is client")
+            self._reject_keys(SERVER_KEYS, "a server key on a workload whose role is client", "server")
+        if "client" not in roles:
+            self._reject_keys(CLIENT_KEYS, "a client key on a workload whose role is server", "client")
         return server, client
 
     def _roles(self) -> set[str]:
@@ -262,18 +264,19 @@ class _AnnotationReader:
             return ROLES[explicit]
         keys = set(self.values)
         roles = set()
-        if keys & (SERVER_KEYS | SHARED_KEYS):
+        if keys & SERVER_KEYS:
             roles.add("server")
         if keys & CLIENT_KEYS:
             roles.add("client")
-        if roles == {"server"} and not keys & SERVER_KEYS and keys & SHARED_KEYS:
-            roles = {"server"}
+        # Shared keys alone mean a server; beside client keys they are a pure client's events.
+        if not roles and keys & SHARED_KEYS:
+            roles.add("server")
         return roles
 
-    def _reject_keys(self, keys: frozenset[str], why: str) -> None:
+    def _reject_keys(self, keys: frozenset[str], why: str, missing_role: str) -> None:
         for key in sorted(keys & set(self.values)):
             self._issue(self.paths[key], f"`{ANNOTATION_PREFIX}{key}` is {why}",
-                        ("remove it, or set `socketguard.io/role` to include `server`",))
+                        (f"remove it, or set `socketguard.io/role` to include `{missing_role}`",))
 
     def _validate_general(self) -> None:
         self.choice("enforce", ENFORCE_MODES)
@@ -389,18 +392,29 @@ class _AnnotationReader:
         if len(values) > 1:
             message = f"`{annotation}` ({expression}) selects {len(values)} values, expected one string"
         elif values and _is_cluster_reference(values[0]):
+            literal = f"{ANNOTATION_PREFIX}{key.removesuffix('-from')}"
             self._issue(self.paths[key], f"`{annotation}` ({expression}) points at a ConfigMap or Secret "
-                        "reference that only the cluster can resolve; the default path is assumed",
-                        ("set `socketguard.io/path` to the literal value as well",), code="SG002", warning=True)
+                        f"reference that only the cluster can resolve; the default of `{literal}` is assumed",
+                        (f"set `{literal}` to the literal value as well",), code="SG002", warning=True)
             return
         elif values:
-            message = f"`{annotation}` ({expression}) selects a {type(values[0]).__name__}, expected a string"
+            message = f"`{annotation}` ({expression}) selects {_kind_of(values[0])}, expected a string"
         else:
             message = f"`{annotation}` ({expression}) selects nothing in this workload"
         self._issue(self.paths[key], message,
                     ("fix the JSONPath, or set the literal value with the annotation without -from",),
                     code="SG002")
         return
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
 
 
 def _is_cluster_reference(value: Any) -> bool:
