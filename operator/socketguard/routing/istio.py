@@ -96,6 +96,9 @@ class IstioRouter:
     def _route(self, request: Request) -> RoutingResult:
         result = RoutingResult(request=request)
         if request.via == "gateway":
+            result.missing_gateways = [
+                (self.inventory.ref_of(vs), ("spec", "gateways", index), name)
+                for vs in self._virtual_services(request.host) for index, name in self.missing_gateways(vs)]
             result.entrance = self._entrance(request)
             if result.entrance is None:
                 result.host_routed = any(True for _ in self._virtual_services(request.host))
@@ -103,6 +106,7 @@ class IstioRouter:
         else:
             result.entrance = Entrance(via="mesh")
         viewer = result.entrance.gateway.namespace if result.entrance.gateway else request.source_namespace
+        applied = False  # a visible VirtualService claims the host: unmatched requests get 404, not the Service
         for vs in self._virtual_services(request.host):
             ref = self.inventory.ref_of(vs)
             if not self._bound(vs, ref, result):
@@ -111,8 +115,9 @@ class IstioRouter:
             if not visible(vs.spec.export_to, ref.namespace, viewer):
                 result.hidden_routes.append((ref, ("spec", "exportTo")))
                 continue
+            applied = True
             result.hops.extend(self._matching_hops(vs, ref, request, result.entrance, viewer))
-        if not result.hops and request.via == "mesh":
+        if not applied and request.via == "mesh":
             result.direct = self._direct_backend(request)
         return result
 
@@ -121,9 +126,11 @@ class IstioRouter:
         best: Entrance | None = None
         for gateway, index in self._gateway_servers(request.host):
             server = gateway.spec.servers[index]
-            tls = server.tls is not None or server.port.protocol.upper() in ("HTTPS", "TLS")
+            # `tls: {httpsRedirect: true}` on an HTTP server only redirects: it terminates no TLS
+            tls = server.port.protocol.upper() in ("HTTPS", "TLS") or (
+                server.tls is not None and server.tls.mode is not None)
             entrance = Entrance("gateway", self.inventory.ref_of(gateway), ("spec", "servers", index),
-                                server.port.protocol.upper(), tls)
+                                server.port.protocol.upper(), tls, server.port.number)
             if server.port.number == request.port:
                 return entrance
             best = best or entrance
