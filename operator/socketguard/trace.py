@@ -263,7 +263,10 @@ def _representative_path(match: HTTPMatchRequest) -> str | None:
         found = _SOCKET_SEGMENT.match(uri.prefix)
         return found.group(1) + "/" if found else None
     if uri.exact is not None:
-        return uri.exact if "socket.io" in uri.exact else None
+        # The handshake is always `P/`: an exact `P` is meant for it but never matches (SG104),
+        # so no route trace pretends the request arrives as `P`.
+        found = _SOCKET_SEGMENT.match(uri.exact)
+        return found.group(1) + "/" if found else None
     if uri.regex is not None:
         literal = _REGEX_LITERAL.match(uri.regex)
         text = re.sub(r"\\(.)", r"\1", literal.group(1)) if literal else ""
