@@ -277,3 +277,7 @@ def _representative_path(match: HTTPMatchRequest) -> str | None:
         return candidate if string_matches(uri, candidate) else (
             found.group(1) if string_matches(uri, found.group(1)) else candidate)
     return None
+
+
+# Public names for the rules that need the same readings of a route.
+has_socket_segment = _has_socket_segment

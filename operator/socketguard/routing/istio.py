@@ -416,4 +416,6 @@ def _rewrite(rule: HTTPRoute, match: HTTPMatchRequest | None, path: str,
     return rewrite.uri, (*rule_path, "rewrite", "uri")
 
 
-__all__ = ["ROUTER", "IstioRouter", "string_matches"]
+gateway_ref = _gateway_ref
+
+__all__ = ["ROUTER", "IstioRouter", "gateway_ref", "string_matches"]
