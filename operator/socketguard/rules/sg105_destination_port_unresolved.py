@@ -43,6 +43,7 @@ ports:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 from socketguard.context import Context
 from socketguard.findings import Finding, Severity
@@ -52,6 +53,7 @@ from socketguard.objects import ObjectRef
 from socketguard.routing import Backend
 from socketguard.rules._routes import (
     client_field,
+    client_url,
     hop_text,
     live_backends,
     live_traces,
@@ -90,12 +92,13 @@ def _unresolved_service_port(trace: Trace, backend: Backend, service: Service) -
     if hop is None:
         if trace.client is None:
             return
+        url = urlsplit(client_url(trace.client) or "")
         yield RULE.finding(
             trace.client.workload, client_field(trace.client, "client-url"),
-            f"{trace.client.workload} connects to {trace.request.host} on port {trace.request.port}, which is not "
+            f"{trace.client.workload} connects to {url.hostname} on port {trace.request.port}, which is not "
             f"a port of {backend.service} ({ports_text(service)})",
             fixes=[f"put the Service port in `socketguard.io/client-url` (and the client's URL): "
-                   f"{trace.request.scheme}://{trace.request.host}:{service.spec.ports[0].port}"],
+                   f"{url.scheme}://{url.hostname}:{service.spec.ports[0].port}"],
             related=[backend.service])
         return
     if backend.port_number is not None:

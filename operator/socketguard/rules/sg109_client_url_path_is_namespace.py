@@ -4,11 +4,9 @@ What it checks
 --------------
 `io("https://example.com/mageagent")` does not request `/mageagent/socket.io/`: the URL's
 pathname is the Socket.IO *namespace*, and the HTTP path is still the `path` option
-(default `/socket.io`). SocketGuard reports a `socketguard.io/client-url` with a path when no
-server the client reaches serves that namespace and the path reads like an HTTP prefix (it
-contains `socket.io`, or the client's path or a socket route starts with it), or when no
-server is known to check it against. A path that a paired server serves as a namespace is
-fine; one that reads like a namespace but is not served is SG112.
+(default `/socket.io`). SocketGuard reports a `socketguard.io/client-url` with a path unless a
+server the client reaches serves that namespace (`socketguard.io/namespaces`). When a server
+is known and does not serve it, SG112 also reports the refused namespace as an error.
 
 Why it matters
 --------------
@@ -37,7 +35,6 @@ from socketguard.context import Context
 from socketguard.findings import Finding, Severity
 from socketguard.rules._routes import (
     client_field,
-    looks_like_http_path,
     paired_servers,
     serves_namespace,
     url_namespace,
@@ -56,8 +53,6 @@ def check(ctx: Context) -> Iterator[Finding]:
         servers = paired_servers(ctx, client)
         if any(serves_namespace(s, namespace) for s in servers):
             continue
-        if servers and not looks_like_http_path(ctx, client, namespace):
-            continue  # reads as a namespace the server lacks: SG112
         wanted = namespace.rstrip("/") + "/socket.io" if "socket.io" not in namespace else namespace
         base = client.url[: -len(namespace)] if client.url and client.url.rstrip("/").endswith(namespace) else ""
         fixes = [f"if {namespace} is meant as the HTTP path: `io(\"{base or '<origin>'}\", {{ path: \"{wanted}\" }})` "

@@ -5,8 +5,8 @@ What it checks
 The pathname of the URL given to `io()` is the namespace the client joins
 (`io("https://h/admin")` joins `/admin`). SocketGuard compares it with the
 `socketguard.io/namespaces` of every server the client's handshake reaches (default `/`;
-patterns such as `/tenant-*` are allowed). A URL path that reads like an HTTP prefix rather
-than a namespace is SG109 instead.
+patterns such as `/tenant-*` are allowed). When the URL path was meant as the HTTP path,
+SG109 explains that too.
 
 Why it matters
 --------------
@@ -34,7 +34,6 @@ from socketguard.context import Context
 from socketguard.findings import Finding, Severity
 from socketguard.rules._routes import (
     client_field,
-    looks_like_http_path,
     paired_servers,
     serves_namespace,
     url_namespace,
@@ -49,7 +48,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     for client in ctx.clients.values():
         namespace = url_namespace(client)
         servers = paired_servers(ctx, client)
-        if namespace == "/" or not servers or looks_like_http_path(ctx, client, namespace):
+        if namespace == "/" or not servers:
             continue
         for server in servers:
             if serves_namespace(server, namespace):
