@@ -61,20 +61,27 @@ class ExactMiss:
 @RULE.checker
 def check(ctx: Context) -> Iterator[Finding]:
     router = IstioRouter(ctx.inventory)
+    client_paths = _client_paths(ctx)
     for vs in ctx.inventory.virtual_services():
-        for miss in _misses(ctx, vs):
+        for miss in _misses(ctx, vs, client_paths):
             yield _finding(ctx, router, vs, miss)
 
 
 def exact_misses(ctx: Context, host: str, handshake: str) -> list[ExactMiss]:
     """The exact matches on VirtualServices for `host` that were written for `handshake` but miss it."""
-    return [miss for vs in ctx.inventory.virtual_services() if any(host_matches(h, host) for h in vs.spec.hosts)
-            for miss in _misses(ctx, vs) if miss.handshake == handshake]
+    client_paths = _client_paths(ctx)
+    patterns = [h for h in ctx.inventory.virtual_service_hosts() if h == host.lower() or
+                (h.startswith("*") and host_matches(h, host))]
+    routes = {ctx.inventory.ref_of(vs): vs for h in patterns for vs in ctx.inventory.virtual_services_for_host(h)}
+    return [miss for vs in routes.values() for miss in _misses(ctx, vs, client_paths) if miss.handshake == handshake]
 
 
-def _misses(ctx: Context, vs: VirtualService) -> Iterator[ExactMiss]:
+def _client_paths(ctx: Context) -> frozenset[str]:
+    return frozenset(c.path.rstrip("/") for c in ctx.clients.values())
+
+
+def _misses(ctx: Context, vs: VirtualService, client_paths: frozenset[str]) -> Iterator[ExactMiss]:
     ref = ctx.inventory.ref_of(vs)
-    client_paths = {c.path.rstrip("/") for c in ctx.clients.values()}
     for rule_index, rule in enumerate(vs.spec.http):
         for match_index, match in enumerate(rule.match or []):
             exact = match.uri.exact if match.uri is not None else None

@@ -110,9 +110,10 @@ def _missing_gateways(ctx: Context) -> Iterator[Finding]:
     router = IstioRouter(ctx.inventory)
     known = ctx.inventory.namespaces()
     relevant = socket_virtual_services(ctx)
+    client_hosts = {t.request.host.lower() for t in ctx.traces.client_traces()}
     for vs in ctx.inventory.virtual_services():
         ref = ctx.inventory.ref_of(vs)
-        if ref not in relevant and not _serves_a_client(ctx, vs.spec.hosts):
+        if ref not in relevant and not _serves_a_client(client_hosts, vs.spec.hosts):
             continue
         for index, name in router.missing_gateways(vs):
             namespace, gateway_name = gateway_ref(name, ref.namespace)
@@ -128,5 +129,6 @@ def _missing_gateways(ctx: Context) -> Iterator[Finding]:
                 if elsewhere else [])
 
 
-def _serves_a_client(ctx: Context, hosts: list[str]) -> bool:
-    return any(host_matches(h, t.request.host) for t in ctx.traces.client_traces() for h in hosts)
+def _serves_a_client(client_hosts: set[str], hosts: list[str]) -> bool:
+    return any(h.lower() in client_hosts or (h.startswith("*") and any(host_matches(h, c) for c in client_hosts))
+               for h in hosts)
