@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from routing_kit import CLIENT, SERVER, annotate, lint, of, where, world
+from routing_kit import CLIENT, ROUTE, SERVER, annotate, lint, of, where, world
 
 from socketguard.rules.sg109_client_url_path_is_namespace import RULE
 
@@ -14,10 +14,11 @@ def test_origin_only_url_is_fine() -> None:
 
 
 def test_url_with_a_path_is_a_namespace_not_the_http_path() -> None:
-    findings = lint(world(client=_client("https://chat.example.com/chat")))
+    client = annotate(_client("https://chat.example.com/chat"), client_path="/chat/socket.io")
+    findings = lint(world(client=client, route=ROUTE.replace("/socket.io/", "/chat/socket.io/")))
     [finding] = of(findings, "SG109")
     assert where(finding) == ("Deployment", "web/app", "metadata.annotations['socketguard.io/client-url']", "warning")
-    assert "path /chat is a Socket.IO namespace" in finding.message and "/socket.io/" in finding.message
+    assert "path /chat is a Socket.IO namespace" in finding.message and "goes to /chat/socket.io/" in finding.message
     assert 'path: "/chat/socket.io"' in finding.fixes[0]
     assert of(findings, "SG112")  # the server does not serve /chat either
 
@@ -25,3 +26,13 @@ def test_url_with_a_path_is_a_namespace_not_the_http_path() -> None:
 def test_path_served_as_a_namespace_is_fine() -> None:
     server = annotate(SERVER, namespaces="/,/chat")
     assert lint(world(client=_client("https://chat.example.com/chat"), server=server), RULE) == []
+
+
+def test_path_meant_as_a_namespace_is_left_to_sg112() -> None:
+    findings = lint(world(client=_client("https://chat.example.com/admin")))
+    assert not of(findings, "SG109") and of(findings, "SG112")
+
+
+def test_path_without_a_known_server_is_reported() -> None:
+    [finding] = lint(world(client=_client("https://chat.example.com/admin"), route=None), RULE)
+    assert "no server it reaches" not in finding.message

@@ -123,3 +123,10 @@ def serves_namespace(server: ServerSpec, namespace: str) -> bool:
 def paired_servers(ctx: Context, client: ClientSpec) -> list[ServerSpec]:
     return list({p.server.workload: p.server for p in ctx.pairs if p.client.workload == client.workload}.values())
 
+
+
+def looks_like_http_path(ctx: Context, client: ClientSpec, namespace: str) -> bool:
+    """Whether a URL path reads as the HTTP route prefix (`/mageagent` before `/mageagent/socket.io/`)."""
+    if "socket.io" in namespace or client.path.startswith(namespace + "/"):
+        return True
+    return any(t.request.path.startswith(namespace + "/") for t in ctx.traces.route_traces())

@@ -4,9 +4,11 @@ What it checks
 --------------
 `io("https://example.com/mageagent")` does not request `/mageagent/socket.io/`: the URL's
 pathname is the Socket.IO *namespace*, and the HTTP path is still the `path` option
-(default `/socket.io`). SocketGuard reports a `socketguard.io/client-url` with a path unless a
-server the client reaches serves that namespace (`socketguard.io/namespaces`). When a server
-is known and does not serve it, SG112 also reports the refused namespace as an error.
+(default `/socket.io`). SocketGuard reports a `socketguard.io/client-url` with a path that no
+server the client reaches serves as a namespace (`socketguard.io/namespaces`) when the path
+reads like an HTTP prefix (it contains `socket.io`, or the client's path or a socket route
+starts with it), or when no server is known to check it against. SG112 reports the refused
+namespace itself as an error.
 
 Why it matters
 --------------
@@ -35,6 +37,7 @@ from socketguard.context import Context
 from socketguard.findings import Finding, Severity
 from socketguard.rules._routes import (
     client_field,
+    looks_like_http_path,
     paired_servers,
     serves_namespace,
     url_namespace,
@@ -53,6 +56,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         servers = paired_servers(ctx, client)
         if any(serves_namespace(s, namespace) for s in servers):
             continue
+        if servers and not looks_like_http_path(ctx, client, namespace):
+            continue  # meant as a namespace, and not served: SG112 says so
         wanted = namespace.rstrip("/") + "/socket.io" if "socket.io" not in namespace else namespace
         base = client.url[: -len(namespace)] if client.url and client.url.rstrip("/").endswith(namespace) else ""
         fixes = [f"if {namespace} is meant as the HTTP path: `io(\"{base or '<origin>'}\", {{ path: \"{wanted}\" }})` "
