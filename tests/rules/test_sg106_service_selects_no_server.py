@@ -30,3 +30,9 @@ def test_service_without_selector_is_a_warning_with_its_assumption() -> None:
     [finding] = lint(world(service=service), RULE)
     assert where(finding) == ("Service", "web/chat", "spec", "warning")
     assert finding.assumptions
+
+
+def test_namespace_without_any_workload_in_the_inputs_is_a_warning() -> None:
+    [finding] = lint(world(client=None, server=None), RULE)
+    assert where(finding) == ("Service", "web/chat", "spec.selector", "warning")
+    assert "other manifests" in finding.assumptions[0]

@@ -7,7 +7,8 @@ For every socket route and client handshake, SocketGuard matches the destination
 DaemonSets in its namespace. A Service that selects none of them is reported, with the
 closest workload and the labels that differ on both sides (`version: v2` in the selector,
 `version: v1` on the pods). A Service without a selector (hand-made Endpoints) is a warning:
-its endpoints are outside the manifests.
+its endpoints are outside the manifests; so is a namespace with no workload in the inputs at
+all.
 
 Why it matters
 --------------
@@ -76,6 +77,11 @@ def _finding(ctx: Context, trace: Trace, backend: Backend, service: Service) -> 
     if closest is None:
         message = f"{ref} selects no pod template in namespace {ref.namespace} (selector {shown})"
         fixes = ["fix the selector, or deploy the server's workload in this namespace"]
+        if not any(True for _ in ctx.inventory.workloads(ref.namespace)):
+            return RULE.finding(ref, ("spec", "selector"), message, fixes=fixes, related=related,
+                                severity=Severity.WARNING, assumptions=[
+                                    f"the inputs hold no workload in namespace {ref.namespace}: the server may be "
+                                    "deployed from other manifests"])
     else:
         labels = closest.pod_labels
         differs = ", ".join(f"{k}={v} vs {labels.get(k, '(missing)')}"

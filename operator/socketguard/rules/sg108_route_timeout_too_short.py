@@ -78,8 +78,8 @@ def _judge(hop: RouteHop, server: ServerSpec, transports: frozenset[str]) -> Fin
     fixes = ["remove the timeout from the socket route (Istio has none by default)",
              f"or set it above pingInterval + pingTimeout ({_seconds(interval + grace)})"]
     related = [server.workload]
-    assumptions = [f"{server.workload} uses the default pingInterval 25s and pingTimeout 20s"] if server.inferred \
-        else []
+    assumptions = [*hop.assumptions, *([f"{server.workload} uses the default pingInterval 25s and pingTimeout 20s"]
+                                       if server.inferred else [])]
     if "polling" in transports and timeout <= interval:
         return RULE.finding(hop.route, hop.timeout_path,
                             f"{where}, at or below {server.workload}'s pingInterval {_seconds(interval)}, so every "
