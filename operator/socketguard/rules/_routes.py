@@ -130,3 +130,21 @@ def looks_like_http_path(ctx: Context, client: ClientSpec, namespace: str) -> bo
     if "socket.io" in namespace or client.path.startswith(namespace + "/"):
         return True
     return any(t.request.path.startswith(namespace + "/") for t in ctx.traces.route_traces())
+
+
+def destination_field(hop: RouteHop, backend: Backend, what: str) -> FieldPath:
+    """The field of a route destination to change, in the router's own schema.
+
+    `what` is "host" (the Service name), "port", or "destination" (the whole entry).
+    """
+    if hop.router == "istio":
+        return {"host": (*backend.path, "destination", "host"),
+                "port": (*backend.path, "destination", "port", "number"),
+                }.get(what, (*backend.path, "destination"))
+    # Gateway API backendRefs[j] and Ingress backend.service both have `name` and `port`.
+    return {"host": (*backend.path, "name"), "port": (*backend.path, "port")}.get(what, backend.path)
+
+
+def port_snippet(hop: RouteHop, number: int) -> str:
+    """How the route names a Service port, in the router's own schema."""
+    return f"port: {number}" if hop.router == "gateway-api" else f"port: {{number: {number}}}"

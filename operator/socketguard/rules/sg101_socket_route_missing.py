@@ -39,7 +39,7 @@ from socketguard.context import Context
 from socketguard.findings import Finding, Severity
 from socketguard.routing import Backend
 from socketguard.routing.hosts import CLUSTER_SUFFIX, fqdn, in_cluster_service
-from socketguard.rules._routes import client_field, hop_text, live_backends, live_traces
+from socketguard.rules._routes import client_field, destination_field, hop_text, live_backends, live_traces
 from socketguard.rules.base import Rule
 from socketguard.rules.sg104_exact_match_misses_handshake import exact_misses
 from socketguard.trace import Trace
@@ -66,7 +66,10 @@ def _no_service(ctx: Context, trace: Trace, backend: Backend) -> Finding:
     fixes: list[str] = []
     assumptions: list[str] = []
     severity = None
-    if "." not in host:
+    if hop.router != "istio":
+        problem = "names no Service in the inputs"
+        fixes.append(f"create Service {host}, or fix the backend name")
+    elif "." not in host:
         problem = f"names no Service {host} in namespace {namespace}"
         fixes.append(f"create Service {namespace}/{host}, or fix the destination host")
     elif len(parts) == 2 and ctx.inventory.service(parts[1], parts[0]) is not None:
@@ -83,7 +86,7 @@ def _no_service(ctx: Context, trace: Trace, backend: Backend) -> Finding:
     message = (f"{hop_text(hop)} sends the handshake {trace.request.path} to destination host {host}, "
                f"which {problem}")
     related = [trace.client.workload] if trace.client else []
-    return RULE.finding(hop.route, (*backend.path, "destination", "host"), message, fixes=fixes,
+    return RULE.finding(hop.route, destination_field(hop, backend, "host"), message, fixes=fixes,
                         related=related, assumptions=[*hop.assumptions, *assumptions], severity=severity)
 
 

@@ -90,7 +90,11 @@ def _finding(ctx: Context, trace: Trace, winner: RouteHop, hidden: RouteHop) -> 
     message = (f"{hop_text(winner)} matches the handshake GET {request.path} on {request.host} before "
                f"{hop_text(hidden)} and sends it to {targets_text(ctx, winner)} instead of "
                f"{targets_text(ctx, hidden)}")
-    if same:
+    if winner.router != "istio":
+        fixes = [f"make {hidden.route} {hidden.rule_path_text} more specific than {winner.route} "
+                 f"{winner.rule_path_text} ({winner.router} prefers the more specific match, not the order)",
+                 f"or narrow the match of {winner.route} {winner.rule_path_text} so it excludes {request.path}"]
+    elif same:
         fixes = [f"move {hidden.rule_path_text} above {winner.rule_path_text} in {winner.route}",
                  f"or narrow the match of {winner.rule_path_text} so it excludes {request.path}"]
     else:

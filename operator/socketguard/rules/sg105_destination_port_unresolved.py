@@ -54,10 +54,12 @@ from socketguard.routing import Backend
 from socketguard.rules._routes import (
     client_field,
     client_url,
+    destination_field,
     hop_text,
     live_backends,
     live_traces,
     port_index,
+    port_snippet,
     port_text,
     ports_text,
     service_of,
@@ -104,14 +106,14 @@ def _unresolved_service_port(trace: Trace, backend: Backend, service: Service) -
     if backend.port_number is not None:
         message = (f"{hop_text(hop)} routes to port {backend.port_number} of {backend.service}, which has only "
                    f"{ports_text(service)}")
-        path = (*backend.path, "destination", "port", "number")
-        fixes = [f"set `port: {{number: {p.port}}}` to the Service port that serves Socket.IO"
+        path = destination_field(hop, backend, "port")
+        fixes = [f"set `{port_snippet(hop, p.port)}` to the Service port that serves Socket.IO"
                  for p in service.spec.ports[:1]]
     else:
         message = (f"{hop_text(hop)} routes to {backend.service} without a port, but the Service has several "
                    f"({ports_text(service)}), so Istio cannot pick one")
-        path = (*backend.path, "destination")
-        fixes = [f"add `port: {{number: {p.port}}}` for {port_text(p)}" for p in service.spec.ports]
+        path = destination_field(hop, backend, "destination")
+        fixes = [f"add `{port_snippet(hop, p.port)}` for {port_text(p)}" for p in service.spec.ports]
     related = [backend.service, *([trace.client.workload] if trace.client else [])]
     yield RULE.finding(hop.route, path, message, fixes=fixes, related=related, assumptions=hop.assumptions)
 
@@ -163,8 +165,9 @@ def _server_port(ctx: Context, trace: Trace, backend: Backend, service: Service,
                f"{f' ({wanted_number})' if wanted_number != server.port else ''}")
     related = [workload_ref, *([trace.hop.route] if trace.hop else [])]
     if better is not None and trace.hop is not None:
-        yield RULE.finding(trace.hop.route, (*backend.path, "destination", "port", "number"), message,
-                           fixes=[f"route to Service port {port_text(better)}: `port: {{number: {better.port}}}`"],
+        snippet = port_snippet(trace.hop, better.port)
+        yield RULE.finding(trace.hop.route, destination_field(trace.hop, backend, "port"), message,
+                           fixes=[f"route to Service port {port_text(better)}: `{snippet}`"],
                            related=[backend.service, *related])
         return
     target = wanted.name if wanted is not None and wanted.name else wanted_number

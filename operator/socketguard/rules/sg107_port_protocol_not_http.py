@@ -14,6 +14,9 @@ client handshake reaches:
 - a `tcp`-like port behind an ingress gateway (the Gateway server's protocol decides there, so
   it works, but mesh clients lose HTTP routing), or an unnamed or unknown port (sniffed): info.
 
+Behind a Gateway API route only `appProtocol` counts (`kubernetes.io/h2c`); ingress-nginx
+proxies HTTP/1.1 whatever the port is called, so its routes are not checked.
+
 Why it matters
 --------------
 Path matches and rewrites silently stop applying, or every request fails with a protocol
@@ -69,6 +72,7 @@ class _Use:
     gateway: bool = False
     servers: set[ObjectRef] = field(default_factory=set)
     related: set[ObjectRef] = field(default_factory=set)
+    istio: bool = False  # reached through Istio (else only through Gateway API, which reads appProtocol)
 
 
 @RULE.checker
@@ -76,6 +80,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     uses: dict[tuple[ObjectRef, int], _Use] = {}
     for trace in live_traces(ctx):
         via = trace.routing.entrance.via if trace.routing.entrance else trace.request.via
+        router = trace.hop.router if trace.hop else "istio"  # no route: the sidecar connects directly
+        if router == "ingress-nginx":
+            continue  # nginx proxies HTTP/1.1 to the endpoints whatever the port is called
         for backend in live_backends(trace):
             service = service_of(ctx, backend.service)
             index = None if service is None else port_index(service, backend.service_port)
@@ -87,6 +94,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 if via == "mesh":
                     use.mesh_routes.append(hop_text(trace.hop))
             use.gateway |= via == "gateway"
+            use.istio |= router == "istio"
             use.servers.update(w for w in backend.workloads if w in ctx.servers)
     for (ref, index), use in sorted(uses.items()):
         service = ctx.inventory.service(ref.namespace, ref.name)
@@ -96,6 +104,8 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _judge(ref: ObjectRef, index: int, port: ServicePort, use: _Use) -> Iterator[Finding]:
     protocol, decided_by = port_protocol(port)
+    if not use.istio and decided_by != "appProtocol":
+        return  # port-name prefixes are Istio's convention
     path: FieldPath = ("spec", "ports", index, decided_by) if decided_by == "appProtocol" or port.name else (
         "spec", "ports", index)
     named = f"{ref} port {port_text(port)}"

@@ -9,7 +9,8 @@ Gateway server lists, a Gateway that lists it with no VirtualService bound to it
 `gateways` entry of a socket VirtualService that names a Gateway that does not exist
 (`name` resolves in the VirtualService's namespace, `namespace/name` elsewhere). When the
 inputs hold no Gateway at all, or the named Gateway's namespace is not among them, the
-finding is a warning: it may live outside the manifests linted.
+finding is a warning: it may live outside the manifests linted. A host served by a Gateway
+API listener or an Ingress instead is fine.
 
 Why it matters
 --------------
@@ -46,6 +47,8 @@ from collections.abc import Iterator
 
 from socketguard.context import Context
 from socketguard.findings import Finding, Severity
+from socketguard.models import ISTIO_GROUP
+from socketguard.models.gatewayapi import GATEWAY_API_GROUP
 from socketguard.routing.hosts import host_matches, in_cluster_service
 from socketguard.routing.istio import IstioRouter, gateway_ref
 from socketguard.rules._routes import client_field, socket_virtual_services
@@ -53,6 +56,8 @@ from socketguard.rules.base import Rule
 from socketguard.trace import Trace
 
 RULE = Rule.define(__doc__, code="SG110", name="gateway-host-not-served", severity=Severity.ERROR)
+
+_ENTRANCES = ((ISTIO_GROUP, "Gateway"), (GATEWAY_API_GROUP, "Gateway"), ("networking.k8s.io", "Ingress"))
 
 
 @RULE.checker
@@ -74,9 +79,9 @@ def _host(ctx: Context, trace: Trace) -> Iterator[Finding]:
     routes = [vs for vs in ctx.inventory.virtual_services() if any(host_matches(h, host) for h in vs.spec.hosts)]
     refs = [ctx.inventory.ref_of(vs) for vs in routes]
     if routing.entrance is None:
-        any_gateway = any(True for _ in ctx.inventory.gateways())
-        message = (f"{client.workload} connects to {host}, but no Gateway server lists that host"
-                   f"{', although ' + str(refs[0]) + ' routes it' if refs else ''}")
+        any_gateway = any(ctx.inventory.has_kind(group, kind) for group, kind in _ENTRANCES)
+        message = (f"{client.workload} connects to {host}, but no Gateway server (nor Gateway API listener or "
+                   f"Ingress) serves that host{', although ' + str(refs[0]) + ' routes it' if refs else ''}")
         yield RULE.finding(
             client.workload, client_field(client, "client-url"), message, related=refs,
             fixes=[f"add {host} to the `hosts` of a Gateway server (port {trace.request.port}) and bind the "

@@ -8,6 +8,8 @@ the object: `.` is its own namespace only, `*` (or absent) everywhere. SocketGua
 for every socket route and client handshake, that the VirtualService is visible to the proxy
 that applies it (the Gateway's namespace for gateway routes, the client's namespace for mesh
 requests) and that the destination Service and its DestinationRules are visible there too.
+The Gateway API counterpart is reported as well: an HTTPRoute `backendRef` to a Service in
+another namespace needs a ReferenceGrant there.
 
 Why it matters
 --------------
@@ -37,6 +39,7 @@ from socketguard.context import Context
 from socketguard.findings import Finding, Severity
 from socketguard.models.istio import VirtualService
 from socketguard.objects import FieldPath, ObjectRef
+from socketguard.routing import Backend
 from socketguard.routing.hosts import visible
 from socketguard.routing.istio import gateway_ref
 from socketguard.rules._routes import live_backends, socket_virtual_services
@@ -65,7 +68,10 @@ def check(ctx: Context) -> Iterator[Finding]:
                                                                         and trace.routing.entrance.gateway))
         for backend in live_backends(trace):
             for ref, path in backend.hidden_by:
-                yield _finding(ctx, ref, path, viewer, related, gateway=False)
+                if ref.kind == "HTTPRoute":
+                    yield _no_grant(ref, path, backend, related)
+                else:
+                    yield _finding(ctx, ref, path, viewer, related, gateway=False)
     yield from _gateway_bindings(ctx)
 
 
@@ -94,6 +100,18 @@ def _finding(ctx: Context, ref: ObjectRef, path: FieldPath, viewer: str, related
         fixes=[f"add {viewer} to exportTo", "or remove exportTo to export it everywhere"],
         related=related,
         assumptions=[f"the gateway proxy runs in its Gateway's namespace ({viewer})"] if gateway else [])
+
+
+def _no_grant(route: ObjectRef, path: FieldPath, backend: Backend, related: list[ObjectRef]) -> Finding:
+    """Gateway API: a cross-namespace backendRef needs a ReferenceGrant in the Service's namespace."""
+    target = str(backend.service) if backend.service else f"Service {backend.host}"
+    namespace = backend.service.namespace if backend.service else "the Service's namespace"
+    return RULE.finding(
+        route, path, f"{route} refers to {target} in another namespace, and no ReferenceGrant in {namespace} "
+        f"allows HTTPRoutes from {route.namespace}, so the backend is not resolved",
+        fixes=[f"create a ReferenceGrant in {namespace} from HTTPRoute in {route.namespace} to Service "
+               f"{backend.host}"],
+        related=[*related, *([backend.service] if backend.service else [])])
 
 
 def _gateway_bindings(ctx: Context) -> Iterator[Finding]:
