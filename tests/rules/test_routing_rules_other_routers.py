@@ -99,3 +99,19 @@ def test_h2c_app_protocol_matters_behind_gateway_api() -> None:
 
 def test_client_host_served_by_an_ingress_is_not_sg110() -> None:
     assert not of(lint(world(client=CLIENT, gateway=None, route=INGRESS)), "SG110")
+
+
+def test_gateway_api_exact_without_the_slash() -> None:
+    route = HTTP_ROUTE.replace("type: PathPrefix, value: /socket.io}", "type: Exact, value: /socket.io}")
+    findings = lint(_gateway_api(route))
+    [finding] = of(findings, "SG104")
+    assert where(finding) == ("HTTPRoute", "web/chat", "spec.rules[0].matches[0].path.value", "error")
+    assert "type: PathPrefix" in finding.fixes[0]
+    assert not of(findings, "SG101") and not of(findings, "SG102")
+
+
+def test_ingress_exact_without_the_slash() -> None:
+    findings = lint(world(gateway=None, route=INGRESS.replace("pathType: Prefix", "pathType: Exact")))
+    [finding] = of(findings, "SG104")
+    assert where(finding) == ("Ingress", "web/chat", "spec.rules[0].http.paths[0].pathType", "error")
+    assert not of(findings, "SG101")

@@ -5,9 +5,10 @@ What it checks
 Engine.IO clients always request `<path>/?EIO=4&transport=...` (`/socket.io/`, with the
 slash), and routers compare the path without the query. An `exact` match written for the
 socket path but without the trailing slash (`exact: /socket.io`), or with a query string
-(`exact: /socket.io/?EIO=4`), never equals that request. SocketGuard reports every `exact`
-match whose value ends in a `socket.io` segment (or equals a client's `socketguard.io/client-path`
-on that host) and is not `<path>/`, and names where the handshake goes instead.
+(`exact: /socket.io/?EIO=4`), never equals that request. SocketGuard reports every exact
+match whose value ends in a `socket.io` segment (or equals a client's `socketguard.io/client-path`)
+and is not `<path>/`, and names where the handshake goes instead: Istio `uri.exact`, Gateway API
+`path: {type: Exact}` and Ingress `pathType: Exact` alike.
 
 Why it matters
 --------------
@@ -33,11 +34,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from socketguard.context import Context
 from socketguard.findings import Finding, Severity
+from socketguard.models.gatewayapi import GATEWAY_API_GROUP, HTTPRoute
+from socketguard.models.ingress import Ingress
 from socketguard.models.istio import VirtualService
-from socketguard.objects import FieldPath, ObjectRef
+from socketguard.objects import FieldPath, ObjectRef, render_path
 from socketguard.routing import Request
 from socketguard.routing.hosts import host_matches
 from socketguard.routing.istio import IstioRouter
@@ -51,68 +55,111 @@ _ENDS_IN_SOCKET = re.compile(r"/socket\.io/?$")
 
 
 @dataclass(frozen=True)
-class ExactMiss:
+class ExactMatch:
+    """One exact path match of any router, with what it takes to judge and locate it."""
+
     route: ObjectRef
-    path: FieldPath  # spec.http[i].match[j].uri.exact
+    rule_path: FieldPath  # spec.http[i] / spec.rules[i] / spec.rules[i].http.paths[j]
+    path: FieldPath  # the field holding the exact value
     value: str
+    hosts: tuple[str, ...]
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True)
+class ExactMiss:
+    match: ExactMatch
     handshake: str
 
 
 @RULE.checker
 def check(ctx: Context) -> Iterator[Finding]:
     router = IstioRouter(ctx.inventory)
-    client_paths = _client_paths(ctx)
-    for vs in ctx.inventory.virtual_services():
-        for miss in _misses(ctx, vs, client_paths):
-            yield _finding(ctx, router, vs, miss)
+    for miss in _misses(ctx, _exact_matches(ctx)):
+        yield _finding(ctx, router, miss)
 
 
 def exact_misses(ctx: Context, host: str, handshake: str) -> list[ExactMiss]:
-    """The exact matches on VirtualServices for `host` that were written for `handshake` but miss it."""
-    client_paths = _client_paths(ctx)
-    patterns = [h for h in ctx.inventory.virtual_service_hosts() if h == host.lower() or
-                (h.startswith("*") and host_matches(h, host))]
-    routes = {ctx.inventory.ref_of(vs): vs for h in patterns for vs in ctx.inventory.virtual_services_for_host(h)}
-    return [miss for vs in routes.values() for miss in _misses(ctx, vs, client_paths) if miss.handshake == handshake]
+    """The exact matches on routes for `host` that were written for `handshake` but miss it."""
+    found = _MISSES.get(ctx)
+    if found is None:
+        found = _MISSES[ctx] = list(_misses(ctx, _exact_matches(ctx)))  # once per analysis, not per client
+    return [miss for miss in found
+            if miss.handshake == handshake and any(host_matches(h, host) for h in miss.match.hosts or ("*",))]
 
 
-def _client_paths(ctx: Context) -> frozenset[str]:
-    return frozenset(c.path.rstrip("/") for c in ctx.clients.values())
+_MISSES: WeakKeyDictionary[Context, list[ExactMiss]] = WeakKeyDictionary()
 
 
-def _misses(ctx: Context, vs: VirtualService, client_paths: frozenset[str]) -> Iterator[ExactMiss]:
-    ref = ctx.inventory.ref_of(vs)
-    for rule_index, rule in enumerate(vs.spec.http):
-        for match_index, match in enumerate(rule.match or []):
-            exact = match.uri.exact if match.uri is not None else None
-            if exact is None:
-                continue
-            bare = exact.split("?", 1)[0]
-            meant = _ENDS_IN_SOCKET.search(bare) is not None or bare.rstrip("/") in client_paths
-            wanted = handshake_path(bare)
-            if meant and exact != wanted and not (match.ignore_uri_case and exact.lower() == wanted.lower()):
-                path = ("spec", "http", rule_index, "match", match_index, "uri", "exact")
-                yield ExactMiss(ref, path, exact, wanted)
+def _misses(ctx: Context, matches: Iterator[ExactMatch]) -> Iterator[ExactMiss]:
+    client_paths = frozenset(c.path.rstrip("/") for c in ctx.clients.values())
+    for match in matches:
+        bare = match.value.split("?", 1)[0]
+        meant = _ENDS_IN_SOCKET.search(bare) is not None or bare.rstrip("/") in client_paths
+        wanted = handshake_path(bare)
+        if meant and match.value != wanted and not (match.ignore_case and match.value.lower() == wanted.lower()):
+            yield ExactMiss(match, wanted)
 
 
-def _finding(ctx: Context, router: IstioRouter, vs: VirtualService, miss: ExactMiss) -> Finding:
-    goes = _where_it_goes(ctx, router, vs, miss)
-    message = (f"`exact: {miss.value}` never equals the handshake path {miss.handshake} (Engine.IO always "
-               f"requests `{miss.handshake}?EIO=4&...` and the query is not part of the match), so "
-               f"{miss.route} {_rule_text(miss.path)} never matches; the handshake {goes}")
-    fixes = [f"match the prefix: `uri: {{prefix: {miss.handshake}}}`",
-             f"or the exact handshake path: `uri: {{exact: {miss.handshake}}}`"]
-    return RULE.finding(miss.route, miss.path, message, fixes=fixes)
+def _exact_matches(ctx: Context) -> Iterator[ExactMatch]:
+    for vs in ctx.inventory.virtual_services():
+        yield from _istio(ctx.inventory.ref_of(vs), vs)
+    for view in ctx.inventory.views(GATEWAY_API_GROUP, "HTTPRoute"):
+        if isinstance(view, HTTPRoute):
+            yield from _gateway_api(ctx.inventory.ref_of(view), view)
+    for view in ctx.inventory.views("networking.k8s.io", "Ingress"):
+        if isinstance(view, Ingress):
+            yield from _ingress(ctx.inventory.ref_of(view), view)
 
 
-def _rule_text(path: FieldPath) -> str:
-    return f"spec.http[{path[2]}]"
+def _istio(ref: ObjectRef, vs: VirtualService) -> Iterator[ExactMatch]:
+    for i, rule in enumerate(vs.spec.http):
+        for j, match in enumerate(rule.match or []):
+            if match.uri is not None and match.uri.exact is not None:
+                yield ExactMatch(ref, ("spec", "http", i), ("spec", "http", i, "match", j, "uri", "exact"),
+                                 match.uri.exact, tuple(vs.spec.hosts), match.ignore_uri_case)
 
 
-def _where_it_goes(ctx: Context, router: IstioRouter, vs: VirtualService, miss: ExactMiss) -> str:
-    host = next((h for h in vs.spec.hosts if not h.startswith("*")), None)
-    if host is None:
-        return "falls through to later rules"
+def _gateway_api(ref: ObjectRef, route: HTTPRoute) -> Iterator[ExactMatch]:
+    for i, rule in enumerate(route.spec.rules):
+        for j, match in enumerate(rule.matches):
+            if match.path is not None and match.path.type == "Exact":
+                yield ExactMatch(ref, ("spec", "rules", i), ("spec", "rules", i, "matches", j, "path", "value"),
+                                 match.path.value, tuple(route.spec.hostnames))
+
+
+def _ingress(ref: ObjectRef, ingress: Ingress) -> Iterator[ExactMatch]:
+    for i, rule in enumerate(ingress.spec.rules):
+        for j, path in enumerate(rule.http.paths if rule.http else []):
+            if path.path_type == "Exact":
+                rule_path = ("spec", "rules", i, "http", "paths", j)
+                yield ExactMatch(ref, rule_path, (*rule_path, "pathType"), path.path,
+                                 (rule.host,) if rule.host else ())
+
+
+def _finding(ctx: Context, router: IstioRouter, miss: ExactMiss) -> Finding:
+    match = miss.match
+    kind = match.route.kind
+    written = {"VirtualService": f"`exact: {match.value}`",
+               "HTTPRoute": f"`path: {{type: Exact, value: {match.value}}}`"}.get(
+        kind, f"`path: {match.value}` with `pathType: Exact`")
+    message = (f"{written} never equals the handshake path {miss.handshake} (Engine.IO always requests "
+               f"`{miss.handshake}?EIO=4&...` and the query is not part of the match), so {match.route} "
+               f"{render_path(match.rule_path)} never matches; the handshake {_where_it_goes(ctx, router, miss)}")
+    fixes = {
+        "VirtualService": [f"match the prefix: `uri: {{prefix: {miss.handshake}}}`",
+                           f"or the exact handshake path: `uri: {{exact: {miss.handshake}}}`"],
+        "HTTPRoute": [f"match the prefix: `path: {{type: PathPrefix, value: {miss.handshake.rstrip('/')}}}`"],
+    }.get(kind, [f"use `pathType: Prefix` with `path: {miss.handshake.rstrip('/')}`"])
+    return RULE.finding(match.route, match.path, message, fixes=fixes)
+
+
+def _where_it_goes(ctx: Context, router: IstioRouter, miss: ExactMiss) -> str:
+    match = miss.match
+    vs = ctx.inventory.view(match.route.group, match.route.kind, match.route.namespace, match.route.name)
+    host = next((h for h in match.hosts if not h.startswith("*")), None)
+    if not isinstance(vs, VirtualService) or host is None:
+        return "falls through to the other rules for the host, or to none (404)"
     gateways = [g for g in vs.spec.gateways if g != "mesh"]
     scheme = "https"
     for client in ctx.clients.values():
@@ -120,7 +167,7 @@ def _where_it_goes(ctx: Context, router: IstioRouter, vs: VirtualService, miss: 
         if url and host in url:
             scheme = url.split(":", 1)[0].replace("wss", "https").replace("ws", "http")
     request = Request(host=host, path=miss.handshake, scheme=scheme, port=443 if scheme == "https" else 80,
-                      via="gateway" if gateways else "mesh", source_namespace=miss.route.namespace)
+                      via="gateway" if gateways else "mesh", source_namespace=match.route.namespace)
     routing = router.route(request)
     if routing.winner is None:
         return "matches no rule (404)"
