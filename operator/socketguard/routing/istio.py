@@ -289,6 +289,9 @@ class IstioRouter:
         if not visible(service.export_to, service_ref.namespace, viewer or namespace):
             hidden.append((service_ref, ("metadata", "annotations", "networking.istio.io/exportTo")))
         hidden.extend(self._hidden_rules(service_ref, viewer or namespace))
+        # A DestinationRule the proxy cannot see does not balance its traffic: its hash is no affinity.
+        unseen = {ref for ref, _ in hidden if ref.kind == "DestinationRule"}
+        affinity = [a for a in affinity if a.source not in unseen]
         return Backend(
             host=host, path=path, weight=weight, service=service_ref, port_number=port,
             service_port=chosen.port if chosen else None,
