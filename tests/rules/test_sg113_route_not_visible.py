@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from routing_kit import GATEWAY, ROUTE, SERVICE, lint, of, where, world
+from routing_kit import GATEWAY, ROUTE, SERVICE, inventory, lint, of, where, world
 
+from socketguard.context import Context
 from socketguard.rules.sg113_route_not_visible import RULE
 
 INGRESS_GATEWAY = GATEWAY.replace("namespace: web", "namespace: istio-ingress")
@@ -50,3 +51,22 @@ spec:
     [finding] = lint(world(gateway=INGRESS_GATEWAY, route=INGRESS_ROUTE, extra=[rule]), RULE)
     assert where(finding)[:3] == ("DestinationRule", "web/chat", "spec.exportTo")
     assert "session affinity" in finding.message
+
+
+def test_hidden_destination_rule_gives_no_affinity() -> None:
+    rule = """
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: chat, namespace: web}
+spec:
+  host: chat
+  exportTo: ['.']
+  trafficPolicy:
+    loadBalancer:
+      consistentHash: {httpCookie: {name: io, ttl: 0s}}
+"""
+    for export_to, expected in (("['.']", ()), ("['*']", ("cookie",))):
+        text = world(gateway=INGRESS_GATEWAY, route=INGRESS_ROUTE, extra=[rule.replace("['.']", export_to)])
+        [trace] = list(Context(inventory(text)).traces.client_traces())
+        assert trace.hop is not None
+        assert tuple(a.kind for b in trace.hop.backends for a in b.affinity) == expected
