@@ -8,8 +8,8 @@ that host must bind that Gateway in `gateways`. SocketGuard reports a client hos
 Gateway server lists, a Gateway that lists it with no VirtualService bound to it, and every
 `gateways` entry of a socket VirtualService that names a Gateway that does not exist
 (`name` resolves in the VirtualService's namespace, `namespace/name` elsewhere). When the
-inputs hold no Gateway at all, or the named Gateway's namespace is not among them, the
-finding is a warning: it may live outside the manifests linted. A host served by a Gateway
+inputs hold no Gateway at all, or the missing Gateway is named in another namespace
+(`istio-system/public`), the finding is a warning: it may live outside the manifests linted. A host served by a Gateway
 API listener or an Ingress instead is fine.
 
 Why it matters
@@ -113,7 +113,6 @@ def _host(ctx: Context, trace: Trace) -> Iterator[Finding]:
 
 def _missing_gateways(ctx: Context) -> Iterator[Finding]:
     router = IstioRouter(ctx.inventory)
-    known = ctx.inventory.namespaces()
     relevant = socket_virtual_services(ctx)
     client_hosts = {t.request.host.lower() for t in ctx.traces.client_traces()}
     for vs in ctx.inventory.virtual_services():
@@ -122,7 +121,8 @@ def _missing_gateways(ctx: Context) -> Iterator[Finding]:
             continue
         for index, name in router.missing_gateways(vs):
             namespace, gateway_name = gateway_ref(name, ref.namespace)
-            elsewhere = namespace not in known
+            # Decided from the reference alone, so a scoped analysis agrees with the full one.
+            elsewhere = namespace != ref.namespace
             yield RULE.finding(
                 ref, ("spec", "gateways", index),
                 f"{ref} binds Gateway `{name}`, which does not exist in namespace {namespace}, so no gateway "
@@ -130,7 +130,7 @@ def _missing_gateways(ctx: Context) -> Iterator[Finding]:
                 fixes=[f"create Gateway {namespace}/{gateway_name}",
                        "or name an existing one (`namespace/name` for another namespace)"],
                 severity=Severity.WARNING if elsewhere else None,
-                assumptions=[f"namespace {namespace} is not among the inputs: the Gateway may exist there"]
+                assumptions=[f"the Gateway is expected in namespace {namespace}, which these inputs may not cover"]
                 if elsewhere else [])
 
 
