@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 from socketguard.context import Context
 from socketguard.contract import ClientSpec, ServerSpec
@@ -33,11 +34,15 @@ def client_shadow(ctx: Context, trace: Trace) -> tuple[RouteHop, RouteHop] | Non
     return None if later is None else (trace.hop, later)
 
 
-def live_traces(ctx: Context) -> Iterator[Trace]:
+def live_traces(ctx: Context) -> list[Trace]:
     """Traces whose winning rule is the one meant for the request (SG103 reports the others)."""
-    for trace in ctx.traces.traces:
-        if not trace.shadowed and client_shadow(ctx, trace) is None:
-            yield trace
+    found = _LIVE.get(ctx)
+    if found is None:  # most routing rules read them: select once per analysis
+        found = _LIVE[ctx] = [t for t in ctx.traces.traces if not t.shadowed and client_shadow(ctx, t) is None]
+    return found
+
+
+_LIVE: WeakKeyDictionary[Context, list[Trace]] = WeakKeyDictionary()
 
 
 def live_backends(trace: Trace) -> Iterator[Backend]:
@@ -86,12 +91,17 @@ def service_of(ctx: Context, ref: ObjectRef | None) -> Service | None:
 
 def socket_virtual_services(ctx: Context) -> set[ObjectRef]:
     """VirtualServices that carry socket traffic: a socket.io match, or a rule a trace passes."""
-    found = {ctx.inventory.ref_of(vs) for vs in ctx.inventory.virtual_services()
-             if any(has_socket_segment(rule) for rule in vs.spec.http)}
-    for trace in ctx.traces.traces:
-        found.update(hop.route for hop in trace.routing.hops)
-        found.update(ref for ref, _ in trace.routing.hidden_routes)
+    found = _SOCKET_ROUTES.get(ctx)
+    if found is None:
+        found = _SOCKET_ROUTES[ctx] = {ctx.inventory.ref_of(vs) for vs in ctx.inventory.virtual_services()
+                                       if any(has_socket_segment(rule) for rule in vs.spec.http)}
+        for trace in ctx.traces.traces:
+            found.update(hop.route for hop in trace.routing.hops)
+            found.update(ref for ref, _ in trace.routing.hidden_routes)
     return found
+
+
+_SOCKET_ROUTES: WeakKeyDictionary[Context, set[ObjectRef]] = WeakKeyDictionary()
 
 
 def targets_text(ctx: Context, hop: RouteHop) -> str:
@@ -121,7 +131,15 @@ def serves_namespace(server: ServerSpec, namespace: str) -> bool:
 
 
 def paired_servers(ctx: Context, client: ClientSpec) -> list[ServerSpec]:
-    return list({p.server.workload: p.server for p in ctx.pairs if p.client.workload == client.workload}.values())
+    by_client = _PAIRED.get(ctx)
+    if by_client is None:  # indexed once per analysis: a scan per client is quadratic
+        by_client = _PAIRED[ctx] = {}
+        for pair in ctx.pairs:
+            by_client.setdefault(pair.client.workload, {})[pair.server.workload] = pair.server
+    return list(by_client.get(client.workload, {}).values())
+
+
+_PAIRED: WeakKeyDictionary[Context, dict[ObjectRef, dict[ObjectRef, ServerSpec]]] = WeakKeyDictionary()
 
 
 
