@@ -46,6 +46,8 @@ from socketguard.trace import Trace
 
 RULE = Rule.define(__doc__, code="SG101", name="socket-route-missing", severity=Severity.ERROR)
 
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
 
 @RULE.checker
 def check(ctx: Context) -> Iterator[Finding]:
@@ -99,10 +101,13 @@ def _client(ctx: Context, trace: Trace) -> Iterator[Finding]:
     if routing.entrance is None or (request.via == "gateway" and not routing.host_routed):
         located = in_cluster_service(request.host, client.workload.namespace)
         if located is not None and ctx.inventory.service(*located) is None:
+            what = ("the browser's own machine" if request.host in _LOOPBACK
+                    else f"a name that names no Service {located[0]}/{located[1]}")
             yield RULE.finding(
                 client.workload, client_field(client, "client-url"),
-                f"{client.workload} connects to {request.host}, which names no Service {located[0]}/{located[1]} "
-                "and no route serves", fixes=["create the Service, or fix `socketguard.io/client-url`"])
+                f"{client.workload} connects to {request.host}, {what}, which no route serves",
+                fixes=["point `socketguard.io/client-url` (and the client's URL) at the public host or the "
+                       "server's Service"])
         return  # SG110 reports a host no gateway or route serves
     if trace.hop is None and routing.direct is None:
         if routing.hidden_routes or exact_misses(ctx, request.host, request.path):
