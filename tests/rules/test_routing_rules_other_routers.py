@@ -115,3 +115,10 @@ def test_ingress_exact_without_the_slash() -> None:
     [finding] = of(findings, "SG104")
     assert where(finding) == ("Ingress", "web/chat", "spec.rules[0].http.paths[0].pathType", "error")
     assert not of(findings, "SG101")
+
+
+def test_https_client_behind_an_ingress_without_tls() -> None:
+    ingress = INGRESS.replace("  tls: [{hosts: [chat.example.com], secretName: chat-tls}]\n", "")
+    [finding] = of(lint(world(gateway=None, route=ingress)), "SG111")
+    assert where(finding)[:3] == ("Ingress", "web/chat", "spec.tls")
+    assert "spec.tls" in finding.fixes[0]

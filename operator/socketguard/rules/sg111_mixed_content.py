@@ -39,6 +39,8 @@ from urllib.parse import urlsplit
 
 from socketguard.context import Context
 from socketguard.findings import Finding, Severity
+from socketguard.models.gatewayapi import GATEWAY_API_GROUP
+from socketguard.objects import ObjectRef
 from socketguard.rules._routes import client_field
 from socketguard.rules.base import Rule
 
@@ -68,14 +70,24 @@ def check(ctx: Context) -> Iterator[Finding]:
         assert trace.client is not None and entrance.gateway is not None
         same_port = entrance.port == trace.request.port
         where = f"{entrance.gateway} server on port {entrance.port} ({entrance.protocol})"
+        host, port = trace.request.host, trace.request.port
         yield RULE.finding(
-            entrance.gateway, entrance.server_path or ("spec", "servers"),
-            f"{trace.client.workload} connects to https://{trace.request.host}:{trace.request.port}, but the "
-            f"{where} for {trace.request.host} terminates no TLS"
-            f"{'' if same_port else f' and no server listens on port {trace.request.port}'}",
-            fixes=[f"serve {trace.request.host} on port {trace.request.port} with `protocol: HTTPS` and "
-                   "`tls: {mode: SIMPLE, credentialName: ...}`"],
+            entrance.gateway, ("spec", "tls") if entrance.gateway.kind == "Ingress" else (
+                entrance.server_path or ("spec",)),
+            f"{trace.client.workload} connects to https://{host}:{port}, but the "
+            f"{where} for {host} terminates no TLS"
+            f"{'' if same_port else f' and nothing listens on port {port}'}",
+            fixes=[_tls_fix(entrance.gateway, host, port)],
             related=[trace.client.workload],
             severity=None if same_port else Severity.WARNING,
             assumptions=[] if same_port else [
                 "no load balancer in front of the gateway terminates TLS for this host"])
+
+
+def _tls_fix(entrance: ObjectRef, host: str, port: int) -> str:
+    if entrance.kind == "Ingress":
+        return f"list {host} under `spec.tls` with a `secretName` holding its certificate"
+    if entrance.group == GATEWAY_API_GROUP:
+        return (f"serve {host} on a listener with `port: {port}`, `protocol: HTTPS` and "
+                "`tls: {mode: Terminate, certificateRefs: [...]}`")
+    return f"serve {host} on port {port} with `protocol: HTTPS` and `tls: {{mode: SIMPLE, credentialName: ...}}`"
