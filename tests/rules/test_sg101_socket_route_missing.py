@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from routing_kit import CLIENT, ROUTE, lint, of, where, world
+from routing_kit import CLIENT, ROUTE, SERVER, lint, of, where, world
 
 from socketguard.rules.sg101_socket_route_missing import RULE
 
@@ -93,3 +93,13 @@ def test_in_cluster_host_naming_no_service() -> None:
     [finding] = of(findings, "SG101")
     assert where(finding)[:3] == ("Deployment", "web/app", "metadata.annotations['socketguard.io/client-url']")
     assert not of(findings, "SG110")
+
+
+def test_catch_all_to_an_unannotated_workload_is_a_warning() -> None:
+    unannotated = SERVER.replace("  annotations:\n    socketguard.io/role: server\n    socketguard.io/port: http\n", "")
+    route = _route("""  - route:
+    - destination: {host: chat, port: {number: 80}}
+""")
+    [finding] = lint(world(server=unannotated, route=route), RULE)
+    assert where(finding)[:2] == ("Deployment", "web/app") and finding.severity.label == "warning"
+    assert "is not known as a Socket.IO server" in finding.message and finding.assumptions

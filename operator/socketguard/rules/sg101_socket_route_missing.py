@@ -36,7 +36,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from socketguard.context import Context
+from socketguard.contract import annotated_keys
 from socketguard.findings import Finding, Severity
+from socketguard.objects import ObjectRef
 from socketguard.routing import Backend
 from socketguard.routing.hosts import CLUSTER_SUFFIX, fqdn, in_cluster_service
 from socketguard.rules._routes import client_field, destination_field, hop_text, live_backends, live_traces
@@ -142,13 +144,18 @@ def _wrong_workloads(ctx: Context, trace: Trace) -> Iterator[Finding]:
     reached = ", ".join(sorted({str(w) for w in workloads}))
     services = [b.service for b in backends if b.service is not None]
     if not servers:
+        # An unannotated workload may well serve Socket.IO behind a catch-all route: say so, not fail.
+        silent = [w for w in workloads if not _annotated(ctx, w)]
         yield RULE.finding(
             client.workload, client_field(client, "client-path"),
             f"the handshake GET {trace.request.path} on {trace.request.host} takes {via} to {reached}, which "
-            "is not a Socket.IO server",
+            f"{'is not known as' if silent else 'is not'} a Socket.IO server",
             fixes=["route the socket path to the server's Service before broader rules",
                    "or annotate the workload with `socketguard.io/role: server` if it serves Socket.IO"],
-            related=[*services, *workloads, *([trace.hop.route] if trace.hop else [])])
+            related=[*services, *workloads, *([trace.hop.route] if trace.hop else [])],
+            severity=Severity.WARNING if silent else None,
+            assumptions=[f"{', '.join(str(w) for w in silent)} (no socketguard.io/ annotations) does not serve "
+                         "Socket.IO"] if silent else [])
         return
     pinned = client.server
     if pinned is not None and not any((w.namespace, w.name) == (pinned.namespace, pinned.name) for w in servers):
@@ -159,3 +166,8 @@ def _wrong_workloads(ctx: Context, trace: Trace) -> Iterator[Finding]:
             fixes=["route the socket path to the pinned server's Service",
                    "or correct `socketguard.io/client-server`"],
             related=[*services, *servers, *([trace.hop.route] if trace.hop else [])])
+
+
+def _annotated(ctx: Context, ref: ObjectRef) -> bool:
+    workload = ctx.inventory.workload(ref.kind, ref.namespace, ref.name)
+    return workload is not None and bool(annotated_keys(workload) - {"ignore", "enforce"})
