@@ -8,7 +8,8 @@ the host's VirtualServices matches it, the matching rule answers with a redirect
 response, its destination host names no Service (Istio takes `name.ns` literally), or the
 Service it reaches selects only workloads that are not Socket.IO servers (or not the server
 `socketguard.io/client-server` pins). Socket routes whose destination names no Service are
-reported too.
+reported too. A workload with no `socketguard.io/` annotation at all may serve Socket.IO
+unannounced, so reaching one is a warning that says what it assumed.
 
 Why it matters
 --------------
