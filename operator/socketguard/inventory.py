@@ -18,6 +18,8 @@ from pydantic import ValidationError
 from socketguard import ANNOTATION_PREFIX
 from socketguard.models import CLUSTER_SCOPED_KINDS, ISTIO_GROUP, MODELS, WORKLOAD_KINDS
 from socketguard.models.base import KubeObject
+from socketguard.models.gatewayapi import HTTPRoute
+from socketguard.models.ingress import Ingress
 from socketguard.models.istio import DestinationRule, Gateway, VirtualService
 from socketguard.models.services import HorizontalPodAutoscaler, Service
 from socketguard.models.workloads import Workload
@@ -99,6 +101,7 @@ class Inventory:
         self._vs_by_destination: dict[tuple[str, str], set[Key]] = defaultdict(set)
         self._clients_by_host: dict[str, set[Key]] = defaultdict(set)
         self._by_namespace: dict[str, set[Key]] = defaultdict(set)
+        self._routes_by_host: dict[str, set[Key]] = defaultdict(set)  # HTTPRoutes and Ingresses
         self.revision = 0
 
     # -- changes ---------------------------------------------------------------------------
@@ -184,6 +187,12 @@ class Inventory:
             client_host = _client_url_host(view)
             if client_host:
                 yield self._clients_by_host, client_host
+        elif isinstance(view, HTTPRoute):
+            for host in view.spec.hostnames:
+                yield self._routes_by_host, host.lower()
+        elif isinstance(view, Ingress):
+            for ingress_rule in view.spec.rules:
+                yield self._routes_by_host, (ingress_rule.host or "").lower()
         elif isinstance(view, DestinationRule):
             yield self._dr_by_host, view.spec.host.lower()
         elif isinstance(view, HorizontalPodAutoscaler):
@@ -288,6 +297,13 @@ class Inventory:
         """VirtualServices with a destination naming this Service."""
         return self._typed_keys(self._vs_by_destination.get((namespace, service), set()), VirtualService)
 
+    def other_routes_for_host(self, host: str) -> list[ObjectRef]:
+        """HTTPRoutes and Ingresses naming this host ("" for rules without a host)."""
+        return [self._entries[key].ref for key in sorted(self._routes_by_host.get(host.lower(), ()))]
+
+    def other_route_hosts(self) -> list[str]:
+        return list(self._routes_by_host)
+
     def clients_of_host(self, host: str) -> list[Workload]:
         """Workloads whose `socketguard.io/client-url` names this host."""
         return self._typed_keys(self._clients_by_host.get(host.lower(), set()), Workload)
@@ -312,6 +328,11 @@ class Inventory:
             if entry is not None and isinstance(entry.view, cls):
                 found.append(entry.view)
         return found
+
+
+def client_url_host(workload: Workload) -> str | None:
+    """The host of a workload's `socketguard.io/client-url`, lower-cased (None when absent or malformed)."""
+    return _client_url_host(workload)
 
 
 def _client_url_host(workload: Workload) -> str | None:

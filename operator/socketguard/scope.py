@@ -4,19 +4,23 @@ The operator and the webhook evaluate only this neighbourhood (an `Inventory.sub
 keeps an evaluation proportional to what a change touches rather than to the cluster.
 
 Closure rules: a changed object pulls in its namespace (Services select workloads there, HPAs
-target them); a VirtualService pulls in every VirtualService for its hosts (shadowing), its
-Gateways, the Services it routes to and their namespaces, and the clients whose URL names its
-hosts; a Service or workload pulls in the VirtualServices routing to its Services; a Gateway
-pulls in the VirtualServices for the hosts it serves.
+target them); a route (VirtualService, HTTPRoute, Ingress) pulls in every route for its hosts
+(shadowing, precedence), its Gateways, the Services it routes to and their namespaces, and the
+clients whose URL names its hosts; a client pulls in the routes for its URL's host; a Service
+or workload pulls in the VirtualServices routing to its Services; a Gateway pulls in the routes
+for the hosts it serves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from socketguard.inventory import Inventory
+from socketguard.inventory import Inventory, client_url_host
+from socketguard.models.gatewayapi import HTTPRoute
+from socketguard.models.ingress import Ingress
 from socketguard.models.istio import Gateway, VirtualService
 from socketguard.models.services import Service
+from socketguard.models.workloads import Workload
 from socketguard.objects import ObjectRef
 from socketguard.routing.hosts import host_matches, service_of_host
 
@@ -77,6 +81,22 @@ class _Closure:
             elif isinstance(view, Service):
                 for vs in self.inventory.virtual_services_to(namespace, ref.name):
                     self._add_virtual_service(vs)
+            elif isinstance(view, Workload):
+                self.add_host(client_url_host(view) or "")
+            elif isinstance(view, HTTPRoute):
+                self._add_http_route(view, ref)
+            elif isinstance(view, Ingress):
+                for rule in view.spec.rules:
+                    self.add_host(rule.host or "")
+
+    def _add_http_route(self, route: HTTPRoute, ref: ObjectRef) -> None:
+        for host in route.spec.hostnames:
+            self.add_host(host)
+        for parent in route.spec.parent_refs:
+            self.add_namespace(parent.namespace or ref.namespace)
+        for rule in route.spec.rules:
+            for backend in rule.backend_refs:
+                self.add_namespace(backend.namespace or ref.namespace)
 
     def _add_virtual_service(self, vs: VirtualService) -> None:
         ref = self.inventory.ref_of(vs)
@@ -98,6 +118,12 @@ class _Closure:
                     self.add_namespace(service[0])
 
     def _expand_host(self, host: str) -> None:
+        for route in self.inventory.other_routes_for_host(host):
+            self.add_namespace(route.namespace)
+        for pattern in self.inventory.other_route_hosts():
+            if pattern.startswith("*") and host_matches(pattern, host):
+                for route in self.inventory.other_routes_for_host(pattern):
+                    self.add_namespace(route.namespace)
         for vs in self.inventory.virtual_services_for_host(host):
             self._add_virtual_service(vs)
         for pattern in self.inventory.virtual_service_hosts():

@@ -132,6 +132,7 @@ def _overlap(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
 # --- event names ---------------------------------------------------------------------------------
 
 
+@cache  # event names repeat across every pair of a cluster
 def _words(event: str) -> frozenset[str]:
     words: list[str] = []
     current = ""
