@@ -102,3 +102,20 @@ def test_a_wildcard_gateway_change_reaches_every_route_it_serves() -> None:
     gateway = ObjectRef("networking.istio.io/v1", "Gateway", "istio-system", "public")
     assert {ref.namespace for ref in neighbourhood(inventory, [gateway])} == {
         "istio-system", "team-0", "team-1", "team-2", "team-3"}
+
+
+def test_a_client_change_reaches_the_routes_for_its_host_in_other_namespaces() -> None:
+    inventory = cluster(4)
+    inventory.add({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "portal", "namespace": "frontend", "annotations": {
+            "socketguard.io/client-url": "https://t2.example.com",
+            "socketguard.io/client-path": "/mageagent/socket.io"}},
+        "spec": {"template": {"spec": {"containers": [{"name": "web"}]}}},
+    })
+    client = ObjectRef("apps/v1", "Deployment", "frontend", "portal")
+    assert "team-2" in {ref.namespace for ref in neighbourhood(inventory, [client])}
+    full = [f for f in analyze(inventory) if f.subject == client]
+    assert analyze(inventory, scope=[client]) == [
+        f for f in analyze(inventory) if f.subject in neighbourhood(inventory, [client])]
+    assert all(f in analyze(inventory, scope=[client]) for f in full)
