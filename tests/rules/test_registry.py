@@ -31,6 +31,9 @@ CATALOG: dict[str, tuple[str, Severity]] = {
     "SG111": ("mixed-content", Severity.ERROR),
     "SG112": ("unknown-namespace", Severity.ERROR),
     "SG113": ("route-not-visible", Severity.ERROR),
+    # added beyond DESIGN.md's table for the Gateway API and other-ingress routers (docs/rules.md)
+    "SG114": ("router-not-modelled", Severity.INFO),
+    "SG115": ("route-not-accepted", Severity.ERROR),
     "SG201": ("cors-origin-not-allowed", Severity.ERROR),
     "SG202": ("cors-wildcard-with-credentials", Severity.ERROR),
     "SG203": ("cors-policy-conflict", Severity.WARNING),
