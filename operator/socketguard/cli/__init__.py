@@ -13,6 +13,9 @@ from socketguard import __version__
 _COMMANDS: dict[str, str] = {
     "contract": "socketguard.cli.contract:contract",
     "probe": "socketguard.cli.probe:probe_command",
+    "lint": "socketguard.cli.lint:lint",
+    "rules": "socketguard.cli.rules:rules",
+    "explain": "socketguard.cli.rules:explain",
 }
 
 

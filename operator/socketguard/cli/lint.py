@@ -1,0 +1,222 @@
+"""`socketguard lint`: read manifests (or a cluster), run the engine, report, exit 0/1/2."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, NoReturn
+
+import click
+
+from socketguard.cli.baseline import BaselineError, read_baseline, write_baseline
+from socketguard.cli.config import FAIL_ON_CHOICES, SHOW_CHOICES, ConfigError, load_config, parse_codes
+from socketguard.findings import Finding, Severity
+from socketguard.loader import STDIN, Loaded, LoadedObject, load_inputs
+from socketguard.report.locate import Located, Locator
+from socketguard.rules.base import Rule
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+UNPARSEABLE = "SG003"
+
+_EPILOG = """\b
+Examples:
+  socketguard lint manifests/                  every *.yaml, *.yml, *.json below
+  helm template app ./chart | socketguard lint -
+  kubectl get deploy,svc,vs,dr -A -o yaml | socketguard lint -
+  socketguard lint --cluster                   the current kube context
+  socketguard lint k8s/ -o sarif > socketguard.sarif     GitHub code scanning
+  socketguard lint k8s/ --fail-on warning --show warning
+  socketguard lint k8s/ --ignore SG204,SG302
+  socketguard lint k8s/ --write-baseline .socketguard-baseline.json   adopt: record today's findings
+  socketguard lint k8s/ --baseline .socketguard-baseline.json         report only new ones
+
+\b
+Exit codes (the same in every output format):
+  2  an input could not be read or parsed (SG003), or bad usage; even with
+     --fail-on never, unless SG003 is ignored or in the baseline
+  1  a finding at or above --fail-on (default: error)
+  0  otherwise
+
+\b
+Settings: the nearest .socketguard.yaml, or [tool.socketguard] in pyproject.toml:
+  ignore = ["SG204"]   fail-on = "warning"   show = "warning"   baseline = "sg-baseline.json"
+Flags win over the file; --ignore codes are added to the file's.
+Single objects: annotate them with socketguard.io/ignore: "SG204,SG302".
+`socketguard explain CODE` tells what a finding means and how to fix it."""
+
+
+@dataclass
+class LintResult:
+    """Everything a report needs: all findings left after ignores, split by the baseline."""
+
+    new: list[Located] = field(default_factory=list)
+    known: list[Located] = field(default_factory=list)
+    locator: Locator = field(default_factory=Locator)
+
+
+def run_lint(
+    loaded: Loaded,
+    *,
+    ignore: Sequence[str] = (),
+    rules: Sequence[Rule] | None = None,
+    baseline: frozenset[tuple[str, object, str]] = frozenset(),
+) -> LintResult:
+    """Fills an inventory from what was loaded, analyses it, locates and splits the findings."""
+    from socketguard.engine import analyze
+    from socketguard.inventory import InvalidObjectError, Inventory
+
+    ignored = {code.upper() for code in ignore}
+    inventory = Inventory()
+    result = LintResult()
+    located = [item for item in loaded.problems if item.finding.code not in ignored]
+    for loaded_object in loaded.objects:
+        try:
+            ref = inventory.add(loaded_object.raw)
+        except InvalidObjectError:
+            continue  # the loader already reported objects without identity
+        if loaded_object.origin is not None:
+            result.locator.add(ref, loaded_object.origin)
+    findings = analyze(inventory, rules=rules, ignore=tuple(ignored))
+    located.extend(result.locator.locate_finding(finding) for finding in findings)
+    for item in located:
+        (result.known if item.finding.key in baseline else result.new).append(item)
+    return result
+
+
+def exit_code(findings: Sequence[Finding], fail_on: Severity | None) -> int:
+    if any(finding.code == UNPARSEABLE for finding in findings):
+        return EXIT_INPUT
+    if fail_on is not None and any(finding.severity >= fail_on for finding in findings):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _use_colour(choice: str) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"socketguard lint: {message}", err=True)
+    sys.exit(EXIT_INPUT)
+
+
+@click.command(epilog=_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("paths", nargs=-1, metavar="[PATH ...|-]")
+@click.option("-o", "--output", type=click.Choice(["text", "json", "sarif"]), default="text",
+              show_default=True, help="Report format.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default=None,
+              help="Exit 1 when a finding is at or above this severity  [default: error]")
+@click.option("--show", type=click.Choice(SHOW_CHOICES), default=None,
+              help="Print findings at or above this severity  [default: info]")
+@click.option("--ignore", "ignore_values", multiple=True, metavar="CODES",
+              help="Rule codes to skip, comma-separated; repeatable.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Settings file (default: nearest .socketguard.yaml or pyproject.toml).")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Do not report findings recorded in this file.")
+@click.option("--write-baseline", "write_baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Record every current finding in this file and exit 0.")
+@click.option("--cluster", is_flag=True, help="Read the current kube context instead of files.")
+@click.option("--context", "kube_context", metavar="NAME", help="Kube context for --cluster.")
+@click.option("-n", "--namespace", metavar="NS", help="Only this namespace with --cluster.")
+@click.option("--color", "--colour", "colour", type=click.Choice(["auto", "always", "never"]),
+              default="auto", show_default=True, help="Colour the text report.")
+def lint(
+    paths: tuple[str, ...],
+    output: str,
+    fail_on: str | None,
+    show: str | None,
+    ignore_values: tuple[str, ...],
+    config_file: Path | None,
+    baseline_file: Path | None,
+    write_baseline_file: Path | None,
+    cluster: bool,
+    kube_context: str | None,
+    namespace: str | None,
+    colour: str,
+) -> None:
+    """Check Socket.IO routing in Kubernetes manifests, offline.
+
+    Reads files, directories (recursively: *.yaml, *.yml, *.json), multi-document YAML and
+    List objects; `-` reads stdin. Every finding names the file, line and column of the field
+    to change.
+    """
+    _check_inputs(paths, cluster)
+    try:
+        settings = load_config(config_file, Path.cwd())
+        baseline_path = baseline_file or settings.baseline
+        known = read_baseline(baseline_path) if baseline_path and not write_baseline_file else frozenset()
+    except (ConfigError, BaselineError) as error:
+        _fail(str(error))
+    ignore = (*settings.ignore, *parse_codes(ignore_values))
+    loaded = _read_cluster(kube_context, namespace) if cluster else load_inputs(paths, _stdin())
+    result = run_lint(loaded, ignore=ignore, baseline=known)
+    if write_baseline_file is not None:
+        count = write_baseline(write_baseline_file, (item.finding for item in result.new))
+        click.echo(f"socketguard lint: recorded {count} findings in {write_baseline_file}", err=True)
+        sys.exit(EXIT_OK)
+    fail_severity = _severity(fail_on or settings.fail_on or "error")
+    shown_severity = _severity(show or settings.show or "info") or Severity.INFO
+    shown = [item for item in result.new if item.finding.severity >= shown_severity]
+    _emit(output, shown, result, colour, hidden=len(result.new) - len(shown))
+    sys.exit(exit_code([item.finding for item in result.new], fail_severity))
+
+
+def _check_inputs(paths: tuple[str, ...], cluster: bool) -> None:
+    if cluster and paths:
+        raise click.UsageError("give either PATHs or --cluster, not both")
+    if not cluster and not paths:
+        raise click.UsageError("give the manifests to check: PATH ..., `-` for stdin, or --cluster")
+    if paths.count(STDIN) > 1:
+        raise click.UsageError("stdin (`-`) can be read only once")
+    missing = [p for p in paths if p != STDIN and not os.path.lexists(p)]
+    if missing:
+        raise click.BadParameter(f"no such file or directory: {', '.join(missing)}", param_hint="PATH")
+
+
+def _stdin() -> BinaryIO:
+    return click.get_binary_stream("stdin")
+
+
+def _read_cluster(context: str | None, namespace: str | None) -> Loaded:
+    from socketguard.cli.cluster import ClusterError, read_cluster
+
+    try:
+        found = read_cluster(context, namespace)
+    except ClusterError as error:
+        _fail(str(error))
+    if found.missing_kinds:
+        click.echo(f"socketguard lint: not served by this cluster: {', '.join(found.missing_kinds)}", err=True)
+    # Objects from the API have no file: their findings are located by JSONPath only.
+    return Loaded(objects=[LoadedObject(raw, None) for raw in found.objects])
+
+
+def _severity(label: str) -> Severity | None:
+    return None if label == "never" else Severity.parse(label)
+
+
+def _emit(output: str, shown: list[Located], result: LintResult, colour: str, *, hidden: int) -> None:
+    if output == "json":
+        from socketguard.report import json as json_report
+
+        click.echo(json_report.render(shown), nl=False)
+    elif output == "sarif":
+        from socketguard.report import sarif
+        from socketguard.rules.registry import all_rules
+
+        click.echo(sarif.render(shown, all_rules(), source_root=Path.cwd()), nl=False)
+    else:
+        from socketguard.report import text
+
+        use_colour = _use_colour(colour)
+        report = text.render(
+            shown, colour=use_colour, locate_ref=result.locator.locate, hidden=hidden, baselined=len(result.known)
+        )
+        click.echo(report, nl=False, color=use_colour)

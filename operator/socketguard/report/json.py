@@ -1,0 +1,22 @@
+"""Machine output: a JSON list of findings, each with its location.
+
+The schema is stable: every item has `code`, `name`, `severity` (`error|warning|info`),
+`message`, `object` (`apiVersion`, `kind`, `namespace`, `name`), `path` (the field,
+`spec.http[0].rewrite.uri`), `fixes`, `related`, `assumptions` and `location` (`file`, `line`,
+`column`, `jsonPath`; `file` is null and `line` 0 for objects read from a cluster).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from socketguard.report.locate import Located
+
+
+def as_data(located: Sequence[Located]) -> list[dict[str, object]]:
+    return [{**item.finding.as_dict(), "location": item.location.as_dict()} for item in located]
+
+
+def render(located: Sequence[Located]) -> str:
+    return json.dumps(as_data(located), indent=2, ensure_ascii=False) + "\n"
