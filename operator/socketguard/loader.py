@@ -161,6 +161,8 @@ def _parse_yaml(name: str, data: bytes) -> Loaded:
         with _no_gc():
             while loader.check_node():
                 node = loader.get_node()
+                if node is None:  # check_node() said there is one; typeshed allows None
+                    break
                 number += 1
                 _read_document(loader, node, f"{name}#{number}", name, loaded)
     except yaml.reader.ReaderError as error:
@@ -227,11 +229,12 @@ def _add_object(raw: Any, node: yaml.Node, document: str, file: str, loaded: Loa
 
 
 def _syntax_problem(name: str, error: yaml.YAMLError, documents_read: int | None) -> Located:
-    mark = getattr(error, "problem_mark", None)
+    mark: Any = getattr(error, "problem_mark", None)
     # libyaml's marks are their own class, so test the shape rather than the type.
     if isinstance(getattr(mark, "line", None), int) and isinstance(getattr(mark, "column", None), int):
         line, column = mark.line + 1, mark.column + 1
-        what = " ".join(part for part in (getattr(error, "context", None), error.problem) if part)
+        parts = (getattr(error, "context", None), getattr(error, "problem", None))
+        what = " ".join(part for part in parts if isinstance(part, str) and part)
     else:
         line, column = 0, 0
         what = str(error)

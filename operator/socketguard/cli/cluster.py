@@ -46,7 +46,7 @@ def read_cluster(context: str | None = None, namespace: str | None = None) -> Cl
             "--cluster needs the Kubernetes client: pip install 'socketguard[operator]'"
         ) from None
     try:
-        client = dynamic.DynamicClient(_api_client(config, context))
+        client = dynamic.DynamicClient(_api_client(config, context))  # type: ignore[no-untyped-call]
         found = ClusterObjects()
         for group, kind in CLUSTER_KINDS:
             try:

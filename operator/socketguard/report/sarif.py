@@ -51,7 +51,7 @@ def render(
     source_root: Path,
 ) -> str:
     log = build(located, rules, source_root=source_root)
-    return log.model_dump_json(by_alias=True, exclude_none=True, indent=2) + "\n"
+    return str(log.model_dump_json(by_alias=True, exclude_none=True, indent=2)) + "\n"
 
 
 def build(located: Sequence[Located], rules: Sequence[Rule], *, source_root: Path) -> Sarif:

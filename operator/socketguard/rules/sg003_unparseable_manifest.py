@@ -29,22 +29,26 @@ How to fix
 Fix the document at the reported position. A Helm chart's templates are not YAML until they
 are rendered, so lint the rendered output instead of the `templates/` directory:
 
-    helm template my-release ./chart | socketguard lint -
+```sh
+helm template my-release ./chart | socketguard lint -
+```
 
 A document that is a list must become one document per object (or a `List`):
 
-    # wrong: a YAML list at the top level
-    - apiVersion: v1
-      kind: Service
-      metadata: {name: mageagent}
-
-    # right
-    apiVersion: v1
-    kind: List
-    items:
-      - apiVersion: v1
-        kind: Service
-        metadata: {name: mageagent}
+```yaml
+# wrong: a YAML list at the top level
+- apiVersion: v1
+  kind: Service
+  metadata: {name: mageagent}
+---
+# right
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Service
+  metadata: {name: mageagent}
+```
 """
 
 from __future__ import annotations
