@@ -12,6 +12,7 @@ import codecs
 import gc
 import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +31,10 @@ STDIN_NAME = "<stdin>"
 
 _Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BINARY_SNIFF = 8192
+# libyaml composes nested nodes recursively in C: tens of thousands of levels overflow the C
+# stack and kill the process. No manifest nests anywhere near this deep.
+MAX_FLOW_DEPTH = 1000
+_BRACKETS = re.compile(rb"[\[\]{}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +88,8 @@ def manifest_files(directory: Path) -> list[Path]:
     found: list[Path] = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(Path(root, name) for name in sorted(files) if name.endswith(MANIFEST_SUFFIXES))
-    return found
+        found.extend(Path(root, name) for name in files if name.endswith(MANIFEST_SUFFIXES))
+    return sorted(found)
 
 
 def _load_directory(directory: Path, base: Path) -> Loaded:
@@ -110,7 +115,7 @@ def load_file(path: Path, name: str) -> Loaded:
 
 def load_bytes(name: str, data: bytes) -> Loaded:
     """Reads one file's bytes: UTF-8 YAML (any number of documents) or JSON."""
-    failure = _text_problem(name, data)
+    failure = _text_problem(name, data) or _depth_problem(name, data)
     if failure is not None:
         return failure
     loaded = _parse_yaml(name, data)
@@ -138,6 +143,20 @@ def _text_problem(name: str, data: bytes) -> Loaded | None:
         return _file_failure(
             name, f"the file is not UTF-8 text (byte 0x{data[error.start]:02x}); save it as UTF-8", line, column
         )
+    return None
+
+
+def _depth_problem(name: str, data: bytes) -> Loaded | None:
+    if data.count(b"[") + data.count(b"{") <= MAX_FLOW_DEPTH:
+        return None
+    depth = 0
+    for match in _BRACKETS.finditer(data):
+        # Brackets inside quoted strings count too: an over-estimate only for absurd files.
+        depth += 1 if match.group() in (b"[", b"{") else -1
+        if depth > MAX_FLOW_DEPTH:
+            line = data.count(b"\n", 0, match.start()) + 1
+            message = f"brackets nest more than {MAX_FLOW_DEPTH} levels deep; not read"
+            return _file_failure(name, message, line, match.start() - (data.rfind(b"\n", 0, match.start()) + 1) + 1)
     return None
 
 
