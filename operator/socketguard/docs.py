@@ -49,7 +49,7 @@ def _demote_headings(doc: str) -> str:
         ) >= len(line.strip()):
             out.append(f"### {line.strip()}")
         elif line.strip() and set(line.strip()) <= {"-", "="} and out and out[-1].startswith("### "):
-            continue
+            out.append("")  # the underline becomes the blank line a heading wants
         else:
             out.append(line)
     return "\n".join(out)

@@ -1,0 +1,71 @@
+"""`socketguard rules`, `socketguard explain` and the generated docs/rules.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from socketguard.cli import main
+from socketguard.docs import DEFAULT_OUTPUT, render_rules
+from socketguard.rules.registry import all_rules
+
+
+def test_rules_table_lists_every_rule() -> None:
+    result = CliRunner().invoke(main, ["rules"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["CODE", "NAME", "SEVERITY", "SUMMARY"]
+    assert [line.split()[0] for line in lines[1:]] == [rule.code for rule in all_rules()]
+    assert any(line.split()[:3] == ["SG003", "unparseable-manifest", "error"] for line in lines)
+
+
+def test_rules_as_json() -> None:
+    result = CliRunner().invoke(main, ["rules", "-o", "json"])
+    data = json.loads(result.output)
+    sg003 = next(item for item in data if item["code"] == "SG003")
+    assert sg003 == {
+        "code": "SG003",
+        "name": "unparseable-manifest",
+        "severity": "error",
+        "summary": "A file or document that is not valid YAML/JSON or not a Kubernetes object",
+    }
+
+
+def test_explain_prints_the_docstring() -> None:
+    result = CliRunner().invoke(main, ["explain", "sg003"])
+    assert result.exit_code == 0
+    assert result.output.startswith("SG003 unparseable-manifest (error)\n")
+    for section in ("What it checks", "Why it matters", "How to fix", "helm template"):
+        assert section in result.output
+
+
+def test_explain_unknown_code_exits_2_and_says_where_codes_are() -> None:
+    result = CliRunner().invoke(main, ["explain", "SG999"])
+    assert result.exit_code == 2
+    assert "unknown rule code 'SG999'" in result.stderr
+    assert "socketguard rules" in result.stderr
+
+
+def test_docs_rules_md_is_up_to_date() -> None:
+    """Regenerate with `python -m socketguard.docs` after changing a rule's docstring."""
+    assert DEFAULT_OUTPUT.read_text(encoding="utf-8") == render_rules(), (
+        "docs/rules.md is stale: run `python -m socketguard.docs`"
+    )
+
+
+def test_docs_have_every_rule_section() -> None:
+    text = render_rules()
+    for rule in all_rules():
+        assert f"## {rule.code} {rule.name}" in text
+        assert f"[{rule.code}](#{rule.code.lower()}-{rule.name})" in text
+    assert "### How to fix" in text and "\n----" not in text
+
+
+def test_docs_generator_writes_the_file(tmp_path: Path) -> None:
+    from socketguard.docs import main as generate
+
+    target = tmp_path / "out" / "rules.md"
+    assert generate([str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == render_rules()
