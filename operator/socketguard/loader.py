@@ -9,6 +9,7 @@ Anything that is not a usable Kubernetes object becomes an SG003 finding with a 
 from __future__ import annotations
 
 import codecs
+import fnmatch
 import gc
 import json
 import os
@@ -16,7 +17,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 import yaml
@@ -57,8 +58,17 @@ class Loaded:
         self.files.extend(other.files)
 
 
-def load_inputs(paths: Sequence[str], stdin: BinaryIO | None = None, cwd: Path | None = None) -> Loaded:
-    """Reads every path (`-` is stdin); directories are searched recursively for manifests."""
+def load_inputs(
+    paths: Sequence[str],
+    stdin: BinaryIO | None = None,
+    cwd: Path | None = None,
+    exclude: Sequence[str] = (),
+) -> Loaded:
+    """Reads every path (`-` is stdin); directories are searched recursively for manifests.
+
+    `exclude` globs (`charts/*/templates`, `*.values.yaml`) drop files found in directories
+    when they match the file's path relative to the working directory, or one of its folders.
+    """
     base = (cwd or Path.cwd()).resolve()
     loaded = Loaded()
     for given in paths:
@@ -68,7 +78,7 @@ def load_inputs(paths: Sequence[str], stdin: BinaryIO | None = None, cwd: Path |
             continue
         path = Path(given)
         if path.is_dir():
-            loaded.extend(_load_directory(path, base))
+            loaded.extend(_load_directory(path, base, exclude))
         else:
             loaded.extend(load_file(path, display_name(path, base)))
     return loaded
@@ -84,19 +94,31 @@ def display_name(path: Path, base: Path) -> str:
 
 
 def manifest_files(directory: Path) -> list[Path]:
-    """Manifest files under `directory`, sorted; hidden directories (.git, ...) are skipped."""
+    """Manifest files under `directory`, sorted; hidden files and directories are skipped.
+
+    (`.git/`, `.github/workflows/*.yml`, `.pre-commit-config.yaml`, `.socketguard.yaml`: none of
+    them is a Kubernetes manifest.)
+    """
     found: list[Path] = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(Path(root, name) for name in files if name.endswith(MANIFEST_SUFFIXES))
+        wanted = (name for name in files if name.endswith(MANIFEST_SUFFIXES) and not name.startswith("."))
+        found.extend(Path(root, name) for name in wanted)
     return sorted(found)
 
 
-def _load_directory(directory: Path, base: Path) -> Loaded:
-    files = manifest_files(directory)
+def is_excluded(name: str, patterns: Sequence[str]) -> bool:
+    parts = PurePosixPath(name).parts
+    prefixes = ["/".join(parts[: end + 1]) for end in range(len(parts))]
+    return any(fnmatch.fnmatchcase(prefix, pattern) for pattern in patterns for prefix in prefixes)
+
+
+def _load_directory(directory: Path, base: Path, exclude: Sequence[str] = ()) -> Loaded:
+    files = [path for path in manifest_files(directory) if not is_excluded(display_name(path, base), exclude)]
     if not files:
         name = display_name(directory, base)
-        problem = file_problem(name, "no *.yaml, *.yml or *.json files in this directory")
+        message = "no *.yaml, *.yml or *.json files in this directory"
+        problem = file_problem(name, f"{message} (after --exclude)" if exclude else message)
         return Loaded(problems=[Located(problem, Location(name))])
     loaded = Loaded()
     for path in files:

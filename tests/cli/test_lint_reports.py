@@ -167,3 +167,18 @@ def test_rejected_objects_are_located_at_the_wrong_field(tmp_path: Path) -> None
     (line,) = [line for line in result.stdout.splitlines() if "SG003" in line]
     assert line.startswith("svc.yaml:17:5: SG003 error unparseable-manifest: ")
     assert "Service web/api is left out of the analysis" in line
+
+
+def test_exclude_from_flags_and_config(tmp_path: Path) -> None:
+    write(tmp_path / "k8s" / "svc.yaml", service("api"))
+    write(tmp_path / "charts" / "app" / "templates" / "svc.yaml", "{{ .Values.broken }}\n")
+    write(tmp_path / "docker-compose.yml", "services: {web: {image: nginx}}\n")
+    assert lint(".").exit_code == 2
+    excluded = lint(".", "--exclude", "charts/*/templates", "--exclude", "docker-compose.yml", "-o", "json")
+    assert excluded.exit_code == 1
+    assert [f["location"]["file"] for f in json.loads(excluded.stdout)] == ["k8s/svc.yaml"]
+    write(tmp_path / ".socketguard.yaml", "exclude: [charts]\n")
+    assert lint(".", "--exclude", "*compose*").exit_code == 1
+    only_excluded = lint("charts", "-o", "json")
+    assert only_excluded.exit_code == 2
+    assert "after --exclude" in json.loads(only_excluded.stdout)[0]["message"]

@@ -156,6 +156,7 @@ def test_directories_are_searched_recursively_skipping_hidden(tmp_path: Path) ->
     write(tmp_path / "three.json", json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "3"}}))
     write(tmp_path / "notes.txt", "not a manifest")
     write(tmp_path / ".git" / "hidden.yaml", configmap("hidden"))
+    write(tmp_path / ".gitlab-ci.yml", "stages: [test]\n")
     loaded = load_inputs([str(tmp_path)], cwd=tmp_path)
     assert sorted(names(loaded)) == ["3", "one", "two"]
     assert loaded.files == ["a/b/two.yml", "a/one.yaml", "three.json"]

@@ -2,7 +2,7 @@
 
 The nearest file wins, searching from the working directory upwards; in one directory
 `.socketguard.yaml` comes before `pyproject.toml`, and a pyproject.toml without the table is
-passed over. Command-line flags win over the file, except `ignore`, whose codes add up.
+passed over. Command-line flags win over the file, except `ignore` and `exclude`, which add up.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import yaml
 YAML_NAMES = (".socketguard.yaml", ".socketguard.yml")
 FAIL_ON_CHOICES = ("error", "warning", "info", "never")
 SHOW_CHOICES = ("error", "warning", "info")
-_KEYS = ("ignore", "fail-on", "show", "baseline")
+_KEYS = ("ignore", "fail-on", "show", "baseline", "exclude")
 
 
 class ConfigError(ValueError):
@@ -28,6 +28,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class LintConfig:
     ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
     fail_on: str | None = None
     show: str | None = None
     baseline: Path | None = None
@@ -71,7 +72,8 @@ def read_config(path: Path) -> LintConfig:
     if baseline is not None and not isinstance(baseline, str):
         raise ConfigError(f"{path}: `baseline` must be a file path")
     return LintConfig(
-        ignore=parse_codes(_codes(path, _get(table, "ignore"))),
+        ignore=parse_codes(_strings(path, "ignore", _get(table, "ignore"))),
+        exclude=tuple(_strings(path, "exclude", _get(table, "exclude"))),
         fail_on=_choice(path, table, "fail-on", FAIL_ON_CHOICES),
         show=_choice(path, table, "show", SHOW_CHOICES),
         baseline=(path.parent / baseline) if baseline else None,
@@ -104,14 +106,14 @@ def _get(table: dict[str, Any], key: str) -> Any:
     return table.get(key, table.get(key.replace("-", "_")))
 
 
-def _codes(path: Path, value: Any) -> list[str]:
+def _strings(path: Path, key: str, value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
         return [value]
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return value
-    raise ConfigError(f"{path}: `ignore` must be a list of rule codes (or a comma-separated string)")
+    raise ConfigError(f"{path}: `{key}` must be a list of strings (or one string)")
 
 
 def _choice(path: Path, table: dict[str, Any], key: str, choices: tuple[str, ...]) -> str | None:

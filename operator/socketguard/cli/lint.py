@@ -30,6 +30,7 @@ Examples:
   socketguard lint k8s/ -o sarif > socketguard.sarif     GitHub code scanning
   socketguard lint k8s/ --fail-on warning --show warning
   socketguard lint k8s/ --ignore SG204,SG302
+  socketguard lint . --exclude 'charts/*/templates' --exclude docker-compose.yml
   socketguard lint k8s/ --write-baseline .socketguard-baseline.json   adopt: record today's findings
   socketguard lint k8s/ --baseline .socketguard-baseline.json         report only new ones
 
@@ -42,8 +43,9 @@ Exit codes (the same in every output format):
 
 \b
 Settings: the nearest .socketguard.yaml, or [tool.socketguard] in pyproject.toml:
-  ignore = ["SG204"]   fail-on = "warning"   show = "warning"   baseline = "sg-baseline.json"
-Flags win over the file; --ignore codes are added to the file's.
+  ignore = ["SG204"]   fail-on = "warning"   show = "warning"
+  baseline = "sg-baseline.json"   exclude = ["charts/*/templates"]
+Flags win over the file; --ignore and --exclude add to the file's.
 Single objects: annotate them with socketguard.io/ignore: "SG204,SG302".
 `socketguard explain CODE` tells what a finding means and how to fix it."""
 
@@ -124,6 +126,8 @@ def _fail(message: str) -> NoReturn:
               help="Print findings at or above this severity  [default: info]")
 @click.option("--ignore", "ignore_values", multiple=True, metavar="CODES",
               help="Rule codes to skip, comma-separated; repeatable.")
+@click.option("--exclude", "exclude_values", multiple=True, metavar="GLOB",
+              help="Skip files found in directories whose path (or folder) matches; repeatable.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Settings file (default: nearest .socketguard.yaml or pyproject.toml).")
 @click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -141,6 +145,7 @@ def lint(
     fail_on: str | None,
     show: str | None,
     ignore_values: tuple[str, ...],
+    exclude_values: tuple[str, ...],
     config_file: Path | None,
     baseline_file: Path | None,
     write_baseline_file: Path | None,
@@ -163,7 +168,8 @@ def lint(
     except (ConfigError, BaselineError) as error:
         _fail(str(error))
     ignore = (*settings.ignore, *parse_codes(ignore_values))
-    loaded = _read_cluster(kube_context, namespace) if cluster else load_inputs(paths, _stdin())
+    exclude = (*settings.exclude, *exclude_values)
+    loaded = _read_cluster(kube_context, namespace) if cluster else load_inputs(paths, _stdin(), exclude=exclude)
     rules = rule_set()
     result = run_lint(loaded, ignore=ignore, rules=rules, baseline=known)
     if write_baseline_file is not None:
