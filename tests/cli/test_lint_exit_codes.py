@@ -142,3 +142,12 @@ def test_help_teaches_with_examples() -> None:
     assert result.exit_code == 0
     for text in ("socketguard lint manifests/", "helm template", "--write-baseline", "Exit codes", "explain"):
         assert text in result.output
+
+
+def test_cluster_without_kube_config_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing-kubeconfig"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    result = lint("--cluster", "-o", "json")
+    assert result.exit_code == 2
+    assert "no usable kube config" in result.stderr
+    assert result.stdout == ""
