@@ -151,3 +151,31 @@ def test_cluster_without_kube_config_is_a_usage_error(tmp_path: Path, monkeypatc
     assert result.exit_code == 2
     assert "no usable kube config" in result.stderr
     assert result.stdout == ""
+
+
+GARBAGE = {
+    "list.yaml": b"- apiVersion: v1\n  kind: Service\n",
+    "string.yaml": b"just some text\n",
+    "number.json": b"42\n",
+    "no-metadata.yaml": b"apiVersion: v1\nkind: Service\nspec: {}\n",
+    "binary.yaml": b"\x7fELF\x02\x01\x01\x00\x00\x00",
+    "latin1.yaml": "name: caf\xe9\n".encode("latin-1"),
+    "syntax.yaml": b"apiVersion: v1\nkind: Service\nmetadata: {name: x\n",
+    "huge.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  blob: "
+    + b"x" * 5_000_000
+    + b"\n  bad: [\n",
+}
+
+
+@pytest.mark.parametrize("output", FORMATS)
+@pytest.mark.parametrize("name", sorted(GARBAGE))
+def test_garbage_input_is_a_located_sg003_and_exit_2(tmp_path: Path, name: str, output: str) -> None:
+    (tmp_path / name).write_bytes(GARBAGE[name])
+    result = lint(name, "-o", output, "--fail-on", "never")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert codes(result, output) == ["SG003"]
+    if output == "json":
+        (finding,) = json.loads(result.stdout)
+        assert finding["location"]["file"] == name
+        assert finding["location"]["line"] >= 1 or name == "binary.yaml"
