@@ -15,7 +15,7 @@ from socketguard.cli.baseline import BaselineError, Key, read_baseline, write_ba
 from socketguard.cli.config import FAIL_ON_CHOICES, SHOW_CHOICES, ConfigError, load_config, parse_codes
 from socketguard.findings import Finding, Severity
 from socketguard.loader import STDIN, Loaded, LoadedObject, load_inputs
-from socketguard.report.locate import Located, Locator
+from socketguard.report.locate import Located, Locator, by_location
 from socketguard.rules.base import Rule
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
@@ -83,7 +83,7 @@ def run_lint(
             result.locator.add(ref, loaded_object.origin)
     findings = analyze(inventory, rules=rules, ignore=tuple(ignored))
     located.extend(result.locator.locate_finding(finding) for finding in findings)
-    for item in located:
+    for item in sorted(located, key=by_location):
         (result.known if item.finding.key in baseline else result.new).append(item)
     return result
 

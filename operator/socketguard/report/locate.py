@@ -96,6 +96,20 @@ class Located:
     location: Location
 
 
+def by_location(item: Located) -> tuple[bool, str, int, int, int, str, str]:
+    """Report order: by file and position (objects without a file last), worst first."""
+    where = item.location
+    return (
+        where.file is None,
+        where.file or str(item.finding.subject),
+        where.line,
+        where.column,
+        -item.finding.severity,
+        item.finding.code,
+        item.finding.message,
+    )
+
+
 _Key = tuple[str, str, str, str]
 
 

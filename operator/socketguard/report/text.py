@@ -15,7 +15,7 @@ import click
 
 from socketguard.findings import Severity
 from socketguard.objects import ObjectRef
-from socketguard.report.locate import Located, Location
+from socketguard.report.locate import Located, Location, by_location
 
 _SEVERITY_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 _NO_FILE = "(objects without a file)"
@@ -34,26 +34,13 @@ def render(
     """The whole report; `hidden` and `baselined` count findings left out, for the summary."""
     style = _styler(colour)
     lines: list[str] = []
-    for file, group in groupby(sorted(located, key=_order), key=lambda item: item.location.file):
+    for file, group in groupby(sorted(located, key=by_location), key=lambda item: item.location.file):
         lines.append(style(file if file is not None else _NO_FILE, bold=True, underline=True))
         for item in group:
             lines.extend(_finding_lines(item, style, locate_ref))
         lines.append("")
     lines.append(summary(located, hidden=hidden, baselined=baselined, style=style))
     return "\n".join(lines) + "\n"
-
-
-def _order(item: Located) -> tuple[bool, str, int, int, int, str, str]:
-    where = item.location
-    return (
-        where.file is None,
-        where.file or str(item.finding.subject),
-        where.line,
-        where.column,
-        -item.finding.severity,
-        item.finding.code,
-        item.finding.message,
-    )
 
 
 Style = Callable[..., str]
