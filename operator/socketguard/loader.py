@@ -95,11 +95,11 @@ def _load_path(given: str, stdin: BinaryIO | None, base: Path, exclude: Sequence
 
 def display_name(path: Path, base: Path) -> str:
     """The path relative to the working directory when it is under it, else as absolute."""
-    absolute = path.resolve() if not path.is_absolute() else path
-    try:
-        return absolute.relative_to(base).as_posix()
-    except ValueError:
-        return absolute.as_posix()
+    # String operations, not Path.resolve(): this runs for every file of a large tree.
+    absolute = os.path.abspath(path)  # noqa: PTH100 (no symlink resolution wanted, and cheap)
+    prefix = str(base).rstrip(os.sep) + os.sep
+    shown = absolute[len(prefix) :] if absolute.startswith(prefix) else absolute
+    return shown.replace(os.sep, "/")
 
 
 def manifest_files(directory: Path) -> list[Path]:
@@ -117,21 +117,24 @@ def manifest_files(directory: Path) -> list[Path]:
 
 
 def is_excluded(name: str, patterns: Sequence[str]) -> bool:
+    if not patterns:
+        return False
     parts = PurePosixPath(name).parts
     prefixes = ["/".join(parts[: end + 1]) for end in range(len(parts))]
     return any(fnmatch.fnmatchcase(prefix, pattern) for pattern in patterns for prefix in prefixes)
 
 
 def _load_directory(directory: Path, base: Path, exclude: Sequence[str] = ()) -> Loaded:
-    files = [path for path in manifest_files(directory) if not is_excluded(display_name(path, base), exclude)]
+    named = ((path, display_name(path, base)) for path in manifest_files(directory))
+    files = [(path, name) for path, name in named if not is_excluded(name, exclude)]
     if not files:
         name = display_name(directory, base)
         message = "no *.yaml, *.yml or *.json files in this directory"
         problem = file_problem(name, f"{message} (after --exclude)" if exclude else message)
         return Loaded(problems=[Located(problem, Location(name))])
     loaded = Loaded()
-    for path in files:
-        loaded.extend(load_file(path, display_name(path, base)))
+    for path, name in files:
+        loaded.extend(load_file(path, name))
     return loaded
 
 
