@@ -182,3 +182,12 @@ def test_exclude_from_flags_and_config(tmp_path: Path) -> None:
     only_excluded = lint("charts", "-o", "json")
     assert only_excluded.exit_code == 2
     assert "after --exclude" in json.loads(only_excluded.stdout)[0]["message"]
+
+
+def test_objects_defined_twice_are_named_and_the_last_is_checked(tmp_path: Path) -> None:
+    write(tmp_path / "base" / "svc.yaml", service("api"))
+    write(tmp_path / "overlay" / "svc.yaml", configmap("settings"), service("api"))
+    result = lint(".", "-o", "json")
+    assert [f["location"]["file"] for f in json.loads(result.stdout) if f["code"] == "SG901"] == ["overlay/svc.yaml"]
+    assert "1 object is defined more than once" in result.stderr
+    assert "Service web/api (first at base/svc.yaml:1:1)" in result.stderr

@@ -15,6 +15,7 @@ from socketguard.cli.baseline import BaselineError, Key, read_baseline, write_ba
 from socketguard.cli.config import FAIL_ON_CHOICES, SHOW_CHOICES, ConfigError, load_config, parse_codes
 from socketguard.findings import Finding, Severity
 from socketguard.loader import STDIN, Loaded, LoadedObject, load_inputs
+from socketguard.objects import ObjectRef
 from socketguard.report.locate import Located, Locator, by_location
 from socketguard.rules.base import Rule
 
@@ -57,6 +58,9 @@ class LintResult:
     new: list[Located] = field(default_factory=list)
     known: list[Located] = field(default_factory=list)
     locator: Locator = field(default_factory=Locator)
+    # Objects defined more than once (the last definition wins, as with `kubectl apply`):
+    # the ref and where the definition that was replaced came from.
+    replaced: list[tuple[ObjectRef, str]] = field(default_factory=list)
 
 
 def run_lint(
@@ -79,6 +83,9 @@ def run_lint(
             ref = inventory.add(loaded_object.raw)
         except InvalidObjectError:
             continue  # the loader already reported objects without identity
+        previous = result.locator.origin(ref)
+        if previous is not None:
+            result.replaced.append((ref, f"{previous.file}:{previous.line}:{previous.column}"))
         if loaded_object.origin is not None:
             result.locator.add(ref, loaded_object.origin)
     findings = analyze(inventory, rules=rules, ignore=tuple(ignored))
@@ -176,11 +183,28 @@ def lint(
         count = write_baseline(write_baseline_file, (item.finding for item in result.new))
         click.echo(f"socketguard lint: recorded {count} findings in {write_baseline_file}", err=True)
         sys.exit(EXIT_OK)
+    _note_replaced(result.replaced)
     fail_severity = _severity(fail_on or settings.fail_on or "error")
     shown_severity = _severity(show or settings.show or "info") or Severity.INFO
     shown = [item for item in result.new if item.finding.severity >= shown_severity]
     _emit(output, shown, result, rules, colour, hidden=len(result.new) - len(shown))
     sys.exit(exit_code([item.finding for item in result.new], fail_severity))
+
+
+def _note_replaced(replaced: list[tuple[ObjectRef, str]], limit: int = 5) -> None:
+    if not replaced:
+        return
+    shown = "; ".join(f"{ref} (first at {where})" for ref, where in replaced[:limit])
+    more = f" and {len(replaced) - limit} more" if len(replaced) > limit else ""
+    click.echo(
+        f"socketguard lint: {_count(len(replaced), 'object is', 'objects are')} defined more than once; "
+        f"the last definition is checked: {shown}{more}",
+        err=True,
+    )
+
+
+def _count(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 def _check_inputs(paths: tuple[str, ...], cluster: bool) -> None:
