@@ -102,6 +102,7 @@ class Inventory:
         self._clients_by_host: dict[str, set[Key]] = defaultdict(set)
         self._by_namespace: dict[str, set[Key]] = defaultdict(set)
         self._routes_by_host: dict[str, set[Key]] = defaultdict(set)  # HTTPRoutes and Ingresses
+        self._refs: dict[int, ObjectRef] = {}  # id(view) -> ref, for views held by this inventory
         self.revision = 0
 
     # -- changes ---------------------------------------------------------------------------
@@ -149,6 +150,7 @@ class Inventory:
         self._by_namespace[ref.namespace].add(self._key(ref))
         if view is None:
             return
+        self._refs[id(view)] = ref
         self._by_kind[(ref.group, ref.kind)].setdefault(ref.namespace, {})[ref.name] = view
         key = self._key(ref)
         for host_key in self._host_keys(view, ref):
@@ -163,6 +165,7 @@ class Inventory:
                 del self._by_namespace[ref.namespace]
         if view is None:
             return
+        self._refs.pop(id(view), None)
         by_namespace = self._by_kind[(ref.group, ref.kind)]
         names = by_namespace.get(ref.namespace, {})
         names.pop(ref.name, None)
@@ -290,6 +293,9 @@ class Inventory:
         return frozenset(code.strip().upper() for code in value.split(",") if code.strip())
 
     def ref_of(self, view: KubeObject) -> ObjectRef:
+        known = self._refs.get(id(view))
+        if known is not None:
+            return known
         meta = view.metadata
         return ObjectRef(view.api_version, view.kind, meta.namespace or self.default_namespace, meta.name)
 

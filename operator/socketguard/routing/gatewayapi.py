@@ -89,6 +89,9 @@ class GatewayAPIRouter:
         self.inventory = inventory
         self.services = ServiceResolver(inventory)
         self._routes = [v for v in inventory.views(GATEWAY_API_GROUP, "HTTPRoute") if isinstance(v, HTTPRoute)]
+        self._listeners: list[tuple[K8sGateway, int, Listener]] | None = None
+        self._by_host: dict[str, list[tuple[K8sGateway, int, Listener]]] = {}
+        self._route_hosts: dict[str, list[HTTPRoute]] | None = None
 
     def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
         for route in self._routes:
@@ -144,7 +147,8 @@ class GatewayAPIRouter:
             return result
         found = self._listener(request)
         if found is None:
-            result.host_routed = any(_hostname_for(r, request.host, None) is not None for r in self._routes)
+            result.host_routed = any(_hostname_for(r, request.host, None) is not None
+                                     for r in self._routes_for(request.host))
             return result
         gateway, index, listener = found
         gateway_ref = self.inventory.ref_of(gateway)
@@ -154,23 +158,47 @@ class GatewayAPIRouter:
                       if _match_holds(c.match, request)]
         result.host_routed = bool(candidates) or any(
             self._attached(r, gateway_ref, listener) and _hostname_for(r, request.host, listener) is not None
-            for r in self._routes)
+            for r in self._routes_for(request.host))
         for candidate in sorted(candidates, key=_Candidate.sort_key):
             result.hops.append(self._hop(candidate, request))
         return result
 
     def _listener(self, request: Request) -> tuple[K8sGateway, int, Listener] | None:
         best = None
-        for gateway in sorted(self._gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name)):
-            for index, listener in enumerate(gateway.spec.listeners):
-                if listener.protocol.upper() not in ("HTTP", "HTTPS"):
-                    continue
-                if listener.hostname is not None and not host_matches(listener.hostname, request.host):
-                    continue
-                if listener.port == request.port:
-                    return gateway, index, listener
-                best = best or (gateway, index, listener)
+        for gateway, index, listener in self._listeners_for(request.host):
+            if listener.port == request.port:
+                return gateway, index, listener
+            best = best or (gateway, index, listener)
         return best
+
+    def _listeners_for(self, host: str) -> list[tuple[K8sGateway, int, Listener]]:
+        """HTTP(S) listeners whose hostname covers `host`, in a stable order."""
+        if self._listeners is None:
+            self._listeners = [
+                (gateway, index, listener)
+                for gateway in sorted(self._gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name))
+                for index, listener in enumerate(gateway.spec.listeners)
+                if listener.protocol.upper() in ("HTTP", "HTTPS")]
+        host = host.lower()
+        found = self._by_host.get(host)
+        if found is None:
+            found = self._by_host[host] = [
+                entry for entry in self._listeners
+                if entry[2].hostname is None or host_matches(entry[2].hostname, host)]
+        return found
+
+    def _routes_for(self, host: str) -> list[HTTPRoute]:
+        """Routes whose hostnames admit `host` (routes without hostnames admit every host)."""
+        if self._route_hosts is None:
+            self._route_hosts = {}
+            for route in self._routes:
+                for name in route.spec.hostnames or ["*"]:
+                    self._route_hosts.setdefault(name.lower(), []).append(route)
+        found = list(self._route_hosts.get(host.lower(), []))
+        for pattern, routes in self._route_hosts.items():
+            if pattern.startswith("*") and host_matches(pattern, host):
+                found.extend(r for r in routes if r not in found)
+        return found
 
     def _gateways(self) -> Iterator[K8sGateway]:
         for view in self.inventory.views(GATEWAY_API_GROUP, "Gateway"):
@@ -186,7 +214,7 @@ class GatewayAPIRouter:
 
     def _candidates(self, gateway: K8sGateway, gateway_ref: ObjectRef, listener: Listener,
                     request: Request) -> Iterator[_Candidate]:
-        for route in self._routes:
+        for route in self._routes_for(request.host):
             if not self._attached(route, gateway_ref, listener):
                 continue
             hostname = _hostname_for(route, request.host, listener)

@@ -90,6 +90,8 @@ class IngressNginxRouter:
         self.inventory = inventory
         self.services = ServiceResolver(inventory)
         self._ingresses = [i for i in _ingresses(inventory) if is_nginx(i)]
+        self._blocks: tuple[dict[str, list[Location]], dict[str, list[Location]], list[Location]] | None = None
+        self._locations: dict[str, list[Location]] = {}
 
     def unmodelled(self) -> Iterator[tuple[ObjectRef, str]]:
         """Ingresses of other classes, whose semantics SocketGuard does not model."""
@@ -98,22 +100,38 @@ class IngressNginxRouter:
                 yield self.inventory.ref_of(ingress), ingress.ingress_class or ""
 
     def locations(self, host: str) -> list[Location]:
-        """The locations of the nginx server that handles `host`."""
-        with_host: list[Location] = []
-        wildcard: list[Location] = []
-        default: list[Location] = []
-        for ingress in self._ingresses:
-            ref = self.inventory.ref_of(ingress)
-            for rule_index, rule in enumerate(ingress.spec.rules):
-                paths = rule.http.paths if rule.http else []
-                found = [Location(ingress, ref, rule_index, i, p, rule.host) for i, p in enumerate(paths)]
-                if rule.host is None:
-                    default.extend(found)
-                elif rule.host.lower() == host.lower():
-                    with_host.extend(found)
-                elif rule.host.startswith("*") and host_matches(rule.host, host):
-                    wildcard.extend(found)
-        return with_host or wildcard or default
+        """The locations of the nginx server that handles `host` (exact host, else wildcard, else default)."""
+        host = host.lower()
+        cached = self._locations.get(host)
+        if cached is None:
+            exact, wildcard, default = self._server_blocks()
+            cached = exact.get(host) or [loc for pattern, locs in wildcard.items()
+                                         if host_matches(pattern, host) for loc in locs] or default
+            self._locations[host] = cached
+        return cached
+
+    def regex_mode(self, host: str) -> bool:
+        """Whether any Ingress of the host's server turns its paths into regex locations."""
+        return any(_regex_mode(location.ingress) for location in self.locations(host))
+
+    def _server_blocks(self) -> tuple[dict[str, list[Location]], dict[str, list[Location]], list[Location]]:
+        if self._blocks is None:
+            exact: dict[str, list[Location]] = {}
+            wildcard: dict[str, list[Location]] = {}
+            default: list[Location] = []
+            for ingress in self._ingresses:
+                ref = self.inventory.ref_of(ingress)
+                for rule_index, rule in enumerate(ingress.spec.rules):
+                    paths = rule.http.paths if rule.http else []
+                    found = [Location(ingress, ref, rule_index, i, p, rule.host) for i, p in enumerate(paths)]
+                    if rule.host is None:
+                        default.extend(found)
+                    elif rule.host.startswith("*"):
+                        wildcard.setdefault(rule.host.lower(), []).extend(found)
+                    else:
+                        exact.setdefault(rule.host.lower(), []).extend(found)
+            self._blocks = (exact, wildcard, default)
+        return self._blocks
 
     def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
         for ingress in self._ingresses:
@@ -125,7 +143,7 @@ class IngressNginxRouter:
                     yield from self._candidate(location, host or "example.com", server_paths)
 
     def _candidate(self, location: Location, host: str, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
-        regex_mode = any(_regex_mode(loc.ingress) for loc in self.locations(host))
+        regex_mode = self.regex_mode(host)
         path = location.path
 
         def matches(candidate: str) -> bool:
@@ -155,7 +173,7 @@ class IngressNginxRouter:
         tls = any(_tls_covers(location.ingress, request.host) for location in locations)
         result.entrance = Entrance("gateway", first.ref, ("spec", "rules", first.rule_index),
                                    "HTTPS" if tls else "HTTP", tls, 443 if tls else 80)
-        regex_mode = any(_regex_mode(location.ingress) for location in locations)
+        regex_mode = self.regex_mode(request.host)
         matching = [loc for loc in locations if _location_matches(loc.path, request.path, regex_mode)]
         for location in sorted(matching, key=lambda loc: _precedence(loc.path, regex_mode)):
             result.hops.append(self._hop(location, request, regex_mode))
