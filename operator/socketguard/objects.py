@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeAlias
 
 PathSegment: TypeAlias = str | int
@@ -63,6 +64,7 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+@lru_cache(maxsize=16384)  # the same few hundred paths recur across every object of a cluster
 def render_path(path: FieldPath) -> str:
     """`("spec", "http", 0, "rewrite", "uri")` -> `spec.http[0].rewrite.uri`."""
     out: list[str] = []
