@@ -17,7 +17,7 @@ from socketguard.inventory import Inventory
 from socketguard.objects import ObjectRef
 
 if TYPE_CHECKING:
-    from socketguard.contract import ContractSet
+    from socketguard.contract import ContractSet, EventSources
     from socketguard.trace import Trace, TraceSet
 
 IGNORE_ANNOTATION = f"{ANNOTATION_PREFIX}ignore"
@@ -33,14 +33,15 @@ class Pairing:
 
 
 class Context:
-    def __init__(self, inventory: Inventory) -> None:
+    def __init__(self, inventory: Inventory, event_sources: EventSources | None = None) -> None:
         self.inventory = inventory
+        self.event_sources = event_sources
 
     @cached_property
     def contracts(self) -> ContractSet:
         from socketguard.contract import read_contracts
 
-        return read_contracts(self.inventory)
+        return read_contracts(self.inventory, self.event_sources)
 
     @property
     def servers(self) -> dict[ObjectRef, ServerSpec]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from jsonpath_ng.ext import parse as parse_jsonpath
@@ -124,19 +124,56 @@ class ContractSet:
     issues: list[ContractIssue] = field(default_factory=list)
 
 
-def read_contracts(inventory: Inventory) -> ContractSet:
+# (workload, "server" | "client") -> the events and rooms read from that side's source code
+EventSources = Mapping[tuple[ObjectRef, str], EventContract]
+
+
+def read_contracts(inventory: Inventory, event_sources: EventSources | None = None) -> ContractSet:
+    """Specs of every annotated workload; a bound source scan replaces (and checks) the event keys."""
     contracts = ContractSet()
+    sources = event_sources or {}
+    scanned_workloads = {ref for ref, _ in sources}
     for workload in inventory.workloads():
-        if not _has_annotations(workload):
-            continue
         ref = inventory.ref_of(workload)
+        if not _has_annotations(workload) and ref not in scanned_workloads:
+            continue
         reader = _AnnotationReader(ref, workload, inventory.raw(ref) or {}, contracts.issues)
         server, client = reader.read()
+        if server is None and client is None and (ref, "server") in sources:
+            server = ServerSpec(workload=ref, inferred=False)
         if server is not None:
-            contracts.servers[server.workload] = server
+            contracts.servers[ref] = _with_scan(server, sources.get((ref, "server")), contracts.issues)
         if client is not None:
-            contracts.clients[client.workload] = client
+            contracts.clients[ref] = _with_scan(client, sources.get((ref, "client")), contracts.issues)
     return contracts
+
+
+SpecT = TypeVar("SpecT", ServerSpec, ClientSpec)
+
+
+def _with_scan(spec: SpecT, scanned: EventContract | None, issues: list[ContractIssue]) -> SpecT:
+    """The spec with its events from the source scan; annotations that disagree are stale (SG001)."""
+    if scanned is None:
+        return spec
+    for key in ("emits", "listens", "rooms"):
+        annotated, found = getattr(spec.events, key), getattr(scanned, key)
+        if annotated is None or found is None or _same(annotated, found):
+            continue
+        path = spec.events.sources.get(key, ("metadata", "annotations"))
+        issues.append(ContractIssue(
+            "SG001", spec.workload, path,
+            f"`{path[-1]}` lists {_listed(annotated)} but the source code {key} {_listed(found)}: "
+            "the annotation is stale (the source scan is used)",
+            ("update the annotation from `socketguard contract scan`, or remove it and keep --source",)))
+    return replace(spec, events=scanned)
+
+
+def _same(annotated: frozenset[str] | tuple[str, ...], found: frozenset[str] | tuple[str, ...]) -> bool:
+    return set(annotated) == set(found)
+
+
+def _listed(values: frozenset[str] | tuple[str, ...]) -> str:
+    return ", ".join(sorted(values)) or "nothing"
 
 
 def _has_annotations(workload: Workload) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 
 from socketguard.context import Context
+from socketguard.contract import EventSources
 from socketguard.findings import Finding, Severity, sort_findings
 from socketguard.inventory import Inventory
 from socketguard.objects import ObjectRef
@@ -19,16 +20,19 @@ def analyze(
     scope: Collection[ObjectRef] | None = None,
     rules: Sequence[Rule] | None = None,
     ignore: Collection[str] = (),
+    event_sources: EventSources | None = None,
 ) -> list[Finding]:
     """Every finding of `rules` (default: all) on `inventory`, suppressions applied.
 
     With `scope` (the objects that changed), only their neighbourhood is evaluated: every object
     whose findings the change can alter (see `socketguard.scope`). The result is then exactly
     the full analysis's findings about those objects, at a cost proportional to the change.
+    `event_sources` carries events read from source code (`socketguard lint --source`) for
+    workloads, in place of their event annotations.
     """
     if scope is not None:
         inventory = inventory.subset(neighbourhood(inventory, scope))
-    context = Context(inventory)
+    context = Context(inventory, event_sources)
     ignored = {code.upper() for code in ignore}
     found: list[Finding] = []
     for rule in rules if rules is not None else all_rules():

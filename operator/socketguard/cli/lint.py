@@ -13,6 +13,7 @@ import click
 
 from socketguard.cli.baseline import BaselineError, Key, read_baseline, write_baseline
 from socketguard.cli.config import FAIL_ON_CHOICES, SHOW_CHOICES, ConfigError, load_config, parse_codes
+from socketguard.cli.sources import SourceBinding, SourceError, resolve_sources
 from socketguard.findings import Finding, Severity
 from socketguard.loader import STDIN, Loaded, LoadedObject, load_inputs
 from socketguard.objects import ObjectRef
@@ -34,6 +35,8 @@ Examples:
   socketguard lint . --exclude 'charts/*/templates' --exclude docker-compose.yml
   socketguard lint k8s/ --write-baseline .socketguard-baseline.json   adopt: record today's findings
   socketguard lint k8s/ --baseline .socketguard-baseline.json         report only new ones
+  socketguard lint k8s/ --source web/dashboard=frontend/src --source web/chat=backend/src
+                                               events and rooms from the code, stale annotations flagged
 
 \b
 Exit codes (the same in every output format):
@@ -69,8 +72,12 @@ def run_lint(
     ignore: Sequence[str] = (),
     rules: Sequence[Rule] | None = None,
     baseline: frozenset[Key] = frozenset(),
+    sources: Sequence[SourceBinding] = (),
 ) -> LintResult:
-    """Fills an inventory from what was loaded, analyses it, locates and splits the findings."""
+    """Fills an inventory from what was loaded, analyses it, locates and splits the findings.
+
+    Raises SourceError when a `--source` binding names no workload or cannot be scanned.
+    """
     from socketguard.engine import analyze
     from socketguard.inventory import InvalidObjectError, Inventory
 
@@ -88,7 +95,8 @@ def run_lint(
             result.replaced.append((ref, f"{previous.file}:{previous.line}:{previous.column}"))
         if loaded_object.origin is not None:
             result.locator.add(ref, loaded_object.origin)
-    findings = analyze(inventory, rules=rules, ignore=tuple(ignored))
+    event_sources = resolve_sources(sources, inventory)
+    findings = analyze(inventory, rules=rules, ignore=tuple(ignored), event_sources=event_sources)
     located.extend(result.locator.locate_finding(finding) for finding in findings)
     for item in sorted(located, key=by_location):
         (result.known if item.finding.key in baseline else result.new).append(item)
@@ -141,6 +149,9 @@ def _fail(message: str) -> NoReturn:
               help="Do not report findings recorded in this file.")
 @click.option("--write-baseline", "write_baseline_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Record every current finding in this file and exit 0.")
+@click.option("--source", "source_values", multiple=True, metavar="TARGET=DIR",
+              help="Scan DIR's JavaScript/TypeScript/Python for the events and rooms of workload TARGET "
+                   "(NAMESPACE/NAME, or client/server when there is one); repeatable.")
 @click.option("--cluster", is_flag=True, help="Read the current kube context instead of files.")
 @click.option("--context", "kube_context", metavar="NAME", help="Kube context for --cluster.")
 @click.option("-n", "--namespace", metavar="NS", help="Only this namespace with --cluster.")
@@ -156,6 +167,7 @@ def lint(
     config_file: Path | None,
     baseline_file: Path | None,
     write_baseline_file: Path | None,
+    source_values: tuple[str, ...],
     cluster: bool,
     kube_context: str | None,
     namespace: str | None,
@@ -178,7 +190,11 @@ def lint(
     exclude = (*settings.exclude, *exclude_values)
     loaded = _read_cluster(kube_context, namespace) if cluster else load_inputs(paths, _stdin(), exclude=exclude)
     rules = rule_set()
-    result = run_lint(loaded, ignore=ignore, rules=rules, baseline=known)
+    try:
+        bindings = [SourceBinding.parse(value) for value in source_values]
+        result = run_lint(loaded, ignore=ignore, rules=rules, baseline=known, sources=bindings)
+    except SourceError as error:
+        _fail(str(error))
     if write_baseline_file is not None:
         count = write_baseline(write_baseline_file, (item.finding for item in result.new))
         click.echo(f"socketguard lint: recorded {count} findings in {write_baseline_file}", err=True)
