@@ -27,6 +27,14 @@ class Hop:
     children: list[Hop] = field(default_factory=list)
 
     @property
+    def codes(self) -> list[str]:
+        """`SG501 event-never-emitted (9)`: each code once, worst first, with its count."""
+        counts: dict[tuple[str, str], int] = {}
+        for finding in sorted(self.findings, key=lambda f: (-f.severity, f.code)):
+            counts[(finding.code, finding.name)] = counts.get((finding.code, finding.name), 0) + 1
+        return [f"{code} {name}" + (f" ({count})" if count > 1 else "") for (code, name), count in counts.items()]
+
+    @property
     def verdict(self) -> str:
         worst = max((f.severity for f in self.findings), default=None)
         return {None: "ok", Severity.INFO: "info", Severity.WARNING: "warning", Severity.ERROR: "error"}[worst]
@@ -155,7 +163,7 @@ def render_text(trees: list[Hop]) -> str:
 
 def _text(node: Hop, indent: str, last: bool, lines: list[str], *, root: bool = False) -> None:
     branch = "" if root else ("└─ " if last else "├─ ")
-    codes = " ".join(f"{f.code} {f.name}" for f in node.findings)
+    codes = ", ".join(node.codes)
     marker = f"  <- {codes}" if codes else ""
     lines.append(f"{indent}{branch}[{_MARK[node.verdict]}] {node.kind}: {node.label}{marker}")
     child_indent = indent if root else indent + ("   " if last else "│  ")
@@ -182,7 +190,7 @@ def _edges(trees: list[Hop]) -> tuple[list[tuple[str, Hop]], list[tuple[str, str
 
 
 def _label(node: Hop) -> str:
-    codes = "".join(f"\n{f.code} {f.name}" for f in node.findings)
+    codes = "".join(f"\n{code}" for code in node.codes)
     return f"{node.kind}: {node.label}{codes}"
 
 

@@ -16,6 +16,7 @@ _COMMANDS: dict[str, str] = {
     "lint": "socketguard.cli.lint:lint",
     "rules": "socketguard.cli.rules:rules",
     "explain": "socketguard.cli.rules:explain",
+    "trace": "socketguard.cli.trace:trace_command",
 }
 
 
