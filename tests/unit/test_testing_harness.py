@@ -13,8 +13,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from socketguard.testing import WebhookConfigError, find_toolset, local_webhook_configuration, versions
-from socketguard.testing.certs import CertificateAuthority
-from socketguard.testing.provision import (
+from socketguard.testing.binaries import (
     BIN_DIR_ENV,
     ProvisionError,
     _install,
@@ -25,6 +24,7 @@ from socketguard.testing.provision import (
     cache_dir,
     missing_artifacts,
 )
+from socketguard.testing.certs import CertificateAuthority
 
 CA_PEM = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 

@@ -13,9 +13,9 @@ the session-scoped ``control_plane`` fixture (or ``SOCKETGUARD_TEST_KUBECONFIG``
 cluster). See ``docs/testing.md`` for the environment variables, timings and CLI.
 """
 
+from socketguard.testing.binaries import ProvisionError, Toolset, cache_dir, find_toolset, provision
 from socketguard.testing.cluster import Cluster, KubectlError, ServingCertificate, Subject
 from socketguard.testing.controlplane import ControlPlane, ControlPlaneError, free_port
-from socketguard.testing.provision import ProvisionError, Toolset, cache_dir, find_toolset, provision
 from socketguard.testing.waiting import wait_for
 from socketguard.testing.webhooks import WebhookConfigError, local_webhook_configuration
 

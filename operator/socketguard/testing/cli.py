@@ -18,8 +18,8 @@ from pathlib import Path
 import click
 
 import socketguard
+from socketguard.testing.binaries import ProvisionError, cache_dir, provision
 from socketguard.testing.controlplane import ControlPlane, ControlPlaneError
-from socketguard.testing.provision import ProvisionError, cache_dir, provision
 
 _PID_FILE = "supervisor.pid"
 _READY_FILE = "ready"

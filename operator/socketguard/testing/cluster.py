@@ -148,7 +148,7 @@ class Cluster:
         cluster_rules: Sequence[Rule] = (),
         cluster_roles: Sequence[str] = (),
     ) -> None:
-        """Bind ``subject`` to ``rules`` in ``namespace``; ``cluster_rules``/``cluster_roles`` cluster-wide."""
+        """Bind ``subject``: ``rules`` in ``namespace``; ``cluster_rules``, ``cluster_roles`` everywhere."""
         name = f"socketguard-test-{subject.slug}"
         manifests: list[dict[str, Any]] = []
         if rules:

@@ -23,10 +23,10 @@ from typing import Any
 import yaml
 
 from socketguard.testing import processes
+from socketguard.testing.binaries import Toolset, find_toolset
 from socketguard.testing.certs import CertificateAuthority, KeyPair, signing_key_pair
 from socketguard.testing.cluster import Cluster, Rule, Subject
 from socketguard.testing.processes import ManagedProcess
-from socketguard.testing.provision import Toolset, find_toolset
 
 _SERVICE_CIDR = "10.0.0.0/24"
 _SERVICE_ISSUER = "https://kubernetes.default.svc.cluster.local"

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from socketguard.testing.binaries import find_toolset
 from socketguard.testing.cluster import Cluster
 from socketguard.testing.controlplane import ControlPlane, ControlPlaneError
-from socketguard.testing.provision import find_toolset
 
 KUBECONFIG_ENV = "SOCKETGUARD_TEST_KUBECONFIG"
 SKIP_ENV = "SOCKETGUARD_SKIP_E2E"
 _LOG_SECTION = "control plane logs"
+_TIMINGS = pytest.StashKey[dict[str, float]]()
 
 
 def e2e_skipped() -> bool:
@@ -41,7 +42,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def control_plane(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Cluster]:
     """A cluster for the whole session: ``$SOCKETGUARD_TEST_KUBECONFIG`` or a fresh control plane."""
     if e2e_skipped():
         pytest.skip(f"{SKIP_ENV} is set")
@@ -63,6 +64,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]
         cluster.start()
     except ControlPlaneError as error:
         pytest.fail(f"the control plane did not start: {error}", pytrace=False)
+    pytestconfig.stash[_TIMINGS] = cluster.timings
     try:
         yield cluster
     finally:
@@ -101,3 +103,12 @@ def pytest_runtest_makereport(
         if text:
             report.sections.append((_LOG_SECTION, text))
     return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    timings = config.stash.get(_TIMINGS, None)
+    if timings:
+        phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items() if name != "total")
+        terminalreporter.write_line(
+            f"socketguard control plane started in {timings['total']:.1f} s ({phases})"
+        )
