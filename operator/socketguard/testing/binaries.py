@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import fcntl
 import io
 import json
@@ -99,6 +100,8 @@ class Toolset:
     kubectl: Path
     helm: Path
     crd_files: tuple[Path, ...]
+    #: etcd data directory with the CRDs already installed (see :func:`etcd_template_dir`), if built.
+    etcd_template: Path | None = None
 
     def as_dict(self) -> dict[str, str]:
         return {
@@ -108,6 +111,7 @@ class Toolset:
             "kubectl": str(self.kubectl),
             "helm": str(self.helm),
             "crds": os.pathsep.join(str(path) for path in self.crd_files),
+            "etcd-template": str(self.etcd_template or "(not built)"),
         }
 
 
@@ -131,7 +135,32 @@ def find_toolset(search_dirs: Sequence[Path] = ()) -> Toolset | None:
     crds = [directory / "crds" / name for name in _CRD_PINS]
     if any(path is None for path in binaries.values()) or not all(_is_current(path) for path in crds):
         return None
-    return _toolset({tool: path for tool, path in binaries.items() if path is not None}, crds)
+    toolset = _toolset({tool: path for tool, path in binaries.items() if path is not None}, crds)
+    template = etcd_template_dir()
+    return dataclasses.replace(toolset, etcd_template=template if etcd_template_is_current() else None)
+
+
+def etcd_template_dir() -> Path:
+    """Where the etcd data directory with pre-installed CRDs is kept.
+
+    Creating the CRDs costs the API server tens of seconds of CPU (schema and CEL compilation), so it
+    is done once at build time; every control plane starts from a copy of the result.
+    """
+    return cache_dir() / "etcd-template"
+
+
+def _etcd_template_pin() -> str:
+    return "; ".join([_PINS["kube-apiserver"], _PINS["etcd"], *_CRD_PINS.values()])
+
+
+def etcd_template_is_current() -> bool:
+    pin = _pin_file(etcd_template_dir())
+    return etcd_template_dir().is_dir() and pin.is_file() and pin.read_text().strip() == _etcd_template_pin()
+
+
+def record_etcd_template() -> None:
+    """Mark the template directory as built from the current pins."""
+    _pin_file(etcd_template_dir()).write_text(_etcd_template_pin() + "\n")
 
 
 def missing_artifacts(search_dirs: Sequence[Path] = ()) -> list[str]:

@@ -7,6 +7,7 @@ the control-plane processes die with the supervisor, so ``down`` only has to sto
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -19,7 +20,7 @@ import click
 
 import socketguard
 from socketguard.testing.binaries import ProvisionError, cache_dir, provision
-from socketguard.testing.controlplane import ControlPlane, ControlPlaneError
+from socketguard.testing.controlplane import ControlPlane, ControlPlaneError, prepare_etcd_template
 
 _PID_FILE = "supervisor.pid"
 _READY_FILE = "ready"
@@ -60,6 +61,11 @@ def build(search_dirs: tuple[Path, ...]) -> None:
         toolset = provision(search_dirs, progress=_echo_progress)
     except ProvisionError as error:
         raise click.ClickException(str(error)) from error
+    try:
+        template = prepare_etcd_template(toolset, progress=_echo_progress)
+    except ControlPlaneError as error:
+        raise click.ClickException(f"provisioning step 'etcd template' failed: {error}") from error
+    toolset = dataclasses.replace(toolset, etcd_template=template)
     for name, path in toolset.as_dict().items():
         click.echo(f"{name}: {path}")
     click.echo(f"cache: {cache_dir()} (took {time.monotonic() - started:.0f} s)")
