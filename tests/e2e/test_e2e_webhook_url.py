@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -25,7 +26,7 @@ class _DenyLabelled(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         review = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.calls.append(self.path)
+        self.calls.append(urlsplit(self.path).path)
         labels = review["request"]["object"]["metadata"].get("labels") or {}
         allowed = DENY_LABEL not in labels
         response: dict[str, Any] = {"uid": review["request"]["uid"], "allowed": allowed}

@@ -330,31 +330,31 @@ class ControlPlane(Cluster):
         requests use both cores, where `kubectl apply` would send them one by one.
         """
         crds = [crd for path in self.toolset.crd_files for crd in _load_crds(path)]
-        existing = {crd["metadata"]["name"] for crd in self._api_request("GET", _CRD_API).get("items", [])}
-        missing = [crd for crd in crds if crd["metadata"]["name"] not in existing]
+        installed = self._installed_crds()
+        missing = [crd for crd in crds if crd["metadata"]["name"] not in installed]
         with ThreadPoolExecutor(_CRD_WORKERS) as pool:
             list(pool.map(self._create_crd, missing))
-        pending = {crd["metadata"]["name"] for crd in crds}
+        wanted = {crd["metadata"]["name"] for crd in crds}
         deadline = time.monotonic() + self.startup_timeout
-        while pending:
-            pending -= self._established_crds()
-            if pending and time.monotonic() > deadline:
-                raise ControlPlaneError(f"CRDs not established: {', '.join(sorted(pending))}")
+        while not_established := {name for name in wanted if not installed.get(name)}:
+            if time.monotonic() > deadline:
+                raise ControlPlaneError(f"CRDs not established: {', '.join(sorted(not_established))}")
             time.sleep(0.2)
+            installed = self._installed_crds()
 
     def _create_crd(self, crd: dict[str, Any]) -> None:
         # Create, not server-side apply: tracking managed fields of a 600 kB schema costs seconds.
         self._api_request("POST", _CRD_API, json.dumps(crd).encode())
 
-    def _established_crds(self) -> set[str]:
+    def _installed_crds(self) -> dict[str, bool]:
+        """CRD name -> whether it is Established."""
         listing = self._api_request("GET", _CRD_API)
         return {
-            crd["metadata"]["name"]
-            for crd in listing.get("items", [])
-            if any(
+            crd["metadata"]["name"]: any(
                 c.get("type") == "Established" and c.get("status") == "True"
                 for c in (crd.get("status") or {}).get("conditions") or []
             )
+            for crd in listing.get("items", [])
         }
 
     def _api_request(
