@@ -65,9 +65,7 @@ def test_namespace_is_created_and_active(control_plane: Cluster, kube_namespace:
     assert namespace["status"]["phase"] == "Active"
 
 
-def test_virtual_service_crd_accepts_valid_and_rejects_invalid(
-    control_plane: Cluster, kube_namespace: str
-) -> None:
+def test_virtual_service_crd_accepts_valid_and_rejects_invalid(control_plane: Cluster, kube_namespace: str) -> None:
     control_plane.apply(_virtual_service("web", kube_namespace, ["web"]))
     stored = json.loads(
         control_plane.kubectl("get", "virtualservice", "web", "-n", kube_namespace, "-o", "json").stdout
@@ -75,9 +73,7 @@ def test_virtual_service_crd_accepts_valid_and_rejects_invalid(
     assert stored["spec"]["hosts"] == ["web"]
 
     with pytest.raises(KubectlError) as rejected:
-        control_plane.kubectl(
-            "create", "-f", "-", stdin=json.dumps(_virtual_service("broken", kube_namespace, "web"))
-        )
+        control_plane.kubectl("create", "-f", "-", stdin=json.dumps(_virtual_service("broken", kube_namespace, "web")))
 
     assert "spec.hosts" in rejected.value.stderr
     assert "must be of type array" in rejected.value.stderr
@@ -140,8 +136,7 @@ def test_custom_condition_survives_the_next_controller_status_update(
     apps.patch_namespaced_deployment_scale("api", kube_namespace, {"spec": {"replicas": 2}})
     updated = wait_for(
         lambda: (
-            (d := apps.read_namespaced_deployment_status("api", kube_namespace)).status.observed_generation
-            == 2
+            (d := apps.read_namespaced_deployment_status("api", kube_namespace)).status.observed_generation == 2
             and d.status.replicas == 2
             and d
         ),
@@ -174,9 +169,7 @@ def test_granted_rules_allow_exactly_what_they_name(control_plane: Cluster, kube
         rules=[{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list"]}],
     )
 
-    allowed = control_plane.kubectl(
-        "get", "deployments", "-n", kube_namespace, kubeconfig=reader, check=False
-    )
+    allowed = control_plane.kubectl("get", "deployments", "-n", kube_namespace, kubeconfig=reader, check=False)
     denied = control_plane.kubectl("get", "secrets", "-n", kube_namespace, kubeconfig=reader, check=False)
 
     assert allowed.returncode == 0, allowed.stderr
@@ -192,9 +185,7 @@ def test_certificate_user_gets_rights_from_its_group(control_plane: Cluster, kub
 
     whoami = json.loads(control_plane.kubectl("auth", "whoami", "-o", "json", kubeconfig=alice).stdout)
     read = control_plane.kubectl("get", "deployments", "-n", kube_namespace, kubeconfig=alice, check=False)
-    write = control_plane.kubectl(
-        "create", "configmap", "x", "-n", kube_namespace, kubeconfig=alice, check=False
-    )
+    write = control_plane.kubectl("create", "configmap", "x", "-n", kube_namespace, kubeconfig=alice, check=False)
 
     assert whoami["status"]["userInfo"]["username"] == "alice"
     assert "socketguard-viewers" in whoami["status"]["userInfo"]["groups"]

@@ -103,9 +103,7 @@ def test_rewritten_webhook_is_called_and_can_deny(
         _wait_until_denied(control_plane, kube_namespace)
         control_plane.kubectl("create", "configmap", "plain", "-n", kube_namespace)
     finally:
-        control_plane.kubectl(
-            "delete", "validatingwebhookconfiguration", f"e2e-{kube_namespace}", check=False
-        )
+        control_plane.kubectl("delete", "validatingwebhookconfiguration", f"e2e-{kube_namespace}", check=False)
 
     assert "/validate" in calls
 

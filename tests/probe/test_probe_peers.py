@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ENGINE_IO_PATH, EXTRA_NAMESPACE, GOOD_ORIGIN, SERVER_PATH, STACKS, Topology
 
+from conftest import ENGINE_IO_PATH, EXTRA_NAMESPACE, GOOD_ORIGIN, SERVER_PATH, STACKS, Topology
 from socketguard.probe import Cause, Outcome, ProbeOptions, ProbeReport, run_probe_blocking
 from socketguard.probe.render import summary_line
 

@@ -34,16 +34,12 @@ def _configuration(*client_configs: dict[str, Any]) -> dict[str, Any]:
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": "socketguard"},
-        "webhooks": [
-            {"name": f"hook{i}.socketguard.io", "clientConfig": cc} for i, cc in enumerate(client_configs)
-        ],
+        "webhooks": [{"name": f"hook{i}.socketguard.io", "clientConfig": cc} for i, cc in enumerate(client_configs)],
     }
 
 
 def test_service_reference_becomes_loopback_url_with_ca_bundle() -> None:
-    original = _configuration(
-        {"service": {"name": "sg", "namespace": "sg", "path": "/validate", "port": 443}}
-    )
+    original = _configuration({"service": {"name": "sg", "namespace": "sg", "path": "/validate", "port": 443}})
     before = copy.deepcopy(original)
 
     rewritten = local_webhook_configuration(original, 9443, CA_PEM)
@@ -70,9 +66,7 @@ def test_ports_can_differ_per_service_and_missing_path_means_root() -> None:
 def test_unknown_service_error_names_the_webhook_and_known_services() -> None:
     original = _configuration({"service": {"name": "other", "namespace": "sg"}})
 
-    with pytest.raises(
-        WebhookConfigError, match=r"webhooks\[0\] \(hook0.socketguard.io\).*'other'.*given: a"
-    ):
+    with pytest.raises(WebhookConfigError, match=r"webhooks\[0\] \(hook0.socketguard.io\).*'other'.*given: a"):
         local_webhook_configuration(original, {"a": 1}, CA_PEM)
 
 
@@ -84,9 +78,7 @@ def test_unknown_service_error_names_the_webhook_and_known_services() -> None:
         (_configuration({}), "neither service nor url"),
     ],
 )
-def test_unusable_configurations_are_rejected_with_location(
-    configuration: dict[str, Any], message: str
-) -> None:
+def test_unusable_configurations_are_rejected_with_location(configuration: dict[str, Any], message: str) -> None:
     with pytest.raises(WebhookConfigError, match=message):
         local_webhook_configuration(configuration, 1, CA_PEM)
 

@@ -175,7 +175,7 @@ def provision(search_dirs: Sequence[Path] = (), progress: Progress = _stderr_pro
     """Return the toolset, building whatever is missing (minutes on a cold machine, instant warm)."""
     directory = cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(directory / ".lock", progress):
+    with provisioning_lock(progress):
         started = time.monotonic()
         binaries = {tool: _find_binary(tool, directory, search_dirs) for tool in TOOLS}
         if binaries["kubectl"] is None or binaries["helm"] is None:
@@ -260,7 +260,10 @@ def _install(data_or_path: bytes | Path, target: Path, *, executable: bool) -> N
 
 
 @contextlib.contextmanager
-def _exclusive_lock(path: Path, progress: Progress) -> Iterator[None]:
+def provisioning_lock(progress: Progress = _stderr_progress) -> Iterator[None]:
+    """Serialize builds of the cache between processes (two CI jobs, two test sessions)."""
+    path = cache_dir() / ".lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -315,9 +318,7 @@ def _run(
     except OSError as error:
         raise ProvisionError(step, f"cannot run {tool}: {error}") from error
     output: collections.deque[str] = collections.deque(maxlen=4000)
-    reader = threading.Thread(
-        target=_collect, args=(process, output, progress if echo else None), daemon=True
-    )
+    reader = threading.Thread(target=_collect, args=(process, output, progress if echo else None), daemon=True)
     reader.start()
     while True:
         try:
@@ -546,6 +547,4 @@ def _crd_documents(step: str, path: Path) -> list[dict[str, Any]]:
         documents = list(yaml.load_all(path.read_text(), Loader=_Loader))
     except (OSError, yaml.YAMLError) as error:
         raise ProvisionError(step, f"cannot read {path}: {error}") from error
-    return [
-        doc for doc in documents if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
-    ]
+    return [doc for doc in documents if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"]

@@ -95,8 +95,7 @@ def up(run_dir: Path, timeout: float) -> None:
         time.sleep(0.2)
     state = json.loads((run_dir / _STATE_FILE).read_text())
     click.echo(
-        f"started in {state['timings']['total']:.1f} s; stop with: "
-        f"python -m socketguard.testing down --dir {run_dir}",
+        f"started in {state['timings']['total']:.1f} s; stop with: python -m socketguard.testing down --dir {run_dir}",
         err=True,
     )
     click.echo(f"KUBECONFIG={state['kubeconfig']}")

@@ -121,9 +121,7 @@ class Cluster:
         timeout: float,
     ) -> subprocess.CompletedProcess[str]:
         argv = [binary, "--kubeconfig", str(kubeconfig or self.kubeconfig), *args]
-        result = subprocess.run(
-            argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        result = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
         if check and result.returncode != 0:
             raise KubectlError(argv, result.returncode, result.stderr)
         return result
@@ -205,9 +203,7 @@ class Cluster:
             cluster_rules=cluster_rules,
             cluster_roles=cluster_roles,
         )
-        token = self.kubectl(
-            "create", "token", name, "-n", namespace, f"--duration={duration}"
-        ).stdout.strip()
+        token = self.kubectl("create", "token", name, "-n", namespace, f"--duration={duration}").stdout.strip()
         return self.token_kubeconfig(f"sa-{namespace}-{name}", token)
 
     def token_kubeconfig(self, user: str, token: str) -> Path:
@@ -247,9 +243,7 @@ class Cluster:
         """A serving certificate for a local webhook server, signed by a per-cluster test CA."""
         if self._webhook_ca is None:
             self._webhook_ca = CertificateAuthority("socketguard-test-webhook-ca")
-        cert_file, key_file = self._webhook_ca.issue_server(name, hosts).write(
-            self.work_dir / "webhook-tls", name
-        )
+        cert_file, key_file = self._webhook_ca.issue_server(name, hosts).write(self.work_dir / "webhook-tls", name)
         return ServingCertificate(cert_file, key_file, self._webhook_ca.cert_pem)
 
     # --- diagnostics ---------------------------------------------------------------------------------
@@ -259,9 +253,7 @@ class Cluster:
         return ""
 
 
-def _binding(
-    kind: str, meta: Mapping[str, Any], role_kind: str, role: str, subject: Subject
-) -> dict[str, Any]:
+def _binding(kind: str, meta: Mapping[str, Any], role_kind: str, role: str, subject: Subject) -> dict[str, Any]:
     return {
         "apiVersion": _RBAC,
         "kind": kind,

@@ -30,6 +30,7 @@ from socketguard.testing.binaries import (
     etcd_template_dir,
     etcd_template_is_current,
     find_toolset,
+    provisioning_lock,
     record_etcd_template,
 )
 from socketguard.testing.certs import CertificateAuthority, KeyPair, signing_key_pair
@@ -104,9 +105,7 @@ class ControlPlane(Cluster):
         # A directory the caller named is kept (logs, kubeconfig); a temporary one is removed on stop.
         self._remove_run_dir = run_dir is None
         self.run_dir = Path(run_dir) if run_dir else Path(tempfile.mkdtemp(prefix="socketguard-cp-"))
-        super().__init__(
-            self.run_dir / "kubeconfig", kubectl=found.kubectl, helm=found.helm, work_dir=self.run_dir
-        )
+        super().__init__(self.run_dir / "kubeconfig", kubectl=found.kubectl, helm=found.helm, work_dir=self.run_dir)
         self.install_crds = install_crds
         # The template holds the CRDs, so it only fits a control plane that installs them.
         self.etcd_template = found.etcd_template if (install_crds and use_etcd_template) else None
@@ -215,9 +214,7 @@ class ControlPlane(Cluster):
         private, public = signing_key_pair()
         (self._pki / "sa.key").write_bytes(private)
         (self._pki / "sa.pub").write_bytes(public)
-        self._write_cert_kubeconfig(
-            self.kubeconfig, "admin", ca.issue_client("socketguard-admin", ["system:masters"])
-        )
+        self._write_cert_kubeconfig(self.kubeconfig, "admin", ca.issue_client("socketguard-admin", ["system:masters"]))
         self._write_cert_kubeconfig(
             self.work_dir / "controller-manager.kubeconfig",
             "kube-controller-manager",
@@ -413,8 +410,7 @@ class ControlPlane(Cluster):
             code = process.exit_code()
             if code is not None:
                 raise ControlPlaneError(
-                    f"{process.name} exited with {code} during startup; log {process.log_path}:\n"
-                    f"{process.tail(30)}"
+                    f"{process.name} exited with {code} during startup; log {process.log_path}:\n{process.tail(30)}"
                 )
             if ready():
                 return
@@ -479,8 +475,13 @@ def prepare_etcd_template(toolset: Toolset, progress: Progress = _quiet) -> Path
     fresh ones; the API server rewrites its own bootstrap state (endpoints, client-CA config map).
     """
     target = etcd_template_dir()
-    if etcd_template_is_current():
-        return target
+    with provisioning_lock(progress):
+        if not etcd_template_is_current():
+            _build_etcd_template(toolset, target, progress)
+    return target
+
+
+def _build_etcd_template(toolset: Toolset, target: Path, progress: Progress) -> None:
     progress("installing the CRDs once into an etcd template")
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="etcd-template-", dir=target.parent) as scratch:
@@ -490,7 +491,6 @@ def prepare_etcd_template(toolset: Toolset, progress: Progress = _quiet) -> Path
         shutil.rmtree(target, ignore_errors=True)
         (Path(scratch) / "etcd-data").rename(target)
     record_etcd_template()
-    return target
 
 
 def _load_crds(path: Path) -> list[dict[str, Any]]:
@@ -515,9 +515,7 @@ def _etcd_healthy(url: str) -> bool:
 
 
 def _https_ok(url: str, context: ssl.SSLContext) -> bool:
-    opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
-    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
     try:
         with opener.open(url, timeout=2) as response:
             return bool(response.status == 200)

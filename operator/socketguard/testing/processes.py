@@ -41,9 +41,7 @@ def _die_with_parent_hook(parent_pid: int) -> Callable[[], None]:
 class ManagedProcess:
     """One long-running child with its output in ``log_path``."""
 
-    def __init__(
-        self, name: str, argv: Sequence[str], log_path: Path, *, die_with_parent: bool = True
-    ) -> None:
+    def __init__(self, name: str, argv: Sequence[str], log_path: Path, *, die_with_parent: bool = True) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path

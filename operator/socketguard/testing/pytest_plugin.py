@@ -109,6 +109,4 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     timings = config.stash.get(_TIMINGS, None)
     if timings:
         phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items() if name != "total")
-        terminalreporter.write_line(
-            f"socketguard control plane started in {timings['total']:.1f} s ({phases})"
-        )
+        terminalreporter.write_line(f"socketguard control plane started in {timings['total']:.1f} s ({phases})")
