@@ -61,6 +61,10 @@ def is_cross_origin(client: ClientSpec) -> bool:
     return page is not None and target is not None and page != target
 
 
+def mixed_content(page: str, target: str) -> bool:
+    return page.startswith("https:") and target.startswith("http:")
+
+
 def transports_used(client: ClientSpec, server: ServerSpec) -> frozenset[str]:
     return client.transports & server.transports or client.transports
 
@@ -125,8 +129,8 @@ def refusal(client: ClientSpec, server: ServerSpec, proxy: CorsAtProxy | None) -
     order); a refused polling handshake is a connect_error, not a fallback to WebSocket.
     """
     page, target = page_origin(client), socket_origin(client)
-    if page is None or target is None:
-        return None
+    if page is None or target is None or mixed_content(page, target):
+        return None  # the browser blocks an http socket from an https page before CORS (SG111)
     cross = page != target
     used = transports_used(client, server)
     if server.stack != "node":

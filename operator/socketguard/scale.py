@@ -1,11 +1,17 @@
-"""How many pods may serve a workload: spec.replicas, an HPA's maxReplicas, or a DaemonSet."""
+"""How many pods may serve a workload (spec.replicas, an HPA's maxReplicas, a DaemonSet), and stickiness."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from socketguard.context import Pairing
+from socketguard.contract import ServerSpec
 from socketguard.inventory import Inventory
 from socketguard.objects import FieldPath, ObjectRef
+from socketguard.routing import Backend
+
+# Service sessionAffinity: ClientIP is honoured by kube-proxy only; Envoy balances endpoints itself.
+KUBE_PROXY_ONLY = frozenset({"client-ip", "none"})
 
 
 @dataclass(frozen=True)
@@ -49,3 +55,16 @@ def replicas_of(inventory: Inventory, ref: ObjectRef) -> Replicas | None:
         top = autoscalers[0]
         return Replicas(ref, workload.replicas, inventory.ref_of(top), top.spec.max_replicas)
     return Replicas(ref, workload.replicas)
+
+
+def polls(server: ServerSpec, pairs: list[Pairing]) -> bool:
+    """Polling enabled on the server, and on some paired client when any is paired."""
+    if "polling" not in server.transports:
+        return False
+    clients = [p.client for p in pairs if p.server.workload == server.workload]
+    return not clients or any("polling" in c.transports for c in clients)
+
+
+def sticky(backend: Backend) -> bool:
+    """Affinity that an Istio proxy honours (a consistentHash), not only the Service's ClientIP."""
+    return any(a.kind not in KUBE_PROXY_ONLY for a in backend.affinity)

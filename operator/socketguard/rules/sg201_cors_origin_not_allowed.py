@@ -91,7 +91,7 @@ def _finding(pair: Pairing, hop: RouteHop | None, refused: Refusal) -> Finding:
     refused_what = "credentials" if refused.what == "credentials" else f"origin {page}"
     proxy_text = f"; the {describe_proxy(hop.cors)} at {hop.route} does not help" if hop and hop.cors else ""
     message = (f"the page {page} of {client.workload} connects {relation} {target} over {refused.transport}, but "
-               f"{server.workload} ({server.stack}, {describe_server(server)}) refuses its {refused_what}: "
+               f"{server.workload} ({server.stack}, {describe_server(server)}) does not allow its {refused_what}: "
                f"{refused.detail}{proxy_text}")
     subject, path = _subject(server, hop, refused)
     related = [server.workload, client.workload, *([hop.route] if hop else [])]
