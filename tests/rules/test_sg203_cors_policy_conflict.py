@@ -51,3 +51,26 @@ def test_python_server_keeps_its_own_check() -> None:
 
 def test_server_without_cors_is_not_a_conflict() -> None:
     assert not _lint({}, _policy(f"{{exact: {APP}}}"))
+
+
+def test_a_shadowing_rule_is_compared_with_the_servers_it_reaches_itself() -> None:
+    shadowing = f"""
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: chat, namespace: web}}
+spec:
+  hosts: [chat.example.com]
+  gateways: [public]
+  http:
+    - corsPolicy: {{allowOrigins: [{{exact: {APP}}}]}}
+      route:
+        - destination: {{host: site}}
+    - match:
+        - uri: {{prefix: /socket.io/}}
+      route:
+        - destination: {{host: chat}}
+"""
+    docs = (server({"cors-origins": "https://admin.example.com"}), service(), service("site"),
+            server(name="site", annotated=False), GATEWAY, shadowing)
+    findings = lint(*docs)
+    assert not only(findings, "SG203")

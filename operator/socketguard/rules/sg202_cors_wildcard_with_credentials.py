@@ -118,7 +118,7 @@ def _proxy_findings(ctx: Context) -> Iterator[Finding]:
         if (hop.route, hop.cors.path) in seen:
             continue
         seen.add((hop.route, hop.cors.path))
-        yield _proxy_finding(hop, [d.workload for d in trace.deliveries])
+        yield _proxy_finding(hop, [w for backend in hop.backends for w in backend.workloads])
 
 
 def _proxy_finding(hop: RouteHop, servers: list[ObjectRef]) -> Finding:

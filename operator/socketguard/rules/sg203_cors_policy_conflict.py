@@ -64,7 +64,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         hop = trace.hop
         if hop is None or hop.cors is None:
             continue
-        for server in trace.servers:
+        # the winning hop's own backends: a shadowed trace's deliveries belong to another rule
+        reached = (ctx.servers.get(w) for backend in hop.backends for w in backend.workloads)
+        for server in (s for s in reached if s is not None):
             key = (hop.route, hop.cors.path, server.workload)
             if not server.cors_origins or key in seen:
                 continue
