@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from socketguard.context import Pairing
 from socketguard.contract import ServerSpec
 from socketguard.inventory import Inventory
-from socketguard.objects import FieldPath, ObjectRef
+from socketguard.objects import FieldPath, ObjectRef, get_path
 from socketguard.routing import Backend
 
 # Service sessionAffinity: ClientIP is honoured by kube-proxy only; Envoy balances endpoints itself.
@@ -68,3 +68,12 @@ def polls(server: ServerSpec, pairs: list[Pairing]) -> bool:
 def sticky(backend: Backend) -> bool:
     """Affinity that an Istio proxy honours (a consistentHash), not only the Service's ClientIP."""
     return any(a.kind not in KUBE_PROXY_ONLY for a in backend.affinity)
+
+
+def sidecar_injected(inventory: Inventory, namespace: str) -> bool:
+    """Whether pods of the namespace get an Istio sidecar (its Namespace object's injection labels)."""
+    raw = inventory.raw(ObjectRef("v1", "Namespace", "", namespace)) or {}
+    labels = get_path(raw, ("metadata", "labels"))
+    if not isinstance(labels, dict):
+        return False
+    return labels.get("istio-injection") == "enabled" or "istio.io/rev" in labels

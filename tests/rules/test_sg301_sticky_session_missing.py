@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from topology import GATEWAY, ROUTE, SERVER, destination_rule, hpa, lint, only, page, route, server, service
+from topology import GATEWAY, ROUTE, SERVER, client, destination_rule, hpa, lint, only, page, route, server, service
 
 from socketguard.findings import Severity
 from socketguard.objects import ObjectRef
@@ -74,3 +74,19 @@ def test_inferred_server_is_a_warning_with_its_assumption() -> None:
     [finding] = only(lint(server(annotated=False, replicas=3), *ROUTED), "SG301")
     assert finding.severity is Severity.WARNING
     assert any("polling assumed" in text for text in finding.assumptions)
+
+
+def _in_cluster(injected: bool) -> tuple[str, ...]:
+    labels = "{istio-injection: enabled}" if injected else "{}"
+    namespace = f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: web, labels: {labels}}}\n"
+    pod_client = client({"client-url": "http://chat"})
+    return (namespace, pod_client, server(replicas=3), service(affinity=True))
+
+
+def test_direct_connections_keep_client_ip_unless_a_sidecar_balances_them() -> None:
+    assert not only(lint(*_in_cluster(injected=False)), "SG301")
+    findings = lint(*_in_cluster(injected=True))
+    [finding] = only(findings, "SG301")
+    assert "direct connection to Service web/chat" in finding.message
+    [ineffective] = only(findings, "SG303")
+    assert "sidecar-injected" in ineffective.message

@@ -56,9 +56,10 @@ from socketguard.routing import Backend
 from socketguard.routing.hosts import fqdn
 from socketguard.routing.istio import IstioRouter
 from socketguard.rules.base import Rule
-from socketguard.scale import Replicas, polls, replicas_of, sticky
+from socketguard.scale import Replicas, polls, replicas_of, sidecar_injected, sticky
 
 RULE = Rule.define(__doc__, code="SG301", name="sticky-session-missing", severity=Severity.ERROR)
+
 
 @dataclass(frozen=True)
 class Path:
@@ -67,6 +68,11 @@ class Path:
     where: str
     backend: Backend
     related: tuple[ObjectRef, ...]
+    kube_proxy: bool = False  # connections balanced by kube-proxy, which honours sessionAffinity: ClientIP
+
+    @property
+    def held(self) -> bool:
+        return sticky(self.backend) or (self.kube_proxy and any(a.kind == "client-ip" for a in self.backend.affinity))
 
 
 @RULE.checker
@@ -76,7 +82,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         if replicas is None or not replicas.several or not polls(server, ctx.pairs):
             continue
         paths = list(_paths(ctx, server))
-        unsticky = [p for p in paths if not sticky(p.backend)]
+        unsticky = [p for p in paths if not p.held]
         if unsticky:
             yield _finding(server, replicas, unsticky)
 
@@ -99,7 +105,8 @@ def _paths(ctx: Context, server: ServerSpec) -> Iterator[Path]:
                 yield Path(where, delivery.backend, (hop.route, *_services(delivery.backend)))
             else:
                 yield Path(f"the direct connection to {delivery.backend.service}", delivery.backend,
-                           _services(delivery.backend))
+                           _services(delivery.backend),
+                           kube_proxy=not sidecar_injected(ctx.inventory, trace.request.source_namespace))
     if not seen:
         yield from _unrouted(ctx, server)
 
@@ -112,9 +119,9 @@ def _unrouted(ctx: Context, server: ServerSpec) -> Iterator[Path]:
         backend = router.resolve_backend(fqdn(ref.namespace, ref.name), ref.namespace, ())
         if server.workload not in backend.workloads:
             continue
-        if any(a.kind == "client-ip" for a in backend.affinity):
-            continue  # kube-proxy honours it for in-cluster clients without a sidecar (assumed)
-        yield Path(f"{ref} (no route)", backend, (ref,))
+        # unknown in-cluster clients: assumed to connect through kube-proxy, not a sidecar
+        yield Path(f"{ref} (no route)", backend, (ref,), kube_proxy=True)
+
 
 
 def _services(backend: Backend) -> tuple[ObjectRef, ...]:

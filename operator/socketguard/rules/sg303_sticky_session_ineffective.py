@@ -56,7 +56,7 @@ from socketguard.findings import Finding, Severity
 from socketguard.objects import ObjectRef, get_path
 from socketguard.routing import Affinity, RouteHop
 from socketguard.rules.base import Rule
-from socketguard.scale import polls, replicas_of, sticky
+from socketguard.scale import polls, replicas_of, sidecar_injected, sticky
 from socketguard.trace import Delivery, Trace
 
 RULE = Rule.define(__doc__, code="SG303", name="sticky-session-ineffective", severity=Severity.WARNING)
@@ -103,8 +103,8 @@ def _trace_findings(ctx: Context, trace: Trace, needs: dict[ObjectRef, ServerSpe
 def _affinity_finding(ctx: Context, trace: Trace, delivery: Delivery, server: ServerSpec,
                       affinity: Affinity) -> Finding | None:
     if affinity.kind == "client-ip":
-        return _client_ip(delivery, server, affinity) if delivery.hop is not None and not sticky(
-            delivery.backend) else None
+        behind_proxy = delivery.hop is not None or sidecar_injected(ctx.inventory, trace.request.source_namespace)
+        return _client_ip(trace, delivery, server, affinity) if behind_proxy and not sticky(delivery.backend) else None
     if affinity.kind == "source-ip":
         return _source_ip(trace, server, affinity) if trace.routing.entrance and \
             trace.routing.entrance.via == "gateway" else None
@@ -126,15 +126,16 @@ def _hash_config(ctx: Context, affinity: Affinity) -> dict[str, Any]:
     return node if isinstance(node, dict) else {}
 
 
-def _client_ip(delivery: Delivery, server: ServerSpec, affinity: Affinity) -> Finding:
-    assert delivery.hop is not None
-    message = (f"{affinity.source} sets sessionAffinity: ClientIP for {server.workload}, but {delivery.hop.route} "
-               "routes through Istio proxies, which pick the pod themselves and ignore it (only kube-proxy honours it)")
+def _client_ip(trace: Trace, delivery: Delivery, server: ServerSpec, affinity: Affinity) -> Finding:
+    via = (f"{delivery.hop.route} routes" if delivery.hop is not None
+           else f"clients in namespace {trace.request.source_namespace} (sidecar-injected) connect")
+    message = (f"{affinity.source} sets sessionAffinity: ClientIP for {server.workload}, but {via} through Istio "
+               "proxies, which pick the pod themselves and ignore it (only kube-proxy honours it)")
     fixes = ["hash at the proxy instead: a DestinationRule for the Service with `trafficPolicy.loadBalancer."
              "consistentHash.httpCookie: {name: io-affinity, path: /, ttl: 0s}`",
              "then drop `sessionAffinity: ClientIP`, which only misleads readers"]
-    return RULE.finding(affinity.source, affinity.path, message, fixes=fixes,
-                        related=[server.workload, delivery.hop.route])
+    related = [server.workload, *([delivery.hop.route] if delivery.hop else [])]
+    return RULE.finding(affinity.source, affinity.path, message, fixes=fixes, related=related)
 
 
 def _source_ip(trace: Trace, server: ServerSpec, affinity: Affinity) -> Finding:
