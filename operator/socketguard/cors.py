@@ -18,16 +18,19 @@ python server with an explicit list that omits its own origin also refuses same-
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from socketguard.contract import ClientSpec, ServerSpec
-from socketguard.routing import CorsAtProxy
+from socketguard.objects import FieldPath
+from socketguard.routing import CorsAtProxy, RouteHop
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
 ANY = ("*", "reflect")
+NGINX = "ingress-nginx"
 
 
 def normalize_origin(url: str) -> str | None:
@@ -79,6 +82,8 @@ def server_lists(server: ServerSpec, origin: str) -> bool:
 
 def proxy_matcher_matches(kind: str, pattern: str, value: str) -> bool:
     if kind == "exact":
+        if "*" in pattern and pattern != "*":  # `https://*.example.com` (Gateway API, ingress-nginx)
+            return fnmatch.fnmatchcase(value, pattern)
         return value == pattern
     if kind == "prefix":
         return value.startswith(pattern)
@@ -98,6 +103,48 @@ def proxy_allows(proxy: CorsAtProxy, origin: str) -> bool:
                for kind, value in proxy.allow_origins)
 
 
+def proxy_allow_origin(hop: RouteHop, origin: str) -> str | None:
+    """The Access-Control-Allow-Origin the proxy writes for `origin`, or None: the server's passes.
+
+    Envoy (Istio corsPolicy) and Gateway API implementations echo a matching origin, even for a
+    wildcard; ingress-nginx writes its configured `*` literally and echoes listed origins.
+    """
+    proxy = hop.cors
+    if proxy is None or not proxy_allows(proxy, origin):
+        return None
+    if hop.router == NGINX and any(value == "*" for _, value in proxy.allow_origins):
+        return "*"
+    return origin
+
+
+def proxy_sends_wildcard(hop: RouteHop) -> bool:
+    """A literal `Access-Control-Allow-Origin: *` from the proxy (ingress-nginx's `*`)."""
+    return hop.cors is not None and hop.router == NGINX and any(value == "*" for _, value in hop.cors.allow_origins)
+
+
+def proxy_field(hop: RouteHop, what: str) -> FieldPath:
+    """The field of the route that sets the proxy's allowed origins (`origins`) or `credentials`."""
+    assert hop.cors is not None
+    if hop.router == NGINX:
+        key = "cors-allow-credentials" if what == "credentials" else "cors-allow-origin"
+        return ("metadata", "annotations", f"nginx.ingress.kubernetes.io/{key}")
+    return (*hop.cors.path, "allowCredentials" if what == "credentials" else "allowOrigins")
+
+
+def proxy_fix(hop: RouteHop, origin: str, credentials: bool) -> str:
+    """How to allow `origin` at this router, in its own words."""
+    if hop.router == NGINX:
+        extra = ", `nginx.ingress.kubernetes.io/cors-allow-credentials: \"true\"`" if credentials else ""
+        return (f"`nginx.ingress.kubernetes.io/enable-cors: \"true\"`, `nginx.ingress.kubernetes.io/cors-allow-origin:"
+                f" {origin}`{extra} on {hop.route}")
+    if hop.router == "gateway-api":
+        extra = ", allowCredentials: true" if credentials else ""
+        return (f"`filters: [{{type: CORS, cors: {{allowOrigins: [{origin}]{extra}}}}}]` on {hop.route} "
+                f"{hop.rule_path_text}")
+    extra = ", allowCredentials: true" if credentials else ""
+    return f"`corsPolicy: {{allowOrigins: [{{exact: {origin}}}]{extra}}}` on {hop.route} {hop.rule_path_text}"
+
+
 def describe_server(server: ServerSpec) -> str:
     if not server.cors_origins:
         return ("no CORS (only its own origin)" if server.stack != "node"
@@ -106,10 +153,15 @@ def describe_server(server: ServerSpec) -> str:
     return f"origins {', '.join(server.cors_origins)} {credentials} credentials"
 
 
-def describe_proxy(proxy: CorsAtProxy) -> str:
-    origins = ", ".join(f"{kind} {value}" for kind, value in proxy.allow_origins) or "no origins"
-    credentials = "with" if proxy.allow_credentials else "without"
-    return f"corsPolicy allowOrigins {origins} {credentials} credentials"
+def describe_proxy(hop: RouteHop) -> str:
+    assert hop.cors is not None
+    credentials = "with" if hop.cors.allow_credentials else "without"
+    if hop.router == NGINX:
+        origins = ", ".join(value for _, value in hop.cors.allow_origins)
+        return f"ingress-nginx CORS (cors-allow-origin {origins}, {credentials} credentials)"
+    origins = ", ".join(f"{kind} {value}" for kind, value in hop.cors.allow_origins) or "no origins"
+    name = "CORS filter" if hop.router == "gateway-api" else "corsPolicy"
+    return f"{name} allowOrigins {origins} {credentials} credentials"
 
 
 @dataclass(frozen=True)
@@ -122,11 +174,12 @@ class Refusal:
     detail: str
 
 
-def refusal(client: ClientSpec, server: ServerSpec, proxy: CorsAtProxy | None) -> Refusal | None:
+def refusal(client: ClientSpec, server: ServerSpec, hop: RouteHop | None) -> Refusal | None:
     """The first CORS/Origin failure of this page against this server, or None when it connects.
 
-    The client's first transport is polling whenever it allows polling (socket.io's default
-    order); a refused polling handshake is a connect_error, not a fallback to WebSocket.
+    `hop` is the route rule that handles the handshake (its router and CORS settings). The
+    client's first transport is polling whenever it allows polling (socket.io's default order);
+    a refused polling handshake is a connect_error, not a fallback to WebSocket.
     """
     page, target = page_origin(client), socket_origin(client)
     if page is None or target is None or mixed_content(page, target):
@@ -134,52 +187,58 @@ def refusal(client: ClientSpec, server: ServerSpec, proxy: CorsAtProxy | None) -
     cross = page != target
     used = transports_used(client, server)
     if server.stack != "node":
-        return _python_refusal(client, server, proxy, page, cross, used)
+        checked = _python_origin_check(server, page, cross, used)
+        if checked is not None:
+            return checked
     if not cross or "polling" not in used:
-        return None
-    return _node_polling_refusal(client, server, proxy, page)
+        return None  # same-origin needs no CORS headers; node never applies CORS to WebSocket
+    return _polling_headers(client, server, hop, page)
 
 
-def _python_refusal(client: ClientSpec, server: ServerSpec, proxy: CorsAtProxy | None, page: str,
-                    cross: bool, used: frozenset[str]) -> Refusal | None:
+def _python_origin_check(server: ServerSpec, page: str, cross: bool, used: frozenset[str]) -> Refusal | None:
+    """python-socketio's own Origin check, which answers 400 on both transports."""
     transport = "polling" if "polling" in used else "websocket"
-    if not server_allows_any(server):
-        if not server.cors_origins and cross:
-            return Refusal(transport, "origin", "server", "python-socketio allows only the request's own origin "
-                           "by default and answers 400 to any other Origin")
-        if server.cors_origins and not server_lists(server, page):
-            same = "" if cross else " (WebSocket handshakes and POSTs carry Origin even from the same origin)"
-            return Refusal(transport, "origin", "server",
-                           f"python-socketio answers 400 to an Origin outside its list{same}")
-    if cross and client.credentials and "polling" in used and not server.cors_credentials and not (
-            proxy is not None and proxy_allows(proxy, page) and proxy.allow_credentials):
-        return Refusal("polling", "credentials", "server", "no Access-Control-Allow-Credentials: true is sent, "
-                       "so the browser discards credentialed responses")
+    if server_allows_any(server):
+        return None
+    if not server.cors_origins and cross:
+        return Refusal(transport, "origin", "server", "python-socketio allows only the request's own origin "
+                       "by default and answers 400 to any other Origin")
+    if server.cors_origins and not server_lists(server, page):
+        same = "" if cross else " (WebSocket handshakes and POSTs carry Origin even from the same origin)"
+        return Refusal(transport, "origin", "server",
+                       f"python-socketio answers 400 to an Origin outside its list{same}")
     return None
 
 
-def _node_polling_refusal(client: ClientSpec, server: ServerSpec, proxy: CorsAtProxy | None,
-                          page: str) -> Refusal | None:
-    proxy_match = proxy is not None and proxy_allows(proxy, page)
-    if proxy_match:
-        assert proxy is not None
-        allow_origin = page  # Envoy overwrites whatever the server sent with the echoed origin
+def _server_allow_origin(server: ServerSpec, page: str) -> str | None:
+    if server.stack != "node":
+        return page  # python-socketio echoes every origin it accepted
+    if "reflect" in server.cors_origins or server_lists(server, page):
+        return page
+    return "*" if "*" in server.cors_origins else None
+
+
+def _polling_headers(client: ClientSpec, server: ServerSpec, hop: RouteHop | None, page: str) -> Refusal | None:
+    """Whether the browser accepts the CORS headers of a cross-origin polling response."""
+    proxy = hop.cors if hop is not None else None
+    proxy_origin = proxy_allow_origin(hop, page) if hop is not None else None
+    if proxy is not None and proxy_origin is not None:
+        # the proxy overwrites Access-Control-Allow-Origin; the server's credentials header still passes
+        allow_origin, by = proxy_origin, "proxy"
         allow_credentials = bool(proxy.allow_credentials) or server.cors_credentials
-    elif "reflect" in server.cors_origins or server_lists(server, page):
-        allow_origin, allow_credentials = page, server.cors_credentials
-    elif "*" in server.cors_origins:
-        allow_origin, allow_credentials = "*", server.cors_credentials
     else:
-        who = "proxy" if proxy is not None and not server.cors_origins else "server"
-        return Refusal("polling", "origin", who, "no Access-Control-Allow-Origin for this origin, so the browser "
-                       "blocks every polling response (the server still answers 200)")
+        server_origin = _server_allow_origin(server, page)
+        if server_origin is None:
+            who = "proxy" if proxy is not None and not server.cors_origins else "server"
+            return Refusal("polling", "origin", who, "no Access-Control-Allow-Origin for this origin, so the "
+                           "browser blocks every polling response (the server still answers 200)")
+        allow_origin, allow_credentials, by = server_origin, server.cors_credentials, "server"
     if not client.credentials:
         return None
     if allow_origin == "*":
-        return Refusal("polling", "wildcard", "server", "Access-Control-Allow-Origin is `*`, which browsers refuse "
-                       "for requests with credentials")
+        return Refusal("polling", "wildcard", by, "Access-Control-Allow-Origin is `*`, which browsers refuse for "
+                       "requests with credentials")
     if not allow_credentials:
-        return Refusal("polling", "credentials", "proxy" if proxy_match else "server",
-                       "no Access-Control-Allow-Credentials: true is sent, so the browser discards "
-                       "credentialed responses")
+        return Refusal("polling", "credentials", by, "no Access-Control-Allow-Credentials: true is sent, so the "
+                       "browser discards credentialed responses")
     return None

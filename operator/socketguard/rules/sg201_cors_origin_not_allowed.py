@@ -15,9 +15,10 @@ subject to CORS. For a cross-origin page it applies the server's stack semantics
   on WebSocket alike; by default it allows only the request's own origin, and an explicit
   `cors_allowed_origins` list replaces that default (so it refuses even a same-origin page whose
   origin is missing from the list: WebSocket handshakes always carry Origin).
-- an Istio `corsPolicy` on the route that handles the handshake: when it matches the origin, the
-  proxy adds `Access-Control-Allow-Origin` itself (enough for node, not for python-socketio's own
-  400); when it does not match, the server's answer passes through.
+- CORS at the route that handles the handshake (Istio `corsPolicy`, a Gateway API CORS filter,
+  ingress-nginx `enable-cors`): when it matches the origin, the proxy writes
+  `Access-Control-Allow-Origin` itself (enough for node, not for python-socketio's own 400);
+  when it does not match, the server's answer passes through.
 
 A client with `client-credentials: "true"` (`withCredentials`) also needs
 `Access-Control-Allow-Credentials: true`. The `*`-with-credentials case is SG202.
@@ -58,7 +59,16 @@ from collections.abc import Iterator
 
 from socketguard.context import Context, Pairing
 from socketguard.contract import ServerSpec
-from socketguard.cors import Refusal, describe_proxy, describe_server, page_origin, refusal, socket_origin
+from socketguard.cors import (
+    Refusal,
+    describe_proxy,
+    describe_server,
+    page_origin,
+    proxy_field,
+    proxy_fix,
+    refusal,
+    socket_origin,
+)
 from socketguard.findings import Finding, Severity
 from socketguard.objects import FieldPath, ObjectRef
 from socketguard.routing import RouteHop
@@ -78,7 +88,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         seen.add(key)
         hop = pair.trace.hop if pair.trace is not None else None
-        refused = refusal(pair.client, pair.server, hop.cors if hop else None)
+        refused = refusal(pair.client, pair.server, hop)
         if refused is not None and refused.what != "wildcard":  # SG202 owns `*` with credentials
             yield _finding(pair, hop, refused)
 
@@ -89,7 +99,7 @@ def _finding(pair: Pairing, hop: RouteHop | None, refused: Refusal) -> Finding:
     assert page is not None and target is not None
     relation = "cross-origin to" if page != target else "on its own origin"
     refused_what = "credentials" if refused.what == "credentials" else f"origin {page}"
-    proxy_text = f"; the {describe_proxy(hop.cors)} at {hop.route} does not help" if hop and hop.cors else ""
+    proxy_text = f"; the {describe_proxy(hop)} at {hop.route} does not help" if hop and hop.cors else ""
     message = (f"the page {page} of {client.workload} connects {relation} {target} over {refused.transport}, but "
                f"{server.workload} ({server.stack}, {describe_server(server)}) does not allow its {refused_what}: "
                f"{refused.detail}{proxy_text}")
@@ -101,8 +111,7 @@ def _finding(pair: Pairing, hop: RouteHop | None, refused: Refusal) -> Finding:
 
 def _subject(server: ServerSpec, hop: RouteHop | None, refused: Refusal) -> tuple[ObjectRef, FieldPath]:
     if refused.by == "proxy" and hop is not None and hop.cors is not None:
-        field = "allowCredentials" if refused.what == "credentials" else "allowOrigins"
-        return hop.route, (*hop.cors.path, field)
+        return hop.route, proxy_field(hop, "credentials" if refused.what == "credentials" else "origins")
     key = "cors-credentials" if refused.what == "credentials" else "cors-origins"
     return server.workload, server.sources.get(key, ANNOTATIONS)
 
@@ -123,9 +132,7 @@ def _fixes(pair: Pairing, hop: RouteHop | None, refused: Refusal, page: str) -> 
         fixes.append(f"allow the origin at the server: `cors_allowed_origins=[{listed}]` on the socketio server, "
                      f"and annotate `socketguard.io/cors-origins: {','.join(origins)}` on {server.workload}")
     if server.stack == "node" and hop is not None:
-        credentials = ", allowCredentials: true" if pair.client.credentials else ""
-        fixes.append(f"or let the proxy answer: `corsPolicy: {{allowOrigins: [{{exact: {page}}}]{credentials}}}` "
-                     f"on {hop.route} {hop.rule_path_text}")
+        fixes.append(f"or let the proxy answer: {proxy_fix(hop, page, pair.client.credentials)}")
     fixes.append("or serve the page and the socket from one origin (io() with no URL, the socket path routed "
                  "on the page's host): same-origin requests are not subject to CORS")
     if server.stack == "node" and refused.what != "credentials":

@@ -1,25 +1,27 @@
-"""CORS allows any origin (`*`) together with credentials at a node server or in a route's corsPolicy.
+"""CORS allows any origin (`*`) together with credentials at a node server or at the route's proxy.
 
 What it checks
 --------------
 A node (socket.io) server annotated `socketguard.io/cors-origins: "*"` with
 `socketguard.io/cors-credentials: "true"` (socket.io `cors: { origin: "*", credentials: true }`),
-and an Istio `corsPolicy` whose `allowOrigins` match any origin while `allowCredentials` is true.
+and route CORS (Istio `corsPolicy`, a Gateway API CORS filter, ingress-nginx `enable-cors`) that
+allows any origin with credentials.
 
-- At a node server it is an error when a cross-origin browser client paired with the server sends
-  credentials (`client-credentials: "true"`) over polling, and nothing in front (a corsPolicy that
-  matches the origin) replaces the server's headers; otherwise it is a warning: the setting is
-  latent and breaks the first cross-origin page that sends cookies.
-- In a corsPolicy it is a warning: Envoy answers a matching origin with that origin, not `*`, so
-  browsers accept it, and every website can then make credentialed requests to the socket.
+- Where `Access-Control-Allow-Origin: *` is sent literally (the node server's `cors` package,
+  ingress-nginx's `cors-allow-origin: "*"`, which is also its default, with credentials on by
+  default), it is an error when a cross-origin browser client that sends credentials
+  (`client-credentials: "true"`) polls through it, and nothing in front replaces the header;
+  otherwise a warning: the setting is latent and breaks the first cross-origin page that sends
+  cookies.
+- Istio (Envoy) and Gateway API proxies answer a matching origin with that origin, not `*`, so
+  browsers accept it: a warning, since every website can then make credentialed requests.
 - python-socketio servers are never reported: with `*` they echo the request's origin.
 
 Why it matters
 --------------
-The `cors` package sends `Access-Control-Allow-Origin: *` literally; browsers refuse a
-credentialed response with a wildcard origin, so every polling request of such a page fails with a
-CORS error while the server logs 200. Where a wildcard is accepted (the proxy echoes), any site a
-user visits can open a socket with the user's cookies.
+Browsers refuse a credentialed response whose `Access-Control-Allow-Origin` is `*`, so every
+polling request of such a page fails with a CORS error while the server logs 200. Where a
+wildcard is echoed instead, any site a user visits can open a socket with the user's cookies.
 
 How to fix
 ----------
@@ -45,7 +47,16 @@ from collections.abc import Iterator
 
 from socketguard.context import Context, Pairing
 from socketguard.contract import ServerSpec
-from socketguard.cors import is_cross_origin, page_origin, proxy_allows, proxy_allows_any, transports_used
+from socketguard.cors import (
+    describe_proxy,
+    is_cross_origin,
+    page_origin,
+    proxy_allows_any,
+    proxy_field,
+    proxy_fix,
+    proxy_sends_wildcard,
+    refusal,
+)
 from socketguard.findings import Finding, Severity
 from socketguard.objects import FieldPath, ObjectRef
 from socketguard.routing import RouteHop
@@ -54,6 +65,7 @@ from socketguard.rules.base import Rule
 RULE = Rule.define(__doc__, code="SG202", name="cors-wildcard-with-credentials", severity=Severity.ERROR)
 
 ANNOTATIONS: FieldPath = ("metadata", "annotations")
+POLLING_FIRST = "the client is assumed to start with polling (socket.io's default transport order)"
 
 
 @RULE.checker
@@ -64,18 +76,15 @@ def check(ctx: Context) -> Iterator[Finding]:
     yield from _proxy_findings(ctx)
 
 
-def _broken_by(pair: Pairing) -> bool:
-    """A credentialed cross-origin poll that receives the server's literal `*`."""
-    client = pair.client
-    if not (client.credentials and is_cross_origin(client) and "polling" in transports_used(client, pair.server)):
-        return False
+def _wildcard_refused(pair: Pairing, by: str) -> bool:
+    """A credentialed cross-origin poll that receives a literal `*` from the server or the proxy."""
     hop = pair.trace.hop if pair.trace is not None else None
-    page = page_origin(client)
-    return not (hop is not None and hop.cors is not None and page is not None and proxy_allows(hop.cors, page))
+    refused = refusal(pair.client, pair.server, hop)
+    return refused is not None and refused.what == "wildcard" and refused.by == by
 
 
 def _server_finding(server: ServerSpec, pairs: list[Pairing]) -> Finding:
-    broken = [p for p in pairs if _broken_by(p)]
+    broken = [p for p in pairs if _wildcard_refused(p, "server")]
     path = server.sources.get("cors-origins", ANNOTATIONS)
     related = [p.client.workload for p in pairs]
     fixes = [f"list the allowed origins instead of `*`: `cors: {{ origin: [{_origins(pairs)}], credentials: true }}` "
@@ -87,11 +96,9 @@ def _server_finding(server: ServerSpec, pairs: list[Pairing]) -> Finding:
         message = (f"{server.workload} answers `Access-Control-Allow-Origin: *` with credentials, and the page "
                    f"{page_origin(client)} of {client.workload} polls it cross-origin with credentials: browsers "
                    "refuse every such response")
-        return RULE.finding(server.workload, path, message, fixes=fixes, related=related,
-                            assumptions=["the client is assumed to start with polling (socket.io's default)"])
-    why = _latent_reason(pairs)
+        return RULE.finding(server.workload, path, message, fixes=fixes, related=related, assumptions=[POLLING_FIRST])
     message = (f"{server.workload} allows origin `*` with credentials, which browsers refuse for credentialed "
-               f"cross-origin requests; latent: {why}")
+               f"cross-origin requests; latent: {_latent_reason(pairs)}")
     return RULE.finding(server.workload, path, message, fixes=fixes, related=related, severity=Severity.WARNING)
 
 
@@ -118,14 +125,30 @@ def _proxy_findings(ctx: Context) -> Iterator[Finding]:
         if (hop.route, hop.cors.path) in seen:
             continue
         seen.add((hop.route, hop.cors.path))
-        yield _proxy_finding(hop, [w for backend in hop.backends for w in backend.workloads])
+        through = [p for p in ctx.pairs if p.trace is not None and p.trace.hop is not None
+                   and (p.trace.hop.route, p.trace.hop.rule_path) == (hop.route, hop.rule_path)]
+        yield _proxy_finding(hop, through)
 
 
-def _proxy_finding(hop: RouteHop, servers: list[ObjectRef]) -> Finding:
+def _proxy_finding(hop: RouteHop, through: list[Pairing]) -> Finding:
     assert hop.cors is not None
-    message = (f"the corsPolicy of {hop.route} {hop.rule_path_text} allows any origin with credentials: Envoy echoes "
-               "each request's origin, so every website can open this socket with its visitors' cookies")
-    fixes = [f"list the page origins in `allowOrigins` (`- exact: https://app.example.com`) on {hop.rule_path_text}",
-             "or set `allowCredentials: false` if the socket needs no cookies"]
-    return RULE.finding(hop.route, (*hop.cors.path, "allowOrigins"), message, fixes=fixes, related=servers,
-                        severity=Severity.WARNING)
+    servers = [w for backend in hop.backends for w in backend.workloads]
+    related = [*servers, *(p.client.workload for p in through)]
+    path = proxy_field(hop, "origins")
+    fixes = [f"list the page origins instead: {proxy_fix(hop, _origins(through, quoted=False).split(',')[0], True)}",
+             "or stop allowing credentials there if the socket needs no cookies"]
+    if not proxy_sends_wildcard(hop):
+        message = (f"the {describe_proxy(hop)} at {hop.route} {hop.rule_path_text} allows any origin with credentials: "
+                   "the proxy echoes each request's origin, so every website can open this socket with its "
+                   "visitors' cookies")
+        return RULE.finding(hop.route, path, message, fixes=fixes, related=related, severity=Severity.WARNING)
+    broken = [p for p in through if _wildcard_refused(p, "proxy")]
+    if broken:
+        client = broken[0].client
+        message = (f"the {describe_proxy(hop)} at {hop.route} answers `Access-Control-Allow-Origin: *` with "
+                   f"credentials, and the page {page_origin(client)} of {client.workload} polls through it "
+                   "cross-origin with credentials: browsers refuse every such response")
+        return RULE.finding(hop.route, path, message, fixes=fixes, related=related, assumptions=[POLLING_FIRST])
+    message = (f"the {describe_proxy(hop)} at {hop.route} answers `Access-Control-Allow-Origin: *` with credentials, "
+               f"which browsers refuse for credentialed cross-origin requests; latent: {_latent_reason(through)}")
+    return RULE.finding(hop.route, path, message, fixes=fixes, related=related, severity=Severity.WARNING)

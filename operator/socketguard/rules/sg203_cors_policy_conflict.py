@@ -100,7 +100,7 @@ def _finding(hop: RouteHop, server: ServerSpec, differences: list[str]) -> Findi
     assert hop.cors is not None
     effect = ("the proxy's headers win for origins it matches and the server's pass through for the rest"
               if server.stack == "node" else "python-socketio still answers 400 to origins outside its own list")
-    message = (f"the {describe_proxy(hop.cors)} at {hop.route} {hop.rule_path_text} disagrees with "
+    message = (f"the {describe_proxy(hop)} at {hop.route} {hop.rule_path_text} disagrees with "
                f"{server.workload} ({describe_server(server)}): {'; '.join(differences)}, and {effect}")
     fixes = [f"answer CORS in one place: remove the corsPolicy from {hop.rule_path_text}, or drop the server's "
              f"`cors` option and `socketguard.io/cors-origins` on {server.workload} (node only)",
