@@ -52,7 +52,7 @@ from socketguard.context import Context
 from socketguard.contract import ServerSpec
 from socketguard.findings import Finding, Severity
 from socketguard.objects import ObjectRef, render_path
-from socketguard.routing import Backend
+from socketguard.routing import Backend, RouteHop
 from socketguard.routing.hosts import fqdn
 from socketguard.routing.istio import IstioRouter
 from socketguard.rules.base import Rule
@@ -69,6 +69,7 @@ class Path:
     backend: Backend
     related: tuple[ObjectRef, ...]
     kube_proxy: bool = False  # connections balanced by kube-proxy, which honours sessionAffinity: ClientIP
+    hop: RouteHop | None = None
 
     @property
     def held(self) -> bool:
@@ -102,7 +103,7 @@ def _paths(ctx: Context, server: ServerSpec) -> Iterator[Path]:
             seen.add(key)
             if hop is not None:
                 where = f"{hop.route} {render_path(delivery.backend.path)} (host {delivery.backend.host})"
-                yield Path(where, delivery.backend, (hop.route, *_services(delivery.backend)))
+                yield Path(where, delivery.backend, (hop.route, *_services(delivery.backend)), hop=hop)
             else:
                 yield Path(f"the direct connection to {delivery.backend.service}", delivery.backend,
                            _services(delivery.backend),
@@ -123,7 +124,6 @@ def _unrouted(ctx: Context, server: ServerSpec) -> Iterator[Path]:
         yield Path(f"{ref} (no route)", backend, (ref,), kube_proxy=True)
 
 
-
 def _services(backend: Backend) -> tuple[ObjectRef, ...]:
     return () if backend.service is None else (backend.service,)
 
@@ -132,19 +132,13 @@ def _finding(server: ServerSpec, replicas: Replicas, paths: list[Path]) -> Findi
     first = paths[0]
     others = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
     client_ip = any(a.kind == "client-ip" for p in paths for a in p.backend.affinity)
-    ignored = "; its Service's sessionAffinity: ClientIP is ignored by the Istio proxy" if client_ip else ""
+    ignored = "; its Service's sessionAffinity: ClientIP is ignored by the proxy, which picks pods itself" \
+        if client_ip else ""
     message = (f"{replicas.describe} serves Socket.IO polling, but {first.where}{others} has no session affinity"
                f"{ignored}: a session's next request lands on another pod and gets HTTP 400 Session ID unknown")
-    host = fqdn(first.backend.service.namespace, first.backend.service.name) if first.backend.service \
-        else first.backend.host
-    namespace = first.backend.service.namespace if first.backend.service else server.workload.namespace
-    fixes = [
-        f"add a DestinationRule: `apiVersion: networking.istio.io/v1, kind: DestinationRule, metadata: "
-        f"{{name: {host.split('.')[0]}-sticky, namespace: {namespace}}}, spec: {{host: {host}, trafficPolicy: "
-        f"{{loadBalancer: {{consistentHash: {{httpCookie: {{name: io-affinity, path: /, ttl: 0s}}}}}}}}}}`",
-        f"or use WebSocket only on both ends: `transports: ['websocket']` in the server and every client, and "
-        f"`socketguard.io/transports: websocket` on {server.workload}",
-    ]
+    fixes = [_affinity_fix(first),
+             f"or use WebSocket only on both ends: `transports: ['websocket']` in the server and every client, and "
+             f"`socketguard.io/transports: websocket` on {server.workload}"]
     assumptions = []
     if server.inferred:
         assumptions.append("polling assumed enabled (default transports polling,websocket)")
@@ -154,3 +148,23 @@ def _finding(server: ServerSpec, replicas: Replicas, paths: list[Path]) -> Findi
     path = ("spec",) if replicas.count is None else ("spec", "replicas")  # a DaemonSet has no replicas field
     return RULE.finding(server.workload, path, message, fixes=fixes, related=related,
                         assumptions=assumptions)
+
+
+def _affinity_fix(path: Path) -> str:
+    """Cookie affinity in the words of the router that balances this path."""
+    hop, backend = path.hop, path.backend
+    if hop is not None and hop.router == "ingress-nginx":
+        return (f"add cookie affinity to {hop.route}: `nginx.ingress.kubernetes.io/affinity: cookie` and "
+                "`nginx.ingress.kubernetes.io/affinity-mode: persistent`")
+    if hop is not None and hop.router == "gateway-api":
+        return (f"add `sessionPersistence: {{sessionName: io-affinity, type: Cookie}}` to {hop.route} "
+                f"{hop.rule_path_text}")
+    service = backend.service
+    host = fqdn(service.namespace, service.name) if service else backend.host
+    namespace = service.namespace if service else path.related[0].namespace if path.related else "default"
+    rule = (f"add a DestinationRule: `apiVersion: networking.istio.io/v1, kind: DestinationRule, metadata: "
+            f"{{name: {host.split('.')[0]}-sticky, namespace: {namespace}}}, spec: {{host: {host}, trafficPolicy: "
+            "{loadBalancer: {consistentHash: {httpCookie: {name: io-affinity, path: /, ttl: 0s}}}}}`")
+    if hop is None and service is not None:
+        rule += f"; for clients without a sidecar, `sessionAffinity: ClientIP` on {service} is enough"
+    return rule
