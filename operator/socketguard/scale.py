@@ -8,7 +8,8 @@ from socketguard.context import Pairing
 from socketguard.contract import ServerSpec
 from socketguard.inventory import Inventory
 from socketguard.objects import FieldPath, ObjectRef, get_path
-from socketguard.routing import Backend
+from socketguard.routing import Backend, RouteHop
+from socketguard.routing.hosts import fqdn
 
 # Service sessionAffinity: ClientIP is honoured by kube-proxy only; Envoy balances endpoints itself.
 KUBE_PROXY_ONLY = frozenset({"client-ip", "none"})
@@ -77,3 +78,22 @@ def sidecar_injected(inventory: Inventory, namespace: str) -> bool:
     if not isinstance(labels, dict):
         return False
     return labels.get("istio-injection") == "enabled" or "istio.io/rev" in labels
+
+
+def cookie_affinity_fix(hop: RouteHop | None, backend: Backend, namespace: str) -> str:
+    """Cookie affinity in the words of the router that balances this backend (Istio when no route)."""
+    if hop is not None and hop.router == "ingress-nginx":
+        return (f"add cookie affinity to {hop.route}: `nginx.ingress.kubernetes.io/affinity: cookie` and "
+                "`nginx.ingress.kubernetes.io/affinity-mode: persistent`")
+    if hop is not None and hop.router == "gateway-api":
+        return (f"add `sessionPersistence: {{sessionName: io-affinity, type: Cookie}}` to {hop.route} "
+                f"{hop.rule_path_text}")
+    service = backend.service
+    host = fqdn(service.namespace, service.name) if service else backend.host
+    fix = (f"add a DestinationRule: `apiVersion: networking.istio.io/v1, kind: DestinationRule, metadata: "
+           f"{{name: {host.split('.')[0]}-sticky, namespace: {service.namespace if service else namespace}}}, "
+           f"spec: {{host: {host}, trafficPolicy: {{loadBalancer: {{consistentHash: {{httpCookie: "
+           "{name: io-affinity, path: /, ttl: 0s}}}}}`")
+    if hop is None and service is not None:
+        fix += f"; for clients without a sidecar, `sessionAffinity: ClientIP` on {service} is enough"
+    return fix

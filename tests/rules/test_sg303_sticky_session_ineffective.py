@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+import yaml
 from topology import GATEWAY, ROUTE, SERVER, destination_rule, lint, only, page, route, server, service
 
+from socketguard.context import Context
 from socketguard.findings import Severity
+from socketguard.inventory import Inventory
 from socketguard.objects import ObjectRef
+from socketguard.routing import Affinity
+from socketguard.rules.sg303_sticky_session_ineffective import hash_key
 
 DR = ObjectRef("networking.istio.io/v1", "DestinationRule", "web", "chat")
 HASH_PATH = "spec.trafficPolicy.loadBalancer.consistentHash"
@@ -90,3 +98,48 @@ def test_header_and_query_hashes() -> None:
 def test_cookie_hash_same_origin_is_fine() -> None:
     docs = (page("https://chat.example.com"), server(replicas=3), destination_rule(COOKIE), *ROUTED)
     assert not only(lint(*docs), "SG303")
+
+
+def _ingress(annotations: dict[str, str]) -> str:
+    notes = json.dumps({f"nginx.ingress.kubernetes.io/{k}": v for k, v in annotations.items()})
+    return f"""
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: chat, namespace: web, annotations: {notes}}}
+spec:
+  rules:
+    - host: chat.example.com
+      http:
+        paths:
+          - {{path: /socket.io, pathType: Prefix, backend: {{service: {{name: chat, port: {{number: 80}}}}}}}}
+"""
+
+
+@pytest.mark.parametrize(("annotations", "expected"), [
+    ({"affinity": "cookie"}, ("cookie", "INGRESSCOOKIE")),
+    ({"affinity": "cookie", "session-cookie-name": "route"}, ("cookie", "route")),
+    ({"upstream-hash-by": "$http_x_user_id"}, ("header", "x-user-id")),
+    ({"upstream-hash-by": "$arg_sid"}, ("query", "sid")),
+    ({"upstream-hash-by": "$request_uri"}, ("query", "$request_uri")),
+])
+def test_ingress_nginx_hash_keys(annotations: dict[str, str], expected: tuple[str, str]) -> None:
+    inventory = Inventory()
+    ref = inventory.add(yaml.safe_load(_ingress(annotations)))
+    key = "affinity" if "affinity" in annotations else "upstream-hash-by"
+    affinity = Affinity("cookie", ref, ("metadata", "annotations", f"nginx.ingress.kubernetes.io/{key}"))
+    assert hash_key(Context(inventory), affinity) == expected
+
+
+def test_gateway_api_header_persistence_is_a_header() -> None:
+    inventory = Inventory()
+    ref = inventory.add(yaml.safe_load("""
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: chat, namespace: web}
+spec:
+  rules:
+    - sessionPersistence: {sessionName: x-session, type: Header}
+      backendRefs: [{name: chat, port: 80}]
+"""))
+    affinity = Affinity("session-persistence", ref, ("spec", "rules", 0, "sessionPersistence"))
+    assert hash_key(Context(inventory), affinity) == ("header", "x-session")

@@ -56,7 +56,7 @@ from socketguard.routing import Backend, RouteHop
 from socketguard.routing.hosts import fqdn
 from socketguard.routing.istio import IstioRouter
 from socketguard.rules.base import Rule
-from socketguard.scale import Replicas, polls, replicas_of, sidecar_injected, sticky
+from socketguard.scale import Replicas, cookie_affinity_fix, polls, replicas_of, sidecar_injected, sticky
 
 RULE = Rule.define(__doc__, code="SG301", name="sticky-session-missing", severity=Severity.ERROR)
 
@@ -136,7 +136,7 @@ def _finding(server: ServerSpec, replicas: Replicas, paths: list[Path]) -> Findi
         if client_ip else ""
     message = (f"{replicas.describe} serves Socket.IO polling, but {first.where}{others} has no session affinity"
                f"{ignored}: a session's next request lands on another pod and gets HTTP 400 Session ID unknown")
-    fixes = [_affinity_fix(first),
+    fixes = [cookie_affinity_fix(first.hop, first.backend, server.workload.namespace),
              f"or use WebSocket only on both ends: `transports: ['websocket']` in the server and every client, and "
              f"`socketguard.io/transports: websocket` on {server.workload}"]
     assumptions = []
@@ -149,22 +149,3 @@ def _finding(server: ServerSpec, replicas: Replicas, paths: list[Path]) -> Findi
     return RULE.finding(server.workload, path, message, fixes=fixes, related=related,
                         assumptions=assumptions)
 
-
-def _affinity_fix(path: Path) -> str:
-    """Cookie affinity in the words of the router that balances this path."""
-    hop, backend = path.hop, path.backend
-    if hop is not None and hop.router == "ingress-nginx":
-        return (f"add cookie affinity to {hop.route}: `nginx.ingress.kubernetes.io/affinity: cookie` and "
-                "`nginx.ingress.kubernetes.io/affinity-mode: persistent`")
-    if hop is not None and hop.router == "gateway-api":
-        return (f"add `sessionPersistence: {{sessionName: io-affinity, type: Cookie}}` to {hop.route} "
-                f"{hop.rule_path_text}")
-    service = backend.service
-    host = fqdn(service.namespace, service.name) if service else backend.host
-    namespace = service.namespace if service else path.related[0].namespace if path.related else "default"
-    rule = (f"add a DestinationRule: `apiVersion: networking.istio.io/v1, kind: DestinationRule, metadata: "
-            f"{{name: {host.split('.')[0]}-sticky, namespace: {namespace}}}, spec: {{host: {host}, trafficPolicy: "
-            "{loadBalancer: {consistentHash: {httpCookie: {name: io-affinity, path: /, ttl: 0s}}}}}`")
-    if hop is None and service is not None:
-        rule += f"; for clients without a sidecar, `sessionAffinity: ClientIP` on {service} is enough"
-    return rule

@@ -56,7 +56,7 @@ from socketguard.findings import Finding, Severity
 from socketguard.objects import ObjectRef, get_path
 from socketguard.routing import Affinity, RouteHop
 from socketguard.rules.base import Rule
-from socketguard.scale import polls, replicas_of, sidecar_injected, sticky
+from socketguard.scale import cookie_affinity_fix, polls, replicas_of, sidecar_injected, sticky
 from socketguard.trace import Delivery, Trace
 
 RULE = Rule.define(__doc__, code="SG303", name="sticky-session-ineffective", severity=Severity.WARNING)
@@ -106,57 +106,84 @@ def _affinity_finding(ctx: Context, trace: Trace, delivery: Delivery, server: Se
         behind_proxy = delivery.hop is not None or sidecar_injected(ctx.inventory, trace.request.source_namespace)
         return _client_ip(trace, delivery, server, affinity) if behind_proxy and not sticky(delivery.backend) else None
     if affinity.kind == "source-ip":
-        return _source_ip(trace, server, affinity) if trace.routing.entrance and \
-            trace.routing.entrance.via == "gateway" else None
-    config = _hash_config(ctx, affinity)
-    if affinity.kind == "cookie":
-        return _cookie(ctx, trace, server, affinity, config)
-    if affinity.kind == "header":
-        return _header(server, affinity, str(config.get("httpHeaderName", "")))
-    if affinity.kind == "query-parameter":
-        return _query(server, affinity, str(config.get("httpQueryParameterName", "")))
+        entrance = trace.routing.entrance
+        return _source_ip(trace, delivery, server, affinity) if entrance and entrance.via == "gateway" else None
+    kind, name = hash_key(ctx, affinity)
+    fix = cookie_affinity_fix(delivery.hop, delivery.backend, server.workload.namespace)
+    if kind == "cookie":
+        return _cookie(ctx, trace, server, affinity, name)
+    if kind == "header":
+        return _header(server, affinity, name, fix)
+    if kind == "query":
+        return _query(server, affinity, name, fix)
     return None
 
 
-def _hash_config(ctx: Context, affinity: Affinity) -> dict[str, Any]:
-    """The consistentHash mapping an Affinity points at (top level, port level or subset)."""
-    node = get_path(ctx.inventory.raw(affinity.source) or {}, affinity.path)
-    if isinstance(node, dict) and "loadBalancer" in node:
+def hash_key(ctx: Context, affinity: Affinity) -> tuple[str, str]:
+    """What the hash reads: (`cookie`|`header`|`query`|`other`, name), per affinity source."""
+    raw = ctx.inventory.raw(affinity.source) or {}
+    node = get_path(raw, affinity.path)
+    if affinity.source.kind == "Ingress":
+        return _nginx_key(raw, affinity, node)
+    if isinstance(node, dict) and "loadBalancer" in node:  # port-level or subset traffic policy
         node = get_path(node, ("loadBalancer", "consistentHash"))
-    return node if isinstance(node, dict) else {}
+    config = node if isinstance(node, dict) else {}
+    if affinity.kind == "session-persistence":  # Gateway API: a cookie unless type Header
+        kind = "header" if config.get("type") == "Header" else "cookie"
+        return kind, str(config.get("sessionName") or "the session cookie")
+    if affinity.kind == "cookie":
+        return "cookie", str(get_path(config, ("httpCookie", "name")) or "the cookie")
+    if affinity.kind == "header":
+        return "header", str(config.get("httpHeaderName") or "")
+    if affinity.kind == "query-parameter":
+        return "query", str(config.get("httpQueryParameterName") or "")
+    return "other", ""
+
+
+def _nginx_key(raw: dict[str, Any], affinity: Affinity, node: Any) -> tuple[str, str]:
+    """ingress-nginx: `affinity: cookie` (session-cookie-name) or an `upstream-hash-by` variable."""
+    if str(affinity.path[-1]).endswith("/affinity"):
+        name = get_path(raw, ("metadata", "annotations", "nginx.ingress.kubernetes.io/session-cookie-name"))
+        return "cookie", name if isinstance(name, str) else "INGRESSCOOKIE"
+    variable = str(node or "").strip()
+    for prefix, kind in (("$cookie_", "cookie"), ("$http_", "header"), ("$arg_", "query")):
+        if variable.startswith(prefix):
+            name = variable[len(prefix):]
+            return kind, name.replace("_", "-") if kind == "header" else name
+    return ("query", variable) if variable == "$request_uri" else ("other", variable)
 
 
 def _client_ip(trace: Trace, delivery: Delivery, server: ServerSpec, affinity: Affinity) -> Finding:
-    via = (f"{delivery.hop.route} routes" if delivery.hop is not None
-           else f"clients in namespace {trace.request.source_namespace} (sidecar-injected) connect")
-    message = (f"{affinity.source} sets sessionAffinity: ClientIP for {server.workload}, but {via} through Istio "
-               "proxies, which pick the pod themselves and ignore it (only kube-proxy honours it)")
-    fixes = ["hash at the proxy instead: a DestinationRule for the Service with `trafficPolicy.loadBalancer."
-             "consistentHash.httpCookie: {name: io-affinity, path: /, ttl: 0s}`",
+    hop = delivery.hop
+    via = (f"{hop.route} routes through {hop.router} proxies" if hop is not None
+           else f"clients in namespace {trace.request.source_namespace} (sidecar-injected) connect through Istio "
+                "sidecars")
+    message = (f"{affinity.source} sets sessionAffinity: ClientIP for {server.workload}, but {via}, which pick the "
+               "pod themselves and ignore it (only kube-proxy honours it)")
+    fixes = [f"hash at the proxy instead: {cookie_affinity_fix(hop, delivery.backend, server.workload.namespace)}",
              "then drop `sessionAffinity: ClientIP`, which only misleads readers"]
-    related = [server.workload, *([delivery.hop.route] if delivery.hop else [])]
+    related = [server.workload, *([hop.route] if hop else [])]
     return RULE.finding(affinity.source, affinity.path, message, fixes=fixes, related=related)
 
 
-def _source_ip(trace: Trace, server: ServerSpec, affinity: Affinity) -> Finding:
+def _source_ip(trace: Trace, delivery: Delivery, server: ServerSpec, affinity: Affinity) -> Finding:
     entrance = trace.routing.entrance
     gateway = entrance.gateway if entrance is not None else None
     message = (f"{affinity.source} hashes on the source IP for {server.workload}, whose traffic enters through "
-               f"{gateway or 'an ingress gateway'}: the gateway sees the address in front of it, so clients behind "
-               "one address pile onto one pod and a client whose address changes loses its session")
-    fixes = ["hash on a cookie the proxy sets: `consistentHash: {httpCookie: {name: io-affinity, path: /, ttl: 0s}}`",
-             "or make the gateway see client addresses: `externalTrafficPolicy: Local` on its Service with a "
-             "pass-through load balancer, or `numTrustedProxies` in its topology to use X-Forwarded-For"]
-    assumptions = ["the ingress gateway is assumed to see its load balancer's or a node's SNAT address "
-                   "(externalTrafficPolicy: Cluster, no PROXY protocol, no numTrustedProxies), which the "
+               f"{gateway or 'an ingress'}: the ingress sees the address in front of it, so clients behind one "
+               "address pile onto one pod and a client whose address changes loses its session")
+    fixes = [f"hash on a cookie the proxy sets: {cookie_affinity_fix(delivery.hop, delivery.backend, '')}",
+             "or make the ingress see client addresses: `externalTrafficPolicy: Local` on its Service with a "
+             "pass-through load balancer, or trust X-Forwarded-For from the load balancer (Istio "
+             "`numTrustedProxies`, ingress-nginx `use-forwarded-headers`)"]
+    assumptions = ["the ingress is assumed to see its load balancer's or a node's SNAT address "
+                   "(externalTrafficPolicy: Cluster, no PROXY protocol, no trusted X-Forwarded-For), which the "
                    "objects here cannot show"]
     return RULE.finding(affinity.source, affinity.path, message, fixes=fixes,
                         related=[server.workload, *([gateway] if gateway else [])], assumptions=assumptions)
 
 
-def _cookie(ctx: Context, trace: Trace, server: ServerSpec, affinity: Affinity,
-            config: dict[str, Any]) -> Finding | None:
-    name = get_path(config, ("httpCookie", "name")) or "the cookie"
+def _cookie(ctx: Context, trace: Trace, server: ServerSpec, affinity: Affinity, name: str) -> Finding | None:
     blind = [p.client for p in ctx.pairs if p.server.workload == server.workload and p.trace is trace
              and is_cross_origin(p.client) and not p.client.credentials
              and "polling" in transports_used(p.client, server)]
@@ -174,30 +201,33 @@ def _cookie(ctx: Context, trace: Trace, server: ServerSpec, affinity: Affinity,
                         related=[server.workload, client.workload])
 
 
-def _header(server: ServerSpec, affinity: Affinity, header: str) -> Finding | None:
+def _header(server: ServerSpec, affinity: Affinity, header: str, fix: str) -> Finding | None:
     if header.lower() in BROWSER_HEADERS:
         return None
     message = (f"{affinity.source} hashes on header {header or '(empty)'} for {server.workload}, which a browser's "
                "Socket.IO requests do not carry by themselves (and a WebSocket cannot carry at all): requests "
                "without it are balanced at random")
-    fixes = ["hash on a cookie the proxy sets: `consistentHash: {httpCookie: {name: io-affinity, path: /, ttl: 0s}}`"]
     assumptions = [f"assumes the client does not set `{header}` through `extraHeaders` on every polling request"]
-    return RULE.finding(affinity.source, affinity.path, message, fixes=fixes, related=[server.workload],
+    return RULE.finding(affinity.source, affinity.path, message, fixes=[fix], related=[server.workload],
                         assumptions=assumptions)
 
 
-def _query(server: ServerSpec, affinity: Affinity, parameter: str) -> Finding | None:
-    if parameter == "sid":
-        why = "the handshake has no sid yet, so a session starts on a random pod and its next request hashes elsewhere"
-    elif parameter == "transport":
-        why = "polling and the WebSocket upgrade differ in it, so the upgrade lands on another pod"
-    elif parameter == "EIO":
-        why = "every request carries EIO=4, so all sessions land on one pod"
-    else:
+def _query(server: ServerSpec, affinity: Affinity, parameter: str, fix: str) -> Finding | None:
+    reasons = {
+        "sid": "the handshake has no sid yet, so a session starts on a random pod and its next request hashes "
+               "elsewhere",
+        "t": "the client adds a fresh t= cache-buster to every polling request, so each one lands on a random pod",
+        "transport": "polling and the WebSocket upgrade differ in it, so the upgrade lands on another pod",
+        "EIO": "every request carries EIO=4, so all sessions land on one pod",
+        "$request_uri": "the client adds a fresh t= cache-buster to every polling request, so each one lands on a "
+                        "random pod",
+    }
+    why = reasons.get(parameter)
+    if why is None:
         return None
-    message = f"{affinity.source} hashes on query parameter {parameter} for {server.workload}: {why}"
-    fixes = ["hash on a cookie the proxy sets: `consistentHash: {httpCookie: {name: io-affinity, path: /, ttl: 0s}}`"]
-    return RULE.finding(affinity.source, affinity.path, message, fixes=fixes, related=[server.workload])
+    what = parameter if parameter.startswith("$") else f"query parameter {parameter}"
+    message = f"{affinity.source} hashes on {what} for {server.workload}: {why}"
+    return RULE.finding(affinity.source, affinity.path, message, fixes=[fix], related=[server.workload])
 
 
 def _split(ctx: Context, hop: RouteHop, trace: Trace) -> Finding | None:
