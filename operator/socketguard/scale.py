@@ -58,12 +58,11 @@ def replicas_of(inventory: Inventory, ref: ObjectRef) -> Replicas | None:
     return Replicas(ref, workload.replicas)
 
 
-def polls(server: ServerSpec, pairs: list[Pairing]) -> bool:
-    """Polling enabled on the server, and on some paired client when any is paired."""
+def polls(server: ServerSpec, paired: list[Pairing]) -> bool:
+    """Polling enabled on the server, and on some client of `paired` (its pairings) when any is paired."""
     if "polling" not in server.transports:
         return False
-    clients = [p.client for p in pairs if p.server.workload == server.workload]
-    return not clients or any("polling" in c.transports for c in clients)
+    return not paired or any("polling" in p.client.transports for p in paired)
 
 
 def sticky(backend: Backend) -> bool:

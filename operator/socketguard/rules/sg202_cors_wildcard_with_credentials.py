@@ -72,7 +72,7 @@ POLLING_FIRST = "the client is assumed to start with polling (socket.io's defaul
 def check(ctx: Context) -> Iterator[Finding]:
     for server in ctx.servers.values():
         if server.stack == "node" and "*" in server.cors_origins and server.cors_credentials:
-            yield _server_finding(server, [p for p in ctx.pairs if p.server.workload == server.workload])
+            yield _server_finding(server, ctx.traces.pairs_of(server.workload))
     yield from _proxy_findings(ctx)
 
 
@@ -125,7 +125,8 @@ def _proxy_findings(ctx: Context) -> Iterator[Finding]:
         if (hop.route, hop.cors.path) in seen:
             continue
         seen.add((hop.route, hop.cors.path))
-        through = [p for p in ctx.pairs if p.trace is not None and p.trace.hop is not None
+        through = [p for w in dict.fromkeys(w for b in hop.backends for w in b.workloads)
+                   for p in ctx.traces.pairs_of(w) if p.trace is not None and p.trace.hop is not None
                    and (p.trace.hop.route, p.trace.hop.rule_path) == (hop.route, hop.rule_path)]
         yield _proxy_finding(hop, through)
 

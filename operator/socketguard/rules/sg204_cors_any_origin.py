@@ -46,8 +46,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     for server in ctx.servers.values():
         wildcard = next((o for o in server.cors_origins if o in ("*", "reflect")), None)
         if wildcard is not None:
-            yield _finding(server, wildcard, sorted({p.client.origin for p in ctx.pairs
-                                                     if p.server.workload == server.workload and p.client.origin}))
+            yield _finding(server, wildcard, sorted({p.client.origin for p in ctx.traces.pairs_of(server.workload)
+                                                     if p.client.origin}))
 
 
 def _finding(server: ServerSpec, wildcard: str, origins: list[str]) -> Finding:

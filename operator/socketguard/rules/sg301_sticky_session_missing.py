@@ -80,7 +80,7 @@ class Path:
 def check(ctx: Context) -> Iterator[Finding]:
     for server in ctx.servers.values():
         replicas = replicas_of(ctx.inventory, server.workload)
-        if replicas is None or not replicas.several or not polls(server, ctx.pairs):
+        if replicas is None or not replicas.several or not polls(server, ctx.traces.pairs_of(server.workload)):
             continue
         paths = list(_paths(ctx, server))
         unsticky = [p for p in paths if not p.held]
@@ -90,24 +90,21 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _paths(ctx: Context, server: ServerSpec) -> Iterator[Path]:
     seen: set[tuple[object, ...]] = set()
-    for trace in ctx.traces.traces:
+    for trace, delivery in ctx.traces.deliveries_to(server.workload):
         if trace.shadowed:
             continue  # the rule this trace was built for never receives the handshake
-        for delivery in trace.deliveries:
-            if delivery.workload != server.workload:
-                continue
-            hop = delivery.hop
-            key: tuple[object, ...] = (hop.route, delivery.backend.path) if hop else (delivery.backend.service,)
-            if key in seen:
-                continue
-            seen.add(key)
-            if hop is not None:
-                where = f"{hop.route} {render_path(delivery.backend.path)} (host {delivery.backend.host})"
-                yield Path(where, delivery.backend, (hop.route, *_services(delivery.backend)), hop=hop)
-            else:
-                yield Path(f"the direct connection to {delivery.backend.service}", delivery.backend,
-                           _services(delivery.backend),
-                           kube_proxy=not sidecar_injected(ctx.inventory, trace.request.source_namespace))
+        hop = delivery.hop
+        key: tuple[object, ...] = (hop.route, delivery.backend.path) if hop else (delivery.backend.service,)
+        if key in seen:
+            continue
+        seen.add(key)
+        if hop is not None:
+            where = f"{hop.route} {render_path(delivery.backend.path)} (host {delivery.backend.host})"
+            yield Path(where, delivery.backend, (hop.route, *_services(delivery.backend)), hop=hop)
+        else:
+            yield Path(f"the direct connection to {delivery.backend.service}", delivery.backend,
+                       _services(delivery.backend),
+                       kube_proxy=not sidecar_injected(ctx.inventory, trace.request.source_namespace))
     if not seen:
         yield from _unrouted(ctx, server)
 

@@ -81,7 +81,7 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _needs_affinity(ctx: Context, server: ServerSpec) -> bool:
     replicas = replicas_of(ctx.inventory, server.workload)
-    return replicas is not None and replicas.several and polls(server, ctx.pairs)
+    return replicas is not None and replicas.several and polls(server, ctx.traces.pairs_of(server.workload))
 
 
 def _trace_findings(ctx: Context, trace: Trace, needs: dict[ObjectRef, ServerSpec]) -> Iterator[Finding]:
@@ -184,7 +184,7 @@ def _source_ip(trace: Trace, delivery: Delivery, server: ServerSpec, affinity: A
 
 
 def _cookie(ctx: Context, trace: Trace, server: ServerSpec, affinity: Affinity, name: str) -> Finding | None:
-    blind = [p.client for p in ctx.pairs if p.server.workload == server.workload and p.trace is trace
+    blind = [p.client for p in ctx.traces.pairs_of(server.workload) if p.trace is trace
              and is_cross_origin(p.client) and not p.client.credentials
              and "polling" in transports_used(p.client, server)]
     if not blind:
@@ -231,9 +231,9 @@ def _query(server: ServerSpec, affinity: Affinity, parameter: str, fix: str) -> 
 
 
 def _split(ctx: Context, hop: RouteHop, trace: Trace) -> Finding | None:
-    """Several weighted destinations of polling servers: Envoy picks one per request."""
-    polling = {d.backend.path: d.backend for d in trace.deliveries
-               if d.server is not None and d.backend.weight > 0 and polls(d.server, ctx.pairs)}
+    """Several weighted destinations of polling servers: the proxy picks one per request."""
+    polling = {d.backend.path: d.backend for d in trace.deliveries if d.server is not None
+               and d.backend.weight > 0 and polls(d.server, ctx.traces.pairs_of(d.server.workload))}
     if len(polling) < 2:
         return None
     backends = list(polling.values())
