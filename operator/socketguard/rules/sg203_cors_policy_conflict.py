@@ -1,8 +1,9 @@
-"""The route's Istio corsPolicy and the Socket.IO server's own CORS settings disagree.
+"""The route's CORS settings (an Istio corsPolicy) and the Socket.IO server's own CORS disagree.
 
 What it checks
 --------------
-For every route rule with a `corsPolicy` that delivers to a Socket.IO server whose CORS is set
+For every route rule with CORS at the proxy (Istio `corsPolicy`, a Gateway API CORS filter,
+ingress-nginx `enable-cors`) that delivers to a Socket.IO server whose CORS is set
 (`socketguard.io/cors-origins` not empty), SocketGuard compares the origins and the credentials
 flag on both sides: a wildcard on one side only, an origin listed on one side only, a
 prefix/regex matcher that matches none of the server's origins, or `allowCredentials` that differs
@@ -10,8 +11,8 @@ from `socketguard.io/cors-credentials`.
 
 Why it matters
 --------------
-Two answers to one question diverge silently. Envoy adds its headers only when its policy matches
-the origin and otherwise passes the server's headers through, so for a node server the effective
+Two answers to one question diverge silently. The proxy adds its headers only when its policy
+matches the origin and otherwise passes the server's headers through, so for a node server the effective
 policy is the union of both lists; a python-socketio server still answers 400 to an origin the
 proxy allows. Tightening one side then changes nothing, and widening one side opens more than
 intended.
@@ -81,13 +82,13 @@ def _differences(proxy: CorsAtProxy, server: ServerSpec) -> list[str]:
     proxy_any, server_any = proxy_allows_any(proxy), server_allows_any(server)
     listed = [o for o in (normalize_origin(x) for x in server.cors_origins if x not in ANY) if o is not None]
     if proxy_any and not server_any:
-        found.append("the corsPolicy allows any origin, the server only its list")
+        found.append("the proxy allows any origin, the server only its list")
     elif server_any and not proxy_any:
-        found.append("the server allows any origin, the corsPolicy only its matchers")
+        found.append("the server allows any origin, the proxy only its matchers")
     elif not proxy_any:
-        found.extend(f"the server allows {origin}, the corsPolicy does not" for origin in listed
+        found.extend(f"the server allows {origin}, the proxy does not" for origin in listed
                      if not any(proxy_matcher_matches(kind, value, origin) for kind, value in proxy.allow_origins))
-        found.extend(f"the corsPolicy allows {kind} {value}, the server no such origin"
+        found.extend(f"the proxy allows {kind} {value}, the server no such origin"
                      for kind, value in proxy.allow_origins
                      if not any(proxy_matcher_matches(kind, value, origin) for origin in listed))
     if bool(proxy.allow_credentials) != server.cors_credentials:
@@ -102,8 +103,8 @@ def _finding(hop: RouteHop, server: ServerSpec, differences: list[str]) -> Findi
               if server.stack == "node" else "python-socketio still answers 400 to origins outside its own list")
     message = (f"the {describe_proxy(hop)} at {hop.route} {hop.rule_path_text} disagrees with "
                f"{server.workload} ({describe_server(server)}): {'; '.join(differences)}, and {effect}")
-    fixes = [f"answer CORS in one place: remove the corsPolicy from {hop.rule_path_text}, or drop the server's "
-             f"`cors` option and `socketguard.io/cors-origins` on {server.workload} (node only)",
+    fixes = [f"answer CORS in one place: remove the proxy's CORS from {hop.route} {hop.rule_path_text}, or drop "
+             f"the server's `cors` option and `socketguard.io/cors-origins` on {server.workload} (node only)",
              "or make both list the same origins and the same credentials flag"]
     return RULE.finding(hop.route, hop.cors.path, message, fixes=fixes, related=[server.workload],
                         assumptions=hop.assumptions)

@@ -13,7 +13,7 @@ reaches them:
 - a hash on a cookie that a cross-origin page never sends (no `withCredentials`), on a header a
   browser does not send by itself (and cannot set on a WebSocket), or on the `sid` query parameter
   (absent from the handshake, so the session starts on a random pod);
-- a route that splits the handshake across several weighted destinations: Envoy picks the
+- a route that splits the handshake across several weighted destinations: the proxy picks the
   destination per request, so affinity on one of them (or on all of them) cannot keep a session's
   requests on one side;
 - a Service `sessionAffinity: ClientIP` behind Istio: kube-proxy implements it, and the Istio
@@ -245,7 +245,7 @@ def _split(ctx: Context, hop: RouteHop, trace: Trace) -> Finding | None:
         state = f"affinity on {', '.join(b.host for b in with_affinity)} only"
     else:
         state = "affinity on each destination"
-    message = (f"{hop.route} {hop.rule_path_text} splits Socket.IO polling across {shares}, and Envoy picks the "
+    message = (f"{hop.route} {hop.rule_path_text} splits Socket.IO polling across {shares}, and the proxy picks the "
                f"destination per request, so a session's requests switch destinations ({state}) and fail with "
                "Session ID unknown")
     fixes = ["route the canary by a match (a cookie or header the app sets per user) instead of by weight, so a "
