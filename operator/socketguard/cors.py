@@ -172,12 +172,15 @@ class Refusal:
     what: str  # "origin" or "credentials"
     by: str  # "server" or "proxy"
     detail: str
+    host_rewritten: bool = False  # python's default origin check fails because the route rewrote Host
 
 
-def refusal(client: ClientSpec, server: ServerSpec, hop: RouteHop | None) -> Refusal | None:
+def refusal(client: ClientSpec, server: ServerSpec, hop: RouteHop | None,
+            rewritten_host: str | None = None) -> Refusal | None:
     """The first CORS/Origin failure of this page against this server, or None when it connects.
 
-    `hop` is the route rule that handles the handshake (its router and CORS settings). The
+    `hop` is the route rule that handles the handshake (its router and CORS settings);
+    `rewritten_host` the Host the route rewrites the request to, if it does. The
     client's first transport is polling whenever it allows polling (socket.io's default order);
     a refused polling handshake is a connect_error, not a fallback to WebSocket.
     """
@@ -187,7 +190,7 @@ def refusal(client: ClientSpec, server: ServerSpec, hop: RouteHop | None) -> Ref
     cross = page != target
     used = transports_used(client, server)
     if server.stack != "node":
-        checked = _python_origin_check(server, page, cross, used)
+        checked = _python_origin_check(server, page, cross, used, rewritten_host)
         if checked is not None:
             return checked
     if not cross or "polling" not in used:
@@ -195,11 +198,19 @@ def refusal(client: ClientSpec, server: ServerSpec, hop: RouteHop | None) -> Ref
     return _polling_headers(client, server, hop, page)
 
 
-def _python_origin_check(server: ServerSpec, page: str, cross: bool, used: frozenset[str]) -> Refusal | None:
+def _python_origin_check(server: ServerSpec, page: str, cross: bool, used: frozenset[str],
+                         rewritten_host: str | None) -> Refusal | None:
     """python-socketio's own Origin check, which answers 400 on both transports."""
     transport = "polling" if "polling" in used else "websocket"
     if server_allows_any(server):
         return None
+    if not server.cors_origins and not cross and rewritten_host is not None \
+            and rewritten_host.lower() != (urlsplit(page).hostname or ""):
+        # its default is scheme://Host as the server sees it, and the route changed the Host
+        return Refusal("websocket" if "websocket" in used else "polling", "origin", "server",
+                       f"python-socketio allows only its own origin by default, which it takes from the Host "
+                       f"header, and the route rewrites that to {rewritten_host} (WebSocket handshakes and POSTs "
+                       "carry Origin even from the same origin)", host_rewritten=True)
     if not server.cors_origins and cross:
         return Refusal(transport, "origin", "server", "python-socketio allows only the request's own origin "
                        "by default and answers 400 to any other Origin")

@@ -111,3 +111,14 @@ def test_inferred_server_is_capped_at_warning_and_says_what_it_assumed() -> None
     [finding] = only(lint(page(APP), server(annotated=False), *ROUTED), "SG201")
     assert finding.severity is Severity.WARNING
     assert any("cors-origins" in text for text in finding.assumptions)
+
+
+def test_python_default_refuses_its_own_page_when_the_route_rewrites_the_host() -> None:
+    rewrite = "rewrite: {authority: chat.web.svc.cluster.local}"
+    docs = (page("https://chat.example.com"), server({"stack": "python-asgi"}), service(), GATEWAY, route(rewrite))
+    [finding] = only(lint(*docs), "SG201")
+    assert finding.subject == SERVER
+    assert "rewrites that to chat.web.svc.cluster.local" in finding.message
+    assert any("rewrite.authority" in fix for fix in finding.fixes)
+    node = (page("https://chat.example.com"), server(), service(), GATEWAY, route(rewrite))
+    assert not only(lint(*node), "SG201")

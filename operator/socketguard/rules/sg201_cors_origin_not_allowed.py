@@ -14,7 +14,9 @@ subject to CORS. For a cross-origin page it applies the server's stack semantics
 - python-socketio: the server answers HTTP 400 to any Origin it does not allow, on polling and
   on WebSocket alike; by default it allows only the request's own origin, and an explicit
   `cors_allowed_origins` list replaces that default (so it refuses even a same-origin page whose
-  origin is missing from the list: WebSocket handshakes always carry Origin).
+  origin is missing from the list: WebSocket handshakes always carry Origin). The default takes
+  the origin from the Host header, so a route that rewrites the authority (Istio
+  `rewrite.authority`) makes it refuse same-origin pages too.
 - CORS at the route that handles the handshake (Istio `corsPolicy`, a Gateway API CORS filter,
   ingress-nginx `enable-cors`): when it matches the origin, the proxy writes
   `Access-Control-Allow-Origin` itself (enough for node, not for python-socketio's own 400);
@@ -70,7 +72,7 @@ from socketguard.cors import (
     socket_origin,
 )
 from socketguard.findings import Finding, Severity
-from socketguard.objects import FieldPath, ObjectRef
+from socketguard.objects import FieldPath, ObjectRef, get_path
 from socketguard.routing import RouteHop
 from socketguard.rules.base import Rule
 
@@ -88,9 +90,17 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         seen.add(key)
         hop = pair.trace.hop if pair.trace is not None else None
-        refused = refusal(pair.client, pair.server, hop)
+        refused = refusal(pair.client, pair.server, hop, _rewritten_host(ctx, hop))
         if refused is not None and refused.what != "wildcard":  # SG202 owns `*` with credentials
             yield _finding(pair, hop, refused)
+
+
+def _rewritten_host(ctx: Context, hop: RouteHop | None) -> str | None:
+    """An Istio `rewrite.authority` on the rule: the Host the server then sees."""
+    if hop is None or hop.router != "istio":
+        return None
+    value = get_path(ctx.inventory.raw(hop.route), (*hop.rule_path, "rewrite", "authority"))
+    return value.split(":")[0] if isinstance(value, str) and value else None
 
 
 def _finding(pair: Pairing, hop: RouteHop | None, refused: Refusal) -> Finding:
@@ -133,6 +143,8 @@ def _fixes(pair: Pairing, hop: RouteHop | None, refused: Refusal, page: str) -> 
                      f"and annotate `socketguard.io/cors-origins: {','.join(origins)}` on {server.workload}")
     if server.stack == "node" and hop is not None:
         fixes.append(f"or let the proxy answer: {proxy_fix(hop, page, pair.client.credentials)}")
+    if refused.host_rewritten and hop is not None:
+        fixes.append(f"or keep the Host: remove `rewrite.authority` from {hop.route} {hop.rule_path_text}")
     fixes.append("or serve the page and the socket from one origin (io() with no URL, the socket path routed "
                  "on the page's host): same-origin requests are not subject to CORS")
     if server.stack == "node" and refused.what != "credentials":
