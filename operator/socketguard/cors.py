@@ -147,8 +147,8 @@ def proxy_fix(hop: RouteHop, origin: str, credentials: bool) -> str:
 
 def describe_server(server: ServerSpec) -> str:
     if not server.cors_origins:
-        return ("no CORS (only its own origin)" if server.stack != "node"
-                else "no CORS option (no CORS headers at all)")
+        return ("no CORS option: only its own origin" if server.stack != "node"
+                else "no cors option: no CORS headers at all")
     credentials = "with" if server.cors_credentials else "without"
     return f"origins {', '.join(server.cors_origins)} {credentials} credentials"
 

@@ -16,7 +16,7 @@ def test_node_without_cors_refuses_a_cross_origin_page() -> None:
     assert finding.subject == SERVER
     assert finding.field_path == "metadata.annotations"
     assert APP in finding.message and "https://chat.example.com" in finding.message
-    assert "no CORS option" in finding.message
+    assert "no cors option" in finding.message
     assert CLIENT in finding.related and ROUTE in finding.related
     assert any("CORS does not apply to WebSocket on node" in fix for fix in finding.fixes)
     assert any("corsPolicy" in fix for fix in finding.fixes)

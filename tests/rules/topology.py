@@ -170,3 +170,49 @@ def lint(*documents: str) -> list[Finding]:
 
 def only(findings: list[Finding], code: str) -> list[Finding]:
     return [f for f in findings if f.code == code]
+
+
+def ingress(annotations: dict[str, str] | None = None) -> str:
+    """An ingress-nginx Ingress routing /socket.io on HOST to the chat Service."""
+    notes = json.dumps({f"nginx.ingress.kubernetes.io/{k}": v for k, v in (annotations or {}).items()})
+    return f"""
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: chat, namespace: web, annotations: {notes}}}
+spec:
+  ingressClassName: nginx
+  tls: [{{hosts: [{HOST}], secretName: chat-tls}}]
+  rules:
+    - host: {HOST}
+      http:
+        paths:
+          - {{path: /socket.io, pathType: Prefix, backend: {{service: {{name: chat, port: {{number: 80}}}}}}}}
+"""
+
+
+K8S_GATEWAY = f"""
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {{name: public, namespace: web}}
+spec:
+  gatewayClassName: istio
+  listeners:
+    - {{name: https, hostname: {HOST}, port: 443, protocol: HTTPS,
+       tls: {{mode: Terminate, certificateRefs: [{{name: chat-tls}}]}}}}
+"""
+
+
+def http_route(extra: str = "") -> str:
+    """A Gateway API HTTPRoute for /socket.io on HOST; `extra` is YAML added to the rule."""
+    rule_extra = "".join(f"\n      {line}" for line in extra.strip().splitlines()) if extra else ""
+    return f"""
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: chat, namespace: web}}
+spec:
+  parentRefs: [{{name: public}}]
+  hostnames: [{HOST}]
+  rules:
+    - matches: [{{path: {{type: PathPrefix, value: /socket.io}}}}]
+      backendRefs: [{{name: chat, port: 80}}]{rule_extra}
+"""
