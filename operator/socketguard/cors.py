@@ -1,6 +1,6 @@
-"""Whether a browser page may talk to a Socket.IO server, per stack and through an Istio corsPolicy.
+"""Whether a browser page may talk to a Socket.IO server, per stack and through the route's proxy.
 
-The model, from the engine.io, python-engineio and Envoy sources (DESIGN.md, CORS):
+The model, from the engine.io, python-engineio, Envoy and ingress-nginx sources (DESIGN.md, CORS):
 - node (socket.io 4 with the `cors` package): no `cors` option sends no CORS headers; an origin
   outside the list still gets 200, only without `Access-Control-Allow-Origin`; `origin: "*"` sends
   the literal `*`, which browsers refuse for requests with credentials; the server never looks at
@@ -11,7 +11,10 @@ The model, from the engine.io, python-engineio and Envoy sources (DESIGN.md, COR
 - Envoy's CORS filter (Istio `corsPolicy`): when the policy matches the Origin it sets
   `Access-Control-Allow-Origin` to that origin (never `*`) and, with `allowCredentials`,
   `Access-Control-Allow-Credentials: true`; when it does not match, the server's answer passes
-  through untouched. A matcher that matches the text `*` allows every origin.
+  through untouched. A matcher that matches the text `*` allows every origin. Gateway API CORS
+  filters behave the same (the spec requires echoing the origin when credentials are allowed).
+- ingress-nginx `enable-cors`: writes its `cors-allow-origin` (default `*`, literally) and, by
+  default, `Access-Control-Allow-Credentials: true`; a listed origin is echoed.
 Browsers send Origin on every WebSocket handshake and on cross-origin or POST requests, so a
 python server with an explicit list that omits its own origin also refuses same-origin pages.
 """
