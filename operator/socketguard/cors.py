@@ -24,6 +24,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from socketguard.contract import ClientSpec, ServerSpec
@@ -36,6 +37,7 @@ ANY = ("*", "reflect")
 NGINX = "ingress-nginx"
 
 
+@lru_cache(maxsize=8192)  # a few distinct URLs and origins, asked about once per client and rule
 def normalize_origin(url: str) -> str | None:
     """`scheme://host[:port]` as a browser writes it (ws->http, default ports dropped), or None."""
     try:
