@@ -74,12 +74,33 @@ class TraceSet:
     servers: dict[ObjectRef, ServerSpec] = field(default_factory=dict)
     inferred: set[ObjectRef] = field(default_factory=set)
     pairs: list[Pairing] = field(default_factory=list)
+    # lazy indexes, built after the builder has filled the lists above
+    _pairs_by_server: dict[ObjectRef, list[Pairing]] | None = field(default=None, repr=False, compare=False)
+    _deliveries_by_workload: dict[ObjectRef, list[tuple[Trace, Delivery]]] | None = field(
+        default=None, repr=False, compare=False)
 
     def client_traces(self) -> Iterator[Trace]:
         return (t for t in self.traces if t.kind == "client")
 
     def route_traces(self) -> Iterator[Trace]:
         return (t for t in self.traces if t.kind == "route")
+
+    def pairs_of(self, server: ObjectRef) -> list[Pairing]:
+        """The pairings of one server workload; indexed on first use so per-server rules stay linear."""
+        if self._pairs_by_server is None:
+            self._pairs_by_server = {}
+            for pair in self.pairs:
+                self._pairs_by_server.setdefault(pair.server.workload, []).append(pair)
+        return self._pairs_by_server.get(server, [])
+
+    def deliveries_to(self, workload: ObjectRef) -> list[tuple[Trace, Delivery]]:
+        """Every (trace, delivery) reaching one workload, shadowed traces included; indexed on first use."""
+        if self._deliveries_by_workload is None:
+            self._deliveries_by_workload = {}
+            for trace in self.traces:
+                for delivery in trace.deliveries:
+                    self._deliveries_by_workload.setdefault(delivery.workload, []).append((trace, delivery))
+        return self._deliveries_by_workload.get(workload, [])
 
 
 def build_traces(inventory: Inventory, contracts: ContractSet) -> TraceSet:
