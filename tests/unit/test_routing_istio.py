@@ -247,3 +247,13 @@ def test_host_helpers() -> None:
     assert in_cluster_service("example.com", "web") is None
     assert visible(None, "a", "b") and visible(["*"], "a", "b")
     assert not visible(["."], "a", "b") and visible(["."], "a", "a") and visible(["b"], "a", "b")
+
+
+def test_unweighted_destinations_beside_weighted_ones_get_no_traffic() -> None:
+    inv = inventory(GATEWAY, BACKENDS, virtual_service("""
+        - route:
+          - {destination: {host: chat}, weight: 100}
+          - {destination: {host: app}}
+    """))
+    hop = IstioRouter(inv).route(Request(host="chat.example.com", path="/socket.io/")).winner
+    assert hop is not None and [b.weight for b in hop.backends] == [100, 0]

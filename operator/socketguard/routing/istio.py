@@ -250,9 +250,11 @@ class IstioRouter:
     def _backends(self, rule: HTTPRoute, ref: ObjectRef, rule_path: FieldPath, request: Request,
                   viewer: str) -> Iterator[Backend]:
         weights = [d.weight for d in rule.route]
+        # No weights: a single destination takes everything, several split evenly. Once some
+        # destinations carry a weight, Istio gives the unweighted ones none.
         even = 100 // len(rule.route) if rule.route and all(w is None for w in weights) else 0
         for index, destination in enumerate(rule.route):
-            weight = destination.weight if destination.weight is not None else (even or 100)
+            weight = destination.weight if destination.weight is not None else even
             port = destination.destination.port.number if destination.destination.port else None
             yield self.resolve_backend(
                 destination.destination.host, ref.namespace, (*rule_path, "route", index),
