@@ -6,8 +6,10 @@ Kinds whose API is not served (Istio or Gateway API not installed) are skipped a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 # (group, kind): the inputs of the engine's rules; the preferred served version is used.
@@ -65,8 +67,11 @@ def read_cluster(context: str | None = None, namespace: str | None = None) -> Cl
 
 
 def _api_client(config: Any, context: str | None) -> Any:
+    # The client reads $KUBECONFIG once, when it is imported; read it at call time instead.
+    paths = os.environ.get("KUBECONFIG", "").split(os.pathsep)
+    config_file = next((p for p in paths if p and Path(p).exists()), None)
     try:
-        return config.new_client_from_config(context=context)
+        return config.new_client_from_config(config_file=config_file, context=context)
     except config.ConfigException as kube_config_error:
         if context is not None:
             raise ClusterError(f"cannot use kube context {context!r}: {kube_config_error}") from None
