@@ -37,7 +37,12 @@ DOCKERFILE = REPO_ROOT / "Dockerfile"
 @pytest.fixture(scope="module")
 def rendered() -> list[Manifest]:
     # Hold on: the operator's rbac.yaml includes resuming held Deployments.
-    return render({**EVERYTHING_ON, "watchNamespaces": [], "webhook": {}, "metrics": {}})
+    return render({"hold": {"enabled": True}})
+
+
+@pytest.fixture(scope="module")
+def rendered_namespaced() -> list[Manifest]:
+    return render({"hold": {"enabled": True}, "watchNamespaces": ["shop"]})
 
 
 def _package_file(relative: str) -> Path:
@@ -87,9 +92,14 @@ def test_every_flag_the_chart_passes_exists(variant: str) -> None:
                 param.type.convert(value, param, None)
 
 
-def test_chart_grants_what_the_operator_package_asks_for(rendered: list[Manifest]) -> None:
+def test_chart_grants_what_the_operator_package_asks_for(
+    rendered: list[Manifest], rendered_namespaced: list[Manifest]
+) -> None:
     wanted = permissions(rule for doc in _load_all(_package_file("controller/rbac.yaml")) for rule in doc["rules"])
-    granted = permissions(service_account_rules(rendered, OPERATOR_SA))
+    # The package's file serves both modes; the chart grants each mode's peering kind only in that mode.
+    granted = permissions(service_account_rules(rendered, OPERATOR_SA)) | permissions(
+        service_account_rules(rendered_namespaced, OPERATOR_SA)
+    )
     assert wanted - granted == set(), "the chart's operator RBAC misses these"
 
 
