@@ -75,6 +75,8 @@ def installed(control_plane: Any) -> Iterator[Installed]:
     finally:
         # The pre-delete hook Job would wait for a kubelet that does not exist.
         control_plane.helm("uninstall", RELEASE, "--namespace", namespace, "--no-hooks", check=False)
+        # A hook object, like the CRDs it is not removed with the release.
+        control_plane.kubectl("delete", "clusterkopfpeering", PEERING, "--wait=false", check=False)
         control_plane.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
