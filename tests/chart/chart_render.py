@@ -14,7 +14,6 @@ helm is found the way the test harness finds it: ``$HELM``, then the harness's c
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -102,7 +101,7 @@ def _harness_cache_candidates(name: str) -> list[Path]:
         if override:
             return [Path(override).expanduser() / name]
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        return [Path(path) for path in sorted(glob.glob(str(base / "socketguard" / "k8s-*" / name)), reverse=True)]
+        return sorted((base / "socketguard").glob(f"k8s-*/{name}"), reverse=True)
     return [cache_dir() / name]
 
 

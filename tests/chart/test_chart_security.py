@@ -64,7 +64,7 @@ def test_no_access_to_secrets_or_privilege_escalation(docs: list[Manifest]) -> N
         for group, resource, verb in permissions(role["rules"]):
             assert resource not in {"secrets", "configmaps", "pods/exec", "serviceaccounts/token"}, role["metadata"]
             assert verb not in {"escalate", "bind", "impersonate", "deletecollection", "*"}, role["metadata"]
-            assert not (group == "rbac.authorization.k8s.io"), role["metadata"]
+            assert group != "rbac.authorization.k8s.io", role["metadata"]
 
 
 def test_operator_writes_only_its_own_things(docs: list[Manifest]) -> None:
@@ -157,7 +157,9 @@ def test_webhooks_fail_open_fast_and_skip_system_namespaces(docs: list[Manifest]
             assert webhook["admissionReviewVersions"] == ["v1"]
             assert webhook["matchPolicy"] == "Equivalent"
             expressions = webhook["namespaceSelector"]["matchExpressions"]
-            excluded = next(e for e in expressions if e["key"] == "kubernetes.io/metadata.name" and e["operator"] == "NotIn")
+            excluded = next(
+                e for e in expressions if e["key"] == "kubernetes.io/metadata.name" and e["operator"] == "NotIn"
+            )
             assert {"kube-system", NAMESPACE} <= set(excluded["values"])
             assert {"key": "socketguard.io/enforce", "operator": "NotIn", "values": ["off"]} in expressions
             for rule in webhook["rules"]:
