@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -239,3 +240,173 @@ def test_hold_grants_the_deployment_patch(control_plane: Any, tmp_path: Path) ->
             if doc["kind"].startswith("Cluster"):
                 control_plane.kubectl("delete", doc["kind"], doc["metadata"]["name"], "--wait=false", check=False)
         control_plane.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+# --- the processes, run locally as the chart's ServiceAccounts --------------------------------------
+# They need the operator and webhook packages; the scenarios themselves are the operator's and
+# webhook's own e2e suites. Here: the chart's RBAC is enough for a real finding to be written
+# (operator) and acted on (webhook), with no permission error on the way.
+
+SERVER_PATH_ANNOTATION = "socketguard.io/path"
+
+
+def _socket_app(namespace: str, server_path: str) -> list[Manifest]:
+    """A Socket.IO server behind a mesh route for /chat/socket.io/: consistent only with that server path."""
+    labels = {"app": "chat"}
+    return [
+        {
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "chat", "namespace": namespace,
+                         "annotations": {"socketguard.io/role": "server", SERVER_PATH_ANNOTATION: server_path}},
+            "spec": {
+                "replicas": 1, "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                    {"name": "chat", "image": "example.com/chat:1",
+                     "ports": [{"name": "http", "containerPort": 3000}]}]}},
+            },
+        },
+        {
+            "apiVersion": "v1", "kind": "Service", "metadata": {"name": "chat", "namespace": namespace},
+            "spec": {"selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+        },
+        {
+            "apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+            "metadata": {"name": "chat", "namespace": namespace},
+            "spec": {"hosts": ["chat"], "http": [{
+                "match": [{"uri": {"prefix": "/chat/socket.io/"}}],
+                "route": [{"destination": {"host": "chat", "port": {"number": 80}}}],
+            }]},
+        },
+    ]
+
+
+def _require(module: str) -> None:
+    try:
+        __import__(module)
+    except ImportError:
+        pytest.skip(f"{module} is not in this tree yet")
+
+
+class Process:
+    """`python -m socketguard ...` from this tree, stopped (and its output kept) at the end."""
+
+    def __init__(self, args: list[str], kubeconfig: Path, log: Path) -> None:
+        import os
+        import subprocess
+
+        env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONPATH": str(CHART_DIR.parents[1] / "operator")}
+        self.log = log
+        self._file = log.open("w")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "socketguard", *args], stdout=self._file, stderr=subprocess.STDOUT, env=env
+        )
+
+    def output(self) -> str:
+        self._file.flush()
+        return self.log.read_text()
+
+    def stop(self) -> None:
+        import subprocess
+
+        self.popen.terminate()
+        try:
+            self.popen.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+        self._file.close()
+
+
+def _http_ok(url: str) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _assert_no_permission_errors(process: Process) -> None:
+    output = process.output()
+    assert "Forbidden" not in output and "forbidden" not in output and " 403" not in output, output[-3000:]
+
+
+def test_operator_works_with_the_charts_rbac(installed: Installed, kube_namespace: str, tmp_path: Path) -> None:
+    _require("socketguard.controller.app")
+    from socketguard.testing import free_port, wait_for
+
+    cluster = installed.cluster
+    cluster.apply(_socket_app(kube_namespace, "/socket.io"))  # route /chat/socket.io/, server /socket.io: SG102
+    kubeconfig = cluster.service_account_kubeconfig(installed.namespace, OPERATOR_SA, create=False)
+    port = free_port()
+    # Standalone and limited to the test's namespace: other suites share this control plane.
+    operator = Process(
+        ["operator", "--standalone", f"--namespace={kube_namespace}", "--health-host=127.0.0.1",
+         f"--health-port={port}", "--log-format=plain"],
+        kubeconfig, tmp_path / "operator.log",
+    )
+    try:
+        wait_for(lambda: _http_ok(f"http://127.0.0.1:{port}/readyz"), timeout=90, what="operator /readyz")
+
+        def condition() -> Manifest | None:
+            status = installed.get("deployment", "chat", kube_namespace).get("status", {})
+            found = [c for c in status.get("conditions", []) if c["type"] == "SocketRouteReady"]
+            return found[0] if found else None
+
+        ready = wait_for(condition, timeout=90, what="SocketRouteReady on Deployment chat")
+        assert (ready["status"], ready["reason"]) == ("False", "SocketPathMismatch")
+        wait_for(
+            lambda: cluster.kubectl("get", "policyreports", "-n", kube_namespace, "-o", "name").stdout.strip(),
+            timeout=60, what="a PolicyReport",
+        )
+        _assert_no_permission_errors(operator)
+    finally:
+        operator.stop()
+
+
+def test_webhook_works_with_the_charts_rbac(installed: Installed, kube_namespace: str, tmp_path: Path) -> None:
+    _require("socketguard.webhook.server")
+    from socketguard.testing import KubectlError, free_port, local_webhook_configuration, wait_for
+
+    cluster = installed.cluster
+    cluster.kubectl("label", "namespace", kube_namespace, "socketguard.io/enforce=enforce")
+    cluster.apply(_socket_app(kube_namespace, "/chat/socket.io"))  # consistent
+    tls = cluster.issue_serving_certificate("sgchart-webhook")
+    kubeconfig = cluster.service_account_kubeconfig(installed.namespace, WEBHOOK_SA, create=False)
+    port, health = free_port(), free_port()
+    webhook = Process(
+        ["webhook", f"--cert-file={tls.cert_file}", f"--key-file={tls.key_file}", "--host=127.0.0.1",
+         f"--port={port}", f"--health-port={health}", "--default-mode=warn", f"--namespace={kube_namespace}"],
+        kubeconfig, tmp_path / "webhook.log",
+    )
+    # The chart's configuration as installed, pointed at the local server and, as a copy of its
+    # own, limited to the test's namespace so other suites are not reviewed by it.
+    local = local_webhook_configuration(installed.get("validatingwebhookconfiguration", FULLNAME), port, tls.ca_bundle)
+    local["metadata"] = {"name": f"{FULLNAME}-local"}
+    local["webhooks"][0]["namespaceSelector"]["matchExpressions"].append(
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": [kube_namespace]}
+    )
+    cluster.apply(local)
+    broken = yaml.safe_dump_all(_socket_app(kube_namespace, "/socket.io"))
+    try:
+        wait_for(lambda: _http_ok(f"http://127.0.0.1:{health}/readyz"), timeout=90, what="webhook /readyz")
+
+        def denied_on_dry_run() -> str | None:
+            # Dry-run requests are reviewed too (sideEffects: None); polled because the API server
+            # picks a new webhook configuration up asynchronously.
+            try:
+                cluster.kubectl("apply", "--dry-run=server", "-f", "-", stdin=broken)
+            except KubectlError as error:
+                return error.stderr if "denied the request" in error.stderr else None
+            return None
+
+        message = wait_for(denied_on_dry_run, timeout=60, what="the broken change denied")
+        assert "SG102" in message
+        with pytest.raises(KubectlError, match="denied the request"):
+            cluster.kubectl("apply", "-f", "-", stdin=broken)
+        _assert_no_permission_errors(webhook)
+    finally:
+        cluster.kubectl("delete", "validatingwebhookconfiguration", f"{FULLNAME}-local", check=False)
+        webhook.stop()
