@@ -67,6 +67,7 @@ def installed(control_plane: Any) -> Iterator[Installed]:
             },
         }
     )
+    _install_crds_first(control_plane)
     output = control_plane.helm(
         "install", RELEASE, str(CHART_DIR), "--namespace", namespace,
         "--set", f"operator.peeringName={PEERING}", "--wait=false",
@@ -76,9 +77,21 @@ def installed(control_plane: Any) -> Iterator[Installed]:
     finally:
         # The pre-delete hook Job would wait for a kubelet that does not exist.
         control_plane.helm("uninstall", RELEASE, "--namespace", namespace, "--no-hooks", check=False)
-        # A hook object, like the CRDs it is not removed with the release.
-        control_plane.kubectl("delete", "clusterkopfpeering", PEERING, "--wait=false", check=False)
         control_plane.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def _install_crds_first(cluster: Any) -> None:
+    """What docs/install.md asks on a cluster without the peering CRDs: Helm could otherwise map the
+    chart's ClusterKopfPeering before the API server publishes the kind it just created."""
+    from socketguard.testing import wait_for
+
+    cluster.kubectl("apply", "--server-side", "-f", str(CHART_DIR / "crds"))
+    cluster.kubectl("wait", "--for=condition=Established", "crd/clusterkopfpeerings.kopf.dev",
+                    "crd/kopfpeerings.kopf.dev", "--timeout=60s")
+    wait_for(
+        lambda: "clusterkopfpeerings" in cluster.kubectl("api-resources", "--api-group=kopf.dev", "-o", "name").stdout,
+        timeout=60, what="kopf.dev served in discovery",
+    )
 
 
 def test_install_creates_the_objects(installed: Installed) -> None:
