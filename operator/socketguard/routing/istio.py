@@ -36,6 +36,7 @@ from socketguard.routing import (
     RouteHop,
     RoutingResult,
 )
+from socketguard.routing.backends import ServiceResolver
 from socketguard.routing.hosts import fqdn, host_matches, in_cluster_service, service_of_host, visible
 
 ROUTER = "istio"
@@ -80,7 +81,7 @@ class IstioRouter:
         self._wildcard_servers: list[str] = []
         self._routes: dict[Request, RoutingResult] = {}
         self._backend_cache: dict[tuple[str, str, FieldPath, int, int | None, str | None, str], Backend] = {}
-        self._selected: dict[tuple[str, frozenset[tuple[str, str]]], tuple[ObjectRef, ...]] = {}
+        self.services = ServiceResolver(inventory)
 
     # -- entry -------------------------------------------------------------------------------
     def route(self, request: Request) -> RoutingResult:
@@ -274,46 +275,21 @@ class IstioRouter:
     def _resolve_backend(self, host: str, namespace: str, path: FieldPath, weight: int, port: int | None,
                          subset: str | None, viewer: str) -> Backend:
         located = service_of_host(host, namespace)
-        service = None if located is None else self.inventory.service(*located)
-        if located is None or service is None:
+        if located is None:
             return Backend(host=host, path=path, weight=weight, port_number=port)
-        service_ref = self.inventory.ref_of(service)
-        chosen = None
-        if port is not None:
-            chosen = next((p for p in service.spec.ports if p.port == port), None)
-        elif len(service.spec.ports) == 1:
-            chosen = service.spec.ports[0]
-        workloads = self.selected_workloads(service_ref.namespace, service.spec.selector)
-        affinity = list(self._affinity(service_ref, chosen.port if chosen else None, subset))
-        if service.spec.session_affinity == "ClientIP":
-            affinity.append(Affinity("client-ip", service_ref, ("spec", "sessionAffinity")))
+        backend = self.services.backend(host, *located, path, weight=weight, port=port)
+        if backend.service is None:
+            return backend
+        service_ref = backend.service
+        service = self.inventory.service(service_ref.namespace, service_ref.name)
         hidden: list[tuple[ObjectRef, FieldPath]] = []
-        if not visible(service.export_to, service_ref.namespace, viewer or namespace):
+        if service is not None and not visible(service.export_to, service_ref.namespace, viewer or namespace):
             hidden.append((service_ref, ("metadata", "annotations", "networking.istio.io/exportTo")))
         hidden.extend(self._hidden_rules(service_ref, viewer or namespace))
         # A DestinationRule the proxy cannot see does not balance its traffic: its hash is no affinity.
         unseen = {ref for ref, _ in hidden if ref.kind == "DestinationRule"}
-        affinity = [a for a in affinity if a.source not in unseen]
-        return Backend(
-            host=host, path=path, weight=weight, service=service_ref, port_number=port,
-            service_port=chosen.port if chosen else None,
-            service_port_name=chosen.name if chosen else None,
-            app_protocol=chosen.app_protocol if chosen else None,
-            target_port=chosen.effective_target_port if chosen else None,
-            workloads=workloads, affinity=tuple(affinity), hidden_by=tuple(hidden),
-        )
-
-    def selected_workloads(self, namespace: str, selector: dict[str, str] | None) -> tuple[ObjectRef, ...]:
-        """Workloads whose pod template labels a Service selector selects (none for no selector)."""
-        if not selector:
-            return ()
-        key = (namespace, frozenset(selector.items()))
-        found = self._selected.get(key)
-        if found is None:
-            found = self._selected[key] = tuple(
-                self.inventory.ref_of(w) for w in self.inventory.workloads(namespace)
-                if all(w.pod_labels.get(k) == v for k, v in selector.items()))
-        return found
+        hashed = [a for a in self._affinity(service_ref, backend.service_port, subset) if a.source not in unseen]
+        return replace(backend, affinity=(*hashed, *backend.affinity), hidden_by=tuple(hidden))
 
     def _destination_rules(self, service: ObjectRef) -> Iterator[DestinationRule]:
         yield from self.inventory.destination_rules_for_host(fqdn(service.namespace, service.name))
