@@ -50,6 +50,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from socketguard.findings import Finding, Severity
+from socketguard.rules._contract_issues import contract_findings
 from socketguard.rules.base import Rule
 
 if TYPE_CHECKING:
@@ -60,13 +61,4 @@ RULE = Rule.define(__doc__, code="SG002", name="unresolved-reference", severity=
 
 @RULE.checker
 def check(context: Context) -> Iterator[Finding]:
-    for issue in context.contracts.issues:
-        if issue.code != RULE.code:
-            continue
-        yield RULE.finding(
-            issue.subject,
-            issue.path,
-            issue.message,
-            fixes=issue.fixes,
-            severity=Severity.WARNING if issue.warning else None,
-        )
+    return contract_findings(RULE, context)
