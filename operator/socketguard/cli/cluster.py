@@ -68,8 +68,8 @@ def read_cluster(context: str | None = None, namespace: str | None = None) -> Cl
 
 def _api_client(config: Any, context: str | None) -> Any:
     # The client reads $KUBECONFIG once, when it is imported; read it at call time instead.
-    paths = os.environ.get("KUBECONFIG", "").split(os.pathsep)
-    config_file = next((p for p in paths if p and Path(p).exists()), None)
+    paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    config_file = next((p for p in paths if Path(p).exists()), paths[0] if paths else None)
     try:
         return config.new_client_from_config(config_file=config_file, context=context)
     except config.ConfigException as kube_config_error:
