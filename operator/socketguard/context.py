@@ -36,6 +36,7 @@ class Context:
     def __init__(self, inventory: Inventory, event_sources: EventSources | None = None) -> None:
         self.inventory = inventory
         self.event_sources = event_sources
+        self._ignored: dict[ObjectRef, frozenset[str]] = {}
 
     @cached_property
     def contracts(self) -> ContractSet:
@@ -63,7 +64,10 @@ class Context:
         return self.traces.pairs
 
     def is_suppressed(self, finding: Finding) -> bool:
-        return finding.code in self.inventory.ignored_codes(finding.subject)
+        codes = self._ignored.get(finding.subject)
+        if codes is None:
+            codes = self._ignored[finding.subject] = self.inventory.ignored_codes(finding.subject)
+        return finding.code in codes
 
     def cap_inferred(self, finding: Finding) -> Finding:
         """Findings that rest on an inferred server are at most warnings (DESIGN: zero-config)."""

@@ -84,7 +84,13 @@ def camel_case(kebab: str) -> str:
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Stable order for every output: worst first, then by object and field."""
-    return sorted(findings, key=lambda f: (-f.severity, f.subject, f.field_path, f.code, f.message))
+    return sorted(findings, key=_order)
+
+
+def _order(f: Finding) -> tuple[object, ...]:
+    # The ObjectRef's fields spelled out: the same order as comparing refs, without the per-pair tuples.
+    s = f.subject
+    return (-f.severity, s.api_version, s.kind, s.namespace, s.name, f.field_path, f.code, f.message)
 
 
 def worst(findings: Iterable[Finding]) -> Finding | None:

@@ -57,16 +57,18 @@ def check(ctx: Context) -> Iterator[Finding]:
         if listens is None or emitted is None:
             continue
         refs = [server.workload for server in servers]
+        servers_named, emitted_listed = names(refs), listing(emitted)
+        path = source_path(client.events, "listens")
         for event in sorted(listens - emitted):
             similar = counterpart(event, emitted)
             hint = f" (it emits '{similar}', which looks like the same message)" if similar else ""
             yield RULE.finding(
                 client.workload,
-                source_path(client.events, "listens"),
-                f"{client.workload} listens for '{event}', but {names(refs)} never emits it "
-                f"(it emits {listing(emitted)})",
+                path,
+                f"{client.workload} listens for '{event}', but {servers_named} never emits it "
+                f"(it emits {emitted_listed})",
                 fixes=(
-                    f"emit '{event}' from {names(refs)}{hint}, or stop listening for it in "
+                    f"emit '{event}' from {servers_named}{hint}, or stop listening for it in "
                     f"{client.workload}",
                 ),
                 related=refs,
