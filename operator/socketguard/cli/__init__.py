@@ -12,6 +12,7 @@ from socketguard import __version__
 # name -> "module:attribute"; each front-end adds its own line.
 _COMMANDS: dict[str, str] = {
     "contract": "socketguard.cli.contract:contract",
+    "operator": "socketguard.cli.operator:operator",
     "probe": "socketguard.cli.probe:probe_command",
     "lint": "socketguard.cli.lint:lint",
     "rules": "socketguard.cli.rules:rules",

@@ -1,0 +1,56 @@
+"""`socketguard operator`: the kopf operator (and `--cleanup`, the chart's pre-delete hook)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import click
+
+
+@click.command("operator")
+@click.option("--namespace", "-n", "namespaces", multiple=True, metavar="NS",
+              help="Watch only this namespace (repeatable); all namespaces by default.")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False), envvar="KUBECONFIG",
+              help="Kubeconfig to use outside a cluster (default: in-cluster, then $KUBECONFIG).")
+@click.option("--health-host", default="0.0.0.0", show_default=True,
+              help="Address of the /healthz, /readyz and /metrics endpoints.")
+@click.option("--health-port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--peering", default="socketguard", show_default=True,
+              help="kopf peering name: replicas with the same name run one at a time.")
+@click.option("--standalone", is_flag=True, help="No peering (a single replica).")
+@click.option("--priority", type=int, default=None, help="Peering priority (default: random).")
+@click.option("--debounce", default=0.3, show_default=True, type=click.FloatRange(0.0, 60.0),
+              help="Seconds of quiet before a batch of changes is evaluated.")
+@click.option("--cleanup", is_flag=True, help="Remove all SocketRouteReady conditions and reports, then exit.")
+@click.option("--log-format", type=click.Choice(["json", "plain"]), default="json", show_default=True)
+@click.option("--verbose", "-v", is_flag=True, help="Debug logging.")
+def operator(namespaces: tuple[str, ...], kubeconfig: str | None, health_host: str, health_port: int,
+             peering: str, standalone: bool, priority: int | None, debounce: float, cleanup: bool,
+             log_format: str, verbose: bool) -> None:
+    """Keep a SocketRouteReady condition, Events and a PolicyReport on every Socket.IO server and route.
+
+    \b
+    Writes nothing else: no finalizers or annotations on watched objects, nothing when unchanged.
+    """
+    try:
+        from socketguard.controller import app
+    except ImportError as error:  # kopf and kubernetes are the `operator` extra
+        raise click.ClickException(f"{error}: install socketguard[operator]") from None
+    import kopf
+
+    kopf.configure(verbose=verbose, log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.FULL)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    options = app.Options(namespaces=namespaces, kubeconfig=kubeconfig, health_host=health_host,
+                          health_port=health_port, peering=peering, standalone=standalone, priority=priority,
+                          debounce=debounce)
+    try:
+        if cleanup:
+            conditions, reports = asyncio.run(app.cleanup(options))
+            click.echo(f"removed {conditions} conditions and {reports} reports")
+            return
+        asyncio.run(app.run(options))
+    except app.ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:
+        pass

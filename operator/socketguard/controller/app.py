@@ -1,0 +1,156 @@
+"""Wires the operator together: kopf registry and settings, the reconciler, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+from kubernetes.config import ConfigException
+
+from socketguard.controller.feed import INPUT_KINDS, Feed, observe
+from socketguard.controller.kube import Kube, KubeError, collection_path, load_configuration
+from socketguard.controller.metrics import HealthServer
+from socketguard.controller.reconciler import Reconciler, Settings
+from socketguard.controller.writers import MANAGED_SELECTOR, REPORT_KINDS, Writers
+from socketguard.objects import ObjectRef
+
+log = logging.getLogger(__name__)
+
+PEERING_NAME = "socketguard"
+
+
+class ConfigError(RuntimeError):
+    """No usable cluster credentials."""
+
+
+def connect(options: Options) -> Kube:
+    try:
+        return Kube(load_configuration(options.kubeconfig))
+    except (ConfigException, OSError, TypeError) as error:
+        raise ConfigError(f"no cluster credentials (in-cluster or kubeconfig): {error}") from None
+
+
+@dataclass
+class Options:
+    namespaces: Sequence[str] = ()
+    kubeconfig: str | None = None
+    health_host: str = "0.0.0.0"
+    health_port: int = 8080
+    peering: str = PEERING_NAME
+    standalone: bool = False
+    priority: int | None = None
+    debounce: float = 0.3
+    max_delay: float = 2.0
+    instance: str = field(default_factory=lambda: os.environ.get("POD_NAME") or socket.gethostname())
+
+
+def build_registry(feed: Feed, options: Options) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    feed.register(registry)
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        # kopf's own Events would be writes into watched objects; ours are the only ones.
+        settings.posting.enabled = False
+        settings.peering.name = options.peering
+        settings.peering.mandatory = False
+        settings.peering.stealth = True
+        settings.watching.server_timeout = 300
+        settings.watching.client_timeout = 330
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> Any:
+        return kopf.login_via_client(**kwargs)
+
+    return registry
+
+
+async def run(options: Options, stop: asyncio.Event | None = None) -> None:
+    """Runs until `stop` is set (or the process is signalled)."""
+    if options.kubeconfig:
+        os.environ["KUBECONFIG"] = options.kubeconfig
+    feed = Feed()
+    registry = build_registry(feed, options)
+    kube = connect(options)
+    settings = Settings(debounce=options.debounce, max_delay=options.max_delay,
+                        namespaces=frozenset(options.namespaces))
+    reconciler = Reconciler(feed, kube, Writers(kube, options.instance), settings)
+    health = HealthServer(options.health_host, options.health_port, lambda: reconciler.ready)
+    await health.start()
+    loop_task = asyncio.create_task(reconciler.run(), name="socketguard reconciler")
+    try:
+        await kopf.operator(
+            registry=registry,
+            clusterwide=not options.namespaces,
+            namespaces=list(options.namespaces),
+            standalone=options.standalone,
+            priority=options.priority if options.priority is not None else random.randint(1, 1_000_000),
+            peering_name=options.peering,
+            stop_flag=stop,
+        )
+    finally:
+        loop_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop_task
+        await health.stop()
+        await kube.close()
+
+
+# -- cleanup (`socketguard operator --cleanup`, the chart's pre-delete hook) -----------------------
+async def cleanup(options: Options) -> tuple[int, int]:
+    """Removes every SocketRouteReady condition and every report we wrote; (conditions, reports)."""
+    kube = connect(options)
+    writers = Writers(kube, options.instance)
+    namespaces: list[str | None] = list(options.namespaces) or [None]
+    conditions = reports = 0
+    try:
+        for watched in INPUT_KINDS:
+            api_version = await _served_version(kube, watched.group, watched.selector)
+            if api_version is None:
+                continue
+            for namespace in namespaces:
+                for body in await kube.list_all(collection_path(api_version, watched.plural, namespace)):
+                    observed = observe(body)
+                    if observed.index is None:
+                        continue
+                    ref = ObjectRef(api_version, watched.kind, body["metadata"]["namespace"], body["metadata"]["name"])
+                    await writers.remove_condition(ref, observed)
+                    conditions += 1
+        for _, _, api_version, plural in REPORT_KINDS:
+            for namespace in namespaces:
+                try:
+                    found = await kube.list_all(collection_path(api_version, plural, namespace),
+                                                {"labelSelector": MANAGED_SELECTOR})
+                except KubeError as error:
+                    if error.status == 404:
+                        break
+                    raise
+                for report in found:
+                    meta = report["metadata"]
+                    await kube.delete(f"{collection_path(api_version, plural, meta['namespace'])}/{meta['name']}")
+                    reports += 1
+    finally:
+        await kube.close()
+    return conditions, reports
+
+
+async def _served_version(kube: Kube, group: str, selector: Sequence[str]) -> str | None:
+    if len(selector) == 3:
+        return f"{group}/{selector[1]}" if group else selector[1]
+    try:
+        found = await kube.get(f"/apis/{group}")
+    except KubeError as error:
+        if error.status == 404:
+            return None
+        raise
+    preferred = (found or {}).get("preferredVersion") or {}
+    version = preferred.get("groupVersion")
+    return str(version) if version else None

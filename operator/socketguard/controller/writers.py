@@ -1,0 +1,171 @@
+"""The operator's only writes: its condition, its Events, its reports, resuming held Deployments.
+
+Conditions are upserted with JSON patches on the status subresource: a `test` of our
+condition's type at its index (or of the resourceVersion when the list is created) makes the
+patch fail instead of overwriting someone else's conditions if the object changed meanwhile;
+the writer then reads the object again and retries.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from socketguard import ANNOTATION_PREFIX
+from socketguard.controller import metrics
+from socketguard.controller.feed import Observed, observe
+from socketguard.controller.kube import Kube, KubeError, collection_path, object_path
+from socketguard.controller.verdict import CONDITION_TYPE, Condition, summary
+from socketguard.objects import ObjectRef
+
+log = logging.getLogger(__name__)
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "socketguard"}
+MANAGED_SELECTOR = "app.kubernetes.io/managed-by=socketguard"
+FINDING_ANNOTATION = f"{ANNOTATION_PREFIX}finding"
+HELD_ANNOTATION = f"{ANNOTATION_PREFIX}held"
+REPORT_NAME = "socketguard"
+REPORT_KINDS = (  # preference order: the first whose CRD exists is written
+    ("wgpolicyk8s.io", "PolicyReport", "wgpolicyk8s.io/v1alpha2", "policyreports"),
+    ("openreports.io", "Report", "openreports.io/v1alpha1", "reports"),
+)
+_RETRIES = 3
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def condition_patch(observed: Observed, condition: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """JSON patch that puts `condition` into status.conditions and touches nothing else."""
+    if observed.index is not None:
+        where = f"/status/conditions/{observed.index}"
+        return [{"op": "test", "path": f"{where}/type", "value": CONDITION_TYPE},
+                {"op": "replace", "path": where, "value": dict(condition)}]
+    if observed.conditions is not None:
+        return [{"op": "add", "path": "/status/conditions/-", "value": dict(condition)}]
+    guard = {"op": "test", "path": "/metadata/resourceVersion", "value": observed.resource_version}
+    if observed.has_status:
+        return [guard, {"op": "add", "path": "/status/conditions", "value": [dict(condition)]}]
+    return [guard, {"op": "add", "path": "/status", "value": {"conditions": [dict(condition)]}}]
+
+
+def removal_patch(observed: Observed) -> list[dict[str, Any]]:
+    assert observed.index is not None
+    where = f"/status/conditions/{observed.index}"
+    return [{"op": "test", "path": f"{where}/type", "value": CONDITION_TYPE}, {"op": "remove", "path": where}]
+
+
+class Writers:
+    def __init__(self, kube: Kube, instance: str) -> None:
+        self.kube = kube
+        self.instance = instance
+
+    async def upsert_condition(self, ref: ObjectRef, observed: Observed, condition: Condition,
+                               generation: int | None) -> Observed | None:
+        """Writes the condition unless it already reads so; returns what the object now shows."""
+        for _ in range(_RETRIES):
+            if condition.matches(observed.condition, generation):
+                return observed
+            previous = observed.condition
+            transition = (str(previous.get("lastTransitionTime")) if previous and previous.get("status") ==
+                          condition.status and previous.get("lastTransitionTime") else now())
+            body = condition.as_dict(generation, transition)
+            try:
+                updated = await self.kube.json_patch(object_path(ref, subresource="status"),
+                                                     condition_patch(observed, body), kind=ref.kind)
+            except KubeError as error:
+                if error.status == 404:
+                    return None
+                if error.status not in (409, 422):
+                    raise
+                observed = observe(await self.kube.get(object_path(ref)))
+                continue
+            metrics.WRITES.labels(what="condition").inc()
+            return observe(updated)
+        raise RuntimeError(f"{ref}: the condition kept changing under us")
+
+    async def remove_condition(self, ref: ObjectRef, observed: Observed) -> Observed | None:
+        for _ in range(_RETRIES):
+            if observed.index is None:
+                return observed
+            try:
+                updated = await self.kube.json_patch(object_path(ref, subresource="status"),
+                                                     removal_patch(observed), kind=ref.kind)
+            except KubeError as error:
+                if error.status == 404:
+                    return None
+                if error.status not in (409, 422):
+                    raise
+                observed = observe(await self.kube.get(object_path(ref)))
+                continue
+            metrics.WRITES.labels(what="condition-removal").inc()
+            return observe(updated)
+        raise RuntimeError(f"{ref}: the condition kept changing under us")
+
+    async def post_event(self, ref: ObjectRef, uid: str, *, kind: str, reason: str, message: str,
+                         finding_id: str | None = None) -> None:
+        stamp = now()
+        annotations = {FINDING_ANNOTATION: finding_id} if finding_id else {}
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{ref.name}.", "namespace": ref.namespace,
+                         "labels": dict(MANAGED_BY), "annotations": annotations},
+            "involvedObject": {**ref.as_dict(), "uid": uid},
+            "reason": reason,
+            "message": message,
+            "type": kind,
+            "source": {"component": "socketguard"},
+            "reportingComponent": "socketguard.io/operator",
+            "reportingInstance": self.instance,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+        }
+        await self.kube.create(collection_path("v1", "events", ref.namespace), body, kind="Event")
+        metrics.WRITES.labels(what=f"event-{kind.lower()}").inc()
+
+    async def resume_held(self, ref: ObjectRef) -> None:
+        """Unpauses a Deployment the webhook's hold mode paused, and drops the marker."""
+        patch = {"metadata": {"annotations": {HELD_ANNOTATION: None}}, "spec": {"paused": False}}
+        await self.kube.merge_patch(object_path(ref), patch, kind=ref.kind)
+        metrics.WRITES.labels(what="resume").inc()
+
+    async def write_report(self, report_kind: tuple[str, str, str, str], namespace: str,
+                           results: Sequence[Mapping[str, Any]], exists: bool) -> None:
+        _, kind, api_version, plural = report_kind
+        path = object_path(ObjectRef(api_version, kind, namespace, REPORT_NAME), plural=plural)
+        if not results:
+            if exists:
+                await self._delete_ignoring_absent(path, kind)
+                metrics.WRITES.labels(what="report").inc()
+            return
+        content = {"results": list(results), "summary": summary(results)}
+        if exists:
+            try:
+                await self.kube.merge_patch(path, content, kind=kind)
+                metrics.WRITES.labels(what="report").inc()
+                return
+            except KubeError as error:
+                if error.status != 404:
+                    raise
+        body = {"apiVersion": api_version, "kind": kind,
+                "metadata": {"name": REPORT_NAME, "namespace": namespace, "labels": dict(MANAGED_BY)},
+                **content}
+        try:
+            await self.kube.create(collection_path(api_version, plural, namespace), body, kind=kind)
+        except KubeError as error:
+            if error.status != 409:
+                raise
+            await self.kube.merge_patch(path, content, kind=kind)
+        metrics.WRITES.labels(what="report").inc()
+
+    async def _delete_ignoring_absent(self, path: str, kind: str) -> None:
+        try:
+            await self.kube.delete(path, kind=kind)
+        except KubeError as error:
+            if error.status != 404:
+                raise

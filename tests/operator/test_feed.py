@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sg_objects import server
+
+from socketguard.controller.feed import Feed, observe, slim
+from socketguard.controller.writers import condition_patch, removal_patch
+from socketguard.objects import ObjectRef
+
+
+def cluster_body(**status: Any) -> dict[str, Any]:
+    body = server("api")
+    body["metadata"].update(resourceVersion="41", managedFields=[{"manager": "kubectl"}],
+                            annotations={**body["metadata"]["annotations"],
+                                         "kubectl.kubernetes.io/last-applied-configuration": "{...}"})
+    body["spec"]["template"]["spec"]["volumes"] = [{"name": "data", "emptyDir": {}}]
+    if status:
+        body["status"] = status
+    return body
+
+
+def test_slim_view_keeps_what_the_engine_reads_and_drops_the_rest() -> None:
+    view = slim(cluster_body(replicas=1))
+    assert "status" not in view and "managedFields" not in view["metadata"]
+    assert "resourceVersion" not in view["metadata"]
+    assert "kubectl.kubernetes.io/last-applied-configuration" not in view["metadata"]["annotations"]
+    assert view["metadata"]["annotations"]["socketguard.io/role"] == "server"
+    assert "volumes" not in view["spec"]["template"]["spec"]
+    assert view["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] == 8080
+
+
+def test_status_only_changes_do_not_notify() -> None:
+    feed = Feed()
+    heard: list[ObjectRef] = []
+    feed.listeners.append(lambda ref, old, new: heard.append(ref))
+    feed.apply(cluster_body())
+    feed.apply(cluster_body(conditions=[{"type": "Available", "status": "True"}]))
+    assert len(heard) == 1
+    ref = ObjectRef("apps/v1", "Deployment", "demo", "api")
+    assert feed.observed[ref].conditions == 1
+    changed = cluster_body()
+    changed["spec"]["replicas"] = 3
+    feed.apply(changed)
+    assert len(heard) == 2
+    feed.delete(changed)
+    assert len(heard) == 3 and ref not in feed.inventory and ref not in feed.observed
+
+
+def test_observe_finds_our_condition_among_others() -> None:
+    ours = {"type": "SocketRouteReady", "status": "False"}
+    seen = observe(cluster_body(conditions=[{"type": "Available", "status": "True"}, ours]))
+    assert (seen.index, seen.conditions, seen.resource_version) == (1, 2, "41")
+    assert condition_patch(seen, {"type": "SocketRouteReady", "status": "True"}) == [
+        {"op": "test", "path": "/status/conditions/1/type", "value": "SocketRouteReady"},
+        {"op": "replace", "path": "/status/conditions/1", "value": {"type": "SocketRouteReady", "status": "True"}},
+    ]
+    assert removal_patch(seen)[1] == {"op": "remove", "path": "/status/conditions/1"}
+
+
+def test_patches_never_replace_other_conditions() -> None:
+    cond = {"type": "SocketRouteReady"}
+    appended = condition_patch(observe(cluster_body(conditions=[{"type": "Available"}])), cond)
+    assert appended == [{"op": "add", "path": "/status/conditions/-", "value": cond}]
+    # Creating the list is guarded by the resourceVersion: if someone added conditions meanwhile,
+    # the patch fails instead of overwriting theirs.
+    created = condition_patch(observe(cluster_body(replicas=1)), cond)
+    assert created[0] == {"op": "test", "path": "/metadata/resourceVersion", "value": "41"}
+    assert created[1]["path"] == "/status/conditions"
+    assert condition_patch(observe(cluster_body()), cond)[1]["path"] == "/status"

@@ -1,0 +1,82 @@
+"""The evaluation half of the reconciler: parts of the cluster in, conditions and findings out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from kubernetes.client import Configuration
+from sg_objects import MAGEAGENT_BROKEN, MAGEAGENT_FIXED_ROUTE, route, server, service
+
+from socketguard.controller.feed import Feed
+from socketguard.controller.kube import Kube
+from socketguard.controller.reconciler import Reconciler
+from socketguard.controller.writers import Writers
+from socketguard.engine import analyze
+from socketguard.objects import ObjectRef
+
+ISTIO = {"virtualservices.networking.istio.io": ("networking.istio.io", "VirtualService")}
+
+
+def reconciler(*objects: dict[str, Any], istio: bool = True) -> Reconciler:
+    feed = Feed()
+    if istio:
+        feed.crds.update(ISTIO)
+    kube = Kube(Configuration())
+    found = Reconciler(feed, kube, Writers(kube, "test"))
+    for obj in objects:
+        obj["metadata"].setdefault("uid", f"uid-{obj['metadata']['name']}")
+        feed.apply(obj)
+    return found
+
+
+def mageagent(fixed: bool = False) -> list[dict[str, Any]]:
+    docs = [d for d in yaml.safe_load_all(MAGEAGENT_BROKEN) if d]
+    if fixed:
+        docs[-1] = yaml.safe_load(MAGEAGENT_FIXED_ROUTE)
+    return docs
+
+
+DEPLOYMENT = ObjectRef("apps/v1", "Deployment", "mageagent", "mageagent")
+VIRTUAL_SERVICE = ObjectRef("networking.istio.io/v1", "VirtualService", "mageagent", "adverant")
+
+
+def test_the_broken_example_marks_the_server_and_its_route_false() -> None:
+    sg = reconciler(*mageagent())
+    outcomes = [sg.evaluate(unit) for unit in sg.units(set(sg.dirty))]
+    conditions = {ref: c for o in outcomes for ref, c in o.conditions.items()}
+    assert set(conditions) == {DEPLOYMENT, VIRTUAL_SERVICE}
+    for condition in conditions.values():
+        assert (condition.status, condition.reason) == ("False", "SocketPathMismatch")
+        assert "rewrite: {uri: /socket.io/}" in condition.message
+
+
+def test_the_fixed_route_is_true() -> None:
+    sg = reconciler(*mageagent(fixed=True))
+    outcomes = [sg.evaluate(unit) for unit in sg.units(set(sg.dirty))]
+    assert {c.status for o in outcomes for c in o.conditions.values()} == {"True"}
+    assert DEPLOYMENT in {ref for o in outcomes for ref in o.clean}
+
+
+def test_the_operator_finds_what_the_engine_finds_on_the_whole_inventory() -> None:
+    objects = [*mageagent(), server("a", path="/ws"), service("a"), route("a"), server("b"), service("b"), route("b")]
+    sg = reconciler(*objects)
+    outcomes = [sg.evaluate(unit) for unit in sg.units(set(sg.dirty))]
+    by_parts = sorted((f.key, f.message) for o in outcomes for fs in o.by_subject.values() for f in fs)
+    whole = sorted((f.key, f.message) for f in analyze(sg.feed.inventory))
+    assert by_parts == whole and whole
+
+
+def test_a_change_reevaluates_only_its_part() -> None:
+    sg = reconciler(server("a"), service("a"), route("a"), server("b"), service("b"), route("b"))
+    sg.dirty.clear()
+    sg.feed.apply(route("a", prefix="/api/socket.io/"))
+    units = sg.units(set(sg.dirty))
+    assert [sorted(r.name for r in u.evaluated) for u in units] == [["a", "a", "a"]]
+
+
+def test_without_istio_servers_are_unknown() -> None:
+    sg = reconciler(server("a"), service("a"), istio=False)
+    outcomes = [sg.evaluate(unit) for unit in sg.units(set(sg.dirty))]
+    conditions = [c for o in outcomes for c in o.conditions.values()]
+    assert [(c.status, c.reason) for c in conditions] == [("Unknown", "RoutingNotEvaluated")]

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sg_objects import gateway, route, server, service
+
+from socketguard.controller.relations import Relations
+from socketguard.objects import ObjectRef
+
+
+def relations_of(*objects: dict[str, Any]) -> Relations:
+    relations = Relations()
+    for obj in objects:
+        relations.update(ObjectRef.of(obj), obj)
+    return relations
+
+
+def refs(*objects: dict[str, Any]) -> set[ObjectRef]:
+    return {ObjectRef.of(o) for o in objects}
+
+
+def test_a_pair_is_its_own_part_and_other_pairs_are_untouched() -> None:
+    a = [server("a"), service("a"), route("a")]
+    b = [server("b"), service("b"), route("b")]
+    relations = relations_of(*a, *b)
+    for obj in a:
+        assert relations.affected([ObjectRef.of(obj)]) == refs(*a)
+
+
+def test_a_service_joins_routes_and_the_workloads_it_selects() -> None:
+    relations = relations_of(server("a"), route("a", backend="a-svc"), service("a-svc", app="a"), server("x"))
+    assert relations.affected([ObjectRef.of(service("a-svc", app="a"))]) == refs(
+        server("a"), route("a", backend="a-svc"), service("a-svc", app="a"))
+
+
+def test_routes_sharing_a_host_are_evaluated_together() -> None:
+    first, second = route("one", host="app.example.com"), route("two", host="app.example.com", prefix="/")
+    relations = relations_of(first, second, route("three", host="other.example.com"))
+    assert relations.affected([ObjectRef.of(first)]) == refs(first, second)
+
+
+def test_a_gateway_is_context_unless_it_changed() -> None:
+    gw = gateway("gw")
+    one = route("one", host="one.example.com", gateway="gw")
+    two = route("two", host="two.example.com", gateway="gw")
+    relations = relations_of(gw, one, two)
+    assert relations.affected([ObjectRef.of(one)]) == refs(one, gw)
+    assert relations.affected([ObjectRef.of(gw)]) == refs(gw, one, two)
+
+
+def test_a_client_reaches_the_routes_of_its_host() -> None:
+    client = server("page")
+    client["metadata"]["annotations"] = {"socketguard.io/role": "client",
+                                         "socketguard.io/client-url": "https://app.example.com"}
+    vs = route("web", host="app.example.com")
+    relations = relations_of(client, vs, route("else", host="else.example.com"))
+    assert relations.affected([ObjectRef.of(client)]) == refs(client, vs)
+    assert ObjectRef.of(client) in relations.affected([ObjectRef.of(vs)])
+
+
+def test_removed_objects_leave_the_indexes() -> None:
+    relations = relations_of(server("a"), service("a"))
+    relations.update(ObjectRef.of(service("a")), None)
+    assert relations.affected([ObjectRef.of(server("a"))]) == refs(server("a"))
