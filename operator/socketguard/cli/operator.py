@@ -41,6 +41,8 @@ def operator(namespaces: tuple[str, ...], kubeconfig: str | None, health_host: s
 
     kopf.configure(verbose=verbose, log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.FULL)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    if not verbose:  # kopf logs every handler call at INFO: one line per watch event
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     options = app.Options(namespaces=namespaces, kubeconfig=kubeconfig, health_host=health_host,
                           health_port=health_port, peering=peering, standalone=standalone, priority=priority,
                           debounce=debounce)

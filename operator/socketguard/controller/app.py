@@ -16,7 +16,7 @@ import kopf
 from kubernetes.config import ConfigException
 
 from socketguard.controller.feed import INPUT_KINDS, Feed, observe
-from socketguard.controller.kube import Kube, KubeError, collection_path, load_configuration
+from socketguard.controller.kube import Kube, KubeError, bearer_header, collection_path, load_configuration
 from socketguard.controller.metrics import HealthServer
 from socketguard.controller.reconciler import Reconciler, Settings
 from socketguard.controller.writers import MANAGED_SELECTOR, REPORT_KINDS, Writers
@@ -52,6 +52,18 @@ class Options:
     instance: str = field(default_factory=lambda: os.environ.get("POD_NAME") or socket.gethostname())
 
 
+def connection_info(conf: Any) -> kopf.ConnectionInfo:
+    """kopf's credentials from the same loader the writers use (one identity for both)."""
+    scheme, token = None, None
+    header = bearer_header(conf)
+    if header:
+        scheme, _, token = header.partition(" ")
+    return kopf.ConnectionInfo(
+        server=conf.host, ca_path=conf.ssl_ca_cert, insecure=not conf.verify_ssl, scheme=scheme or None,
+        token=token or None, certificate_path=conf.cert_file or None, private_key_path=conf.key_file or None,
+    )
+
+
 def build_registry(feed: Feed, options: Options) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     feed.register(registry)
@@ -67,16 +79,14 @@ def build_registry(feed: Feed, options: Options) -> kopf.OperatorRegistry:
         settings.watching.client_timeout = 330
 
     @kopf.on.login(registry=registry)
-    def login(**kwargs: Any) -> Any:
-        return kopf.login_via_client(**kwargs)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        return connection_info(load_configuration(options.kubeconfig))
 
     return registry
 
 
 async def run(options: Options, stop: asyncio.Event | None = None) -> None:
     """Runs until `stop` is set (or the process is signalled)."""
-    if options.kubeconfig:
-        os.environ["KUBECONFIG"] = options.kubeconfig
     feed = Feed()
     registry = build_registry(feed, options)
     kube = connect(options)

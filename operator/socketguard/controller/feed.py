@@ -101,33 +101,35 @@ class Feed:
         kopf.index(*CRDS.selector, id="feed-crds", registry=registry)(self._index_crd)
         kopf.on.event(*CRDS.selector, id="feed-crds-events", registry=registry)(self._event_crd)
 
-    # -- kopf handlers (they return None: kopf then keeps nothing in its own indexes) -----------
-    def _index_input(self, body: Mapping[str, Any], **_: Any) -> None:
+    # -- kopf handlers -------------------------------------------------------------------------
+    # Coroutines, so kopf runs them on the event loop (sync handlers go to a thread pool, and
+    # the inventory is not thread-safe). They return None: kopf then keeps no index of its own.
+    async def _index_input(self, body: Mapping[str, Any], **_: Any) -> None:
         self.apply(body)
 
-    def _event_input(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
+    async def _event_input(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
         self._mark_ready()
         if type == "DELETED":
             self.delete(body)
 
-    def _index_namespace(self, body: Mapping[str, Any], **_: Any) -> None:
+    async def _index_namespace(self, body: Mapping[str, Any], **_: Any) -> None:
         name = _meta(body).get("name")
         if isinstance(name, str):
             self.namespace_labels[name] = dict(_meta(body).get("labels") or {})
 
-    def _event_namespace(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
+    async def _event_namespace(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
         self._mark_ready()
         if type == "DELETED":
             self.namespace_labels.pop(str(_meta(body).get("name")), None)
 
-    def _index_crd(self, body: Mapping[str, Any], **_: Any) -> None:
+    async def _index_crd(self, body: Mapping[str, Any], **_: Any) -> None:
         name, spec = _meta(body).get("name"), body.get("spec") or {}
         kind = (spec.get("names") or {}).get("kind")
         if isinstance(name, str) and isinstance(kind, str) and name not in self.crds:
             self.crds[name] = (str(spec.get("group", "")), kind)
             self._notify_global()
 
-    def _event_crd(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
+    async def _event_crd(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
         self._mark_ready()
         if type == "DELETED" and self.crds.pop(str(_meta(body).get("name")), None) is not None:
             self._notify_global()

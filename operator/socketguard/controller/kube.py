@@ -23,6 +23,8 @@ from socketguard.objects import ObjectRef
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
+_RETRYABLE = frozenset({429, 500, 502, 503, 504})
+_ATTEMPTS = 5
 PLURALS = {
     "Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets",
     "Service": "services", "HorizontalPodAutoscaler": "horizontalpodautoscalers",
@@ -49,6 +51,13 @@ def load_configuration(kubeconfig: str | None = None) -> k8s_client.Configuratio
     k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
         config_file=kubeconfig, client_configuration=configuration)
     return configuration
+
+
+def bearer_header(configuration: k8s_client.Configuration) -> str | None:
+    """`Bearer <token>` (newer clients keep it under BearerToken; a refresh hook may renew it)."""
+    found = configuration.get_api_key_with_prefix("BearerToken") or configuration.get_api_key_with_prefix(
+        "authorization")
+    return str(found) if found else None
 
 
 def object_path(ref: ObjectRef, *, subresource: str | None = None, plural: str | None = None) -> str:
@@ -91,7 +100,7 @@ class Kube:
 
     def _headers(self, content_type: str | None) -> dict[str, str]:
         headers = {"Accept": "application/json"}
-        auth = self.configuration.get_api_key_with_prefix("authorization")
+        auth = bearer_header(self.configuration)
         if auth:
             headers["Authorization"] = auth
         if content_type:
@@ -102,17 +111,22 @@ class Kube:
                       params: Mapping[str, str] | None = None, kind: str = "") -> Any:
         url = self.configuration.host.rstrip("/") + path + (f"?{urlencode(params)}" if params else "")
         data = None if body is None else json.dumps(body)
+        headers = self._headers(content_type or ("application/json" if data else None))
         session = await self._get_session()
-        async with self._limit:
-            if method != "GET":
-                metrics.API_WRITES.labels(verb=method.lower(), kind=kind or _kind_of(path)).inc()
-            async with session.request(method, url, data=data,
-                                       headers=self._headers(content_type or ("application/json" if data else None))
-                                       ) as response:
-                text = await response.text()
-                if response.status >= 400:
-                    raise KubeError(method, path, response.status, text)
+        for attempt in range(_ATTEMPTS):
+            async with self._limit:
+                if method != "GET":
+                    metrics.API_WRITES.labels(verb=method.lower(), kind=kind or _kind_of(path)).inc()
+                async with session.request(method, url, data=data, headers=headers) as response:
+                    text = await response.text()
+                    status = response.status
+            if status < 400:
                 return json.loads(text) if text else None
+            # The API server asks to come back (429, or 5xx while it restarts): a short wait.
+            if status not in _RETRYABLE or attempt == _ATTEMPTS - 1:
+                raise KubeError(method, path, status, text)
+            await asyncio.sleep(min(0.5 * 2 ** attempt, 8.0))
+        raise AssertionError("unreachable")
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         return await self.request("GET", path, params=params)

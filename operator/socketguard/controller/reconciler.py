@@ -162,8 +162,10 @@ class Reconciler:
             changed, self.dirty = self.dirty, set()
         if not changed:
             return
-        units = self.units(changed)
-        outcomes = [self.evaluate(unit) for unit in units]
+        outcomes = []
+        for unit in self.units(changed):
+            outcomes.append(self.evaluate(unit))
+            await asyncio.sleep(0)  # lets the watch streams in between the parts of a big batch
         await self.deliver(outcomes)
 
     # -- evaluation ----------------------------------------------------------------------------

@@ -1,0 +1,135 @@
+"""Operator convergence: N server/route pairs created at once; time until every condition is written.
+
+    python bench/operator_converge.py [--pairs 1000] [--broken-every 0] [--quiet 30]
+
+Starts a control plane with the harness (or uses $SOCKETGUARD_TEST_KUBECONFIG), runs
+`socketguard operator` as a ServiceAccount bound to rbac.yaml, creates N Deployment + Service +
+VirtualService triples in one namespace, and prints: creation time, time until all 2N
+conditions (server and route) are written, API writes per pair (from the operator's metrics),
+evaluations, and the writes during a quiet period afterwards (target 0). Target: < 60 s for
+1000 pairs, at most one status write per object per change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "operator"), str(ROOT / "tests" / "operator")]
+
+from sg_objects import route, server, service  # noqa: E402
+from sg_operator import OperatorProcess, operator_kubeconfig  # noqa: E402
+
+from socketguard.testing import Cluster, ControlPlane, find_toolset  # noqa: E402
+
+
+def pair(index: int, namespace: str, broken: bool) -> list[dict[str, Any]]:
+    name = f"srv-{index:05d}"
+    objects = [server(name, namespace, path="/ws" if broken else None), service(name, namespace), route(name, namespace)]
+    for obj in objects:
+        obj["metadata"].pop("uid", None)
+        obj["metadata"].pop("generation", None)
+    return objects
+
+
+def create(cluster: Cluster, objects: list[dict[str, Any]], chunk: int = 150, workers: int = 4) -> None:
+    chunks = [objects[i:i + chunk] for i in range(0, len(objects), chunk)]
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        for done in pool.map(lambda part: cluster.kubectl("create", "-f", "-", stdin=yaml.safe_dump_all(part),
+                                                          timeout=600), chunks):
+            del done
+
+
+def condition_writes(operator: OperatorProcess) -> float:
+    with_labels = operator.metrics_text()
+    total = 0.0
+    for line in with_labels.splitlines():
+        if line.startswith('socketguard_writes_total{what="condition"}'):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+class BenchOperator(OperatorProcess):
+    def metrics_text(self) -> str:
+        import urllib.request
+
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"http://127.0.0.1:{self.port}/metrics", timeout=10) as response:
+            return str(response.read().decode())
+
+
+def run(cluster: Cluster, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    kubeconfig = operator_kubeconfig(cluster)
+    namespace = f"bench-{int(time.time())}"
+    cluster.create_namespace(namespace)
+    operator = BenchOperator(kubeconfig, work, "--standalone", "--log-format", "plain").start()
+    try:
+        objects = [obj for i in range(args.pairs)
+                   for obj in pair(i, namespace, bool(args.broken_every) and i % args.broken_every == 0)]
+        writes_before = operator.writes()
+        began = time.monotonic()
+        create(cluster, objects)
+        created = time.monotonic() - began
+        target = 2 * args.pairs
+        while condition_writes(operator) < target:
+            if time.monotonic() - began > args.timeout:
+                raise SystemExit(f"not converged after {args.timeout} s: {condition_writes(operator)}/{target}")
+            time.sleep(0.5)
+        converged = time.monotonic() - began
+        time.sleep(3)  # Events and reports follow the conditions
+        writes = operator.writes() - writes_before
+        metrics = operator.metrics()
+        quiet_start = operator.writes()
+        time.sleep(args.quiet)
+        quiet_writes = operator.writes() - quiet_start
+        deployments = json.loads(cluster.kubectl("get", "deployments", "-n", namespace, "-o", "json",
+                                                 timeout=300).stdout)["items"]
+        with_condition = sum(1 for d in deployments if any(c.get("type") == "SocketRouteReady"
+                                                           for c in d.get("status", {}).get("conditions", [])))
+    finally:
+        operator.stop()
+    return {
+        "pairs": args.pairs,
+        "objects_created": len(objects),
+        "create_seconds": round(created, 1),
+        "converge_seconds": round(converged, 1),
+        "deployments_with_condition": with_condition,
+        "api_writes": writes,
+        "api_writes_per_pair": round(writes / args.pairs, 2),
+        "evaluations": metrics.get("socketguard_evaluations_total", 0),
+        "quiet_seconds": args.quiet,
+        "writes_while_quiet": quiet_writes,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=1000)
+    parser.add_argument("--broken-every", type=int, default=0, help="every Nth pair has a path mismatch")
+    parser.add_argument("--quiet", type=float, default=30.0, help="seconds of steady state to count writes in")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="sg-bench-operator-"))
+    existing = os.environ.get("SOCKETGUARD_TEST_KUBECONFIG")
+    if existing:
+        toolset = find_toolset()
+        cluster = Cluster(Path(existing), kubectl=toolset.kubectl if toolset else "kubectl", work_dir=work)
+        result = run(cluster, args, work)
+    else:
+        with ControlPlane(run_dir=work / "cp") as plane:
+            result = run(plane, args, work)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Runs `python -m socketguard operator` as a subprocess with a ServiceAccount bound to rbac.yaml."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from socketguard.testing import Cluster, free_port, wait_for
+
+PACKAGE_DIR = Path(__file__).resolve().parents[2] / "operator"
+CONTROLLER_DIR = PACKAGE_DIR / "socketguard" / "controller"
+RBAC_FILE = CONTROLLER_DIR / "rbac.yaml"
+PEERING_CRDS = CONTROLLER_DIR / "peering-crds.yaml"
+OPERATOR_NAMESPACE = "socketguard-system"
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def operator_kubeconfig(cluster: Cluster) -> Path:
+    """A kubeconfig for a ServiceAccount that has exactly the operator's ClusterRole."""
+    role = yaml.safe_load(RBAC_FILE.read_text())
+    cluster.apply(role)
+    cluster.kubectl("apply", "-f", str(PEERING_CRDS))
+    return cluster.service_account_kubeconfig(OPERATOR_NAMESPACE, "socketguard-operator",
+                                              cluster_roles=[role["metadata"]["name"]])
+
+
+class OperatorProcess:
+    def __init__(self, kubeconfig: Path, log_dir: Path, *extra: str) -> None:
+        self.kubeconfig = kubeconfig
+        self.port = free_port()
+        self.log_path = log_dir / f"operator-{self.port}.log"
+        self.extra = extra
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "socketguard", "operator", "--kubeconfig", str(self.kubeconfig), *args]
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "PYTHONPATH": os.pathsep.join([str(PACKAGE_DIR), os.environ.get("PYTHONPATH", "")])}
+
+    def start(self) -> OperatorProcess:
+        args = ["--health-host", "127.0.0.1", "--health-port", str(self.port), *self.extra]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(self.command(*args), stdout=log, stderr=subprocess.STDOUT,
+                                            env=self.env())
+        wait_for(self.ready, timeout=90, what=f"operator ready (log {self.log_path})")
+        return self
+
+    def ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"operator exited with {self.process.returncode}:\n{self.log()}")
+        try:
+            with _OPENER.open(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as response:
+                return bool(response.status == 200)
+        except (OSError, urllib.error.HTTPError):
+            return False
+
+    def metrics(self) -> dict[str, float]:
+        """Sums of the operator's own counters by metric name (labels summed)."""
+        with _OPENER.open(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        sums: dict[str, float] = {}
+        for line in text.splitlines():
+            if line.startswith("socketguard_") and " " in line:
+                name = line.split("{", 1)[0].split(" ", 1)[0]
+                sums[name] = sums.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+        return sums
+
+    def writes(self) -> float:
+        return self.metrics().get("socketguard_api_writes_total", 0.0)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def cleanup(self) -> str:
+        result = subprocess.run(self.command("--cleanup", "--log-format", "plain"), capture_output=True, text=True,
+                                env=self.env(), timeout=120, check=True)
+        return result.stdout
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""
+
+
+def get_json(cluster: Cluster, *args: str) -> Any:
+    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+
+
+def condition(cluster: Cluster, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+    body = get_json(cluster, kind, name, "-n", namespace)
+    for item in (body.get("status") or {}).get("conditions") or []:
+        if item.get("type") == "SocketRouteReady":
+            return dict(item)
+    return None
+
+
+def events(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
+    found = get_json(cluster, "events", "-n", namespace, "-l", "app.kubernetes.io/managed-by=socketguard")
+    return list(found.get("items") or [])
+
+
+def report_results(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
+    result = cluster.kubectl("get", "policyreports.wgpolicyk8s.io", "socketguard", "-n", namespace, "-o", "json",
+                             check=False)
+    if result.returncode != 0:
+        return []
+    return list(json.loads(result.stdout).get("results") or [])

@@ -1,0 +1,208 @@
+"""The operator against a real control plane, as a ServiceAccount bound to rbac.yaml."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sg_objects import MAGEAGENT_BROKEN, MAGEAGENT_FIXED_ROUTE, route, server, service
+from sg_operator import OperatorProcess, condition, events, get_json, operator_kubeconfig, report_results
+
+from socketguard.testing import Cluster, ControlPlane, find_toolset, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def in_namespace(text: str, namespace: str) -> list[dict[str, Any]]:
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    for doc in docs:
+        doc["metadata"]["namespace"] = namespace
+    return docs
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(control_plane: Cluster) -> Path:
+    return operator_kubeconfig(control_plane)
+
+
+@pytest.fixture
+def operator(kubeconfig: Path, tmp_path: Path) -> Iterator[OperatorProcess]:
+    process = OperatorProcess(kubeconfig, tmp_path, "--standalone").start()
+    yield process
+    process.stop()
+
+
+def settled(process: OperatorProcess, seconds: float = 3.0) -> float:
+    """Waits until the operator made no write for `seconds`; returns its write count."""
+    last, since = process.writes(), time.monotonic()
+    while time.monotonic() - since < seconds:
+        time.sleep(0.5)
+        now = process.writes()
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
+
+
+def test_broken_route_then_fix_then_quiet_then_restart(
+        control_plane: Cluster, kube_namespace: str, operator: OperatorProcess, kubeconfig: Path,
+        tmp_path: Path) -> None:
+    ns = kube_namespace
+    began = time.monotonic()
+    control_plane.apply(in_namespace(MAGEAGENT_BROKEN, ns))
+
+    # The verdict on the server and its route, as `kubectl describe` shows it.
+    wait_for(lambda: (condition(control_plane, "deployment", ns, "mageagent") or {}).get("status") == "False",
+             timeout=30, what="Deployment condition False")
+    print(f"\nbroken example to condition written: {time.monotonic() - began:.1f} s")
+    described = control_plane.kubectl("describe", "deployment", "mageagent", "-n", ns).stdout
+    assert re.search(r"SocketRouteReady\s+False\s+SocketPathMismatch", described), described
+    ours = condition(control_plane, "deployment", ns, "mageagent")
+    assert ours is not None and "rewrite: {uri: /socket.io/}" in ours["message"]
+    route_condition = wait_for(lambda: condition(control_plane, "virtualservice", ns, "adverant"),
+                               timeout=30, what="VirtualService condition")
+    assert (route_condition["status"], route_condition["reason"]) == ("False", "SocketPathMismatch")
+    assert route_condition["observedGeneration"] == 1
+
+    warnings = wait_for(lambda: [e for e in events(control_plane, ns) if e["type"] == "Warning"], timeout=30,
+                        what="Warning Events")
+    assert {e["reason"] for e in warnings} == {"SocketPathMismatch"}
+    assert {e["involvedObject"]["kind"] for e in warnings} == {"Deployment", "VirtualService"}
+    assert all("Fix:" in e["message"] for e in warnings)
+    assert re.search(r"Warning\s+SocketPathMismatch", described) or "SocketPathMismatch" in \
+        control_plane.kubectl("describe", "deployment", "mageagent", "-n", ns).stdout
+
+    results = wait_for(lambda: report_results(control_plane, ns), timeout=30, what="PolicyReport")
+    assert [r["result"] for r in results if r["policy"] == "SG102"] == ["fail"]
+
+    # The Deployment controller's own conditions survive our writes, and nothing of kopf's is left.
+    deployment = wait_for(lambda: _with_condition(control_plane, ns, "Progressing"), timeout=60,
+                          what="Deployment controller's Progressing condition")
+    types = {c["type"] for c in deployment["status"]["conditions"]}
+    assert {"SocketRouteReady", "Progressing"} <= types
+    for body in (deployment, get_json(control_plane, "virtualservice", "adverant", "-n", ns)):
+        assert not body["metadata"].get("finalizers")
+        assert not [k for k in body["metadata"].get("annotations") or {} if "kopf" in k]
+
+    # Fix the route: True, a Normal Event, a passing report.
+    control_plane.apply(in_namespace(MAGEAGENT_FIXED_ROUTE, ns))
+    wait_for(lambda: (condition(control_plane, "virtualservice", ns, "adverant") or {}).get("status") == "True",
+             timeout=30, what="VirtualService condition True")
+    wait_for(lambda: (condition(control_plane, "deployment", ns, "mageagent") or {}).get("status") == "True",
+             timeout=30, what="Deployment condition True")
+    assert re.search(r"SocketRouteReady\s+True\s+SocketRouteOK",
+                     control_plane.kubectl("describe", "deployment", "mageagent", "-n", ns).stdout)
+    wait_for(lambda: [e for e in events(control_plane, ns) if e["reason"] == "SocketRouteOK"], timeout=30,
+             what="Normal SocketRouteOK Event")
+    results = wait_for(lambda: [r for r in report_results(control_plane, ns)
+                                if r["policy"] == "SG102" and r["result"] == "pass"], timeout=30,
+                       what="SG102 result passing")
+    assert results
+    assert any(r["result"] == "pass" and r["resources"][0]["kind"] == "Deployment"
+               for r in report_results(control_plane, ns))
+    progressing = _with_condition(control_plane, ns, "Progressing")
+    assert progressing is not None
+
+    # Quiet: nothing changes, nothing is written.
+    before = settled(operator)
+    time.sleep(20)
+    assert operator.writes() == before
+
+    # Restart: no new Event, no transition.
+    transitions = {kind: condition(control_plane, kind, ns, name)["lastTransitionTime"]  # type: ignore[index]
+                   for kind, name in (("deployment", "mageagent"), ("virtualservice", "adverant"))}
+    posted = len(events(control_plane, ns))
+    operator.stop()
+    restarted = OperatorProcess(kubeconfig, tmp_path, "--standalone").start()
+    try:
+        assert settled(restarted) == 0
+        assert len(events(control_plane, ns)) == posted
+        for kind, name in (("deployment", "mageagent"), ("virtualservice", "adverant")):
+            assert condition(control_plane, kind, ns, name)["lastTransitionTime"] == transitions[kind]  # type: ignore[index]
+        assert restarted.metrics().get("socketguard_evaluations_total", 0) > 0
+    finally:
+        restarted.stop()
+
+    # Cleanup removes our conditions and reports, and only those.
+    assert "removed" in restarted.cleanup()
+    assert condition(control_plane, "deployment", ns, "mageagent") is None
+    assert condition(control_plane, "virtualservice", ns, "adverant") is None
+    assert report_results(control_plane, ns) == []
+    assert _with_condition(control_plane, ns, "Progressing") is not None
+
+
+def _with_condition(cluster: Cluster, ns: str, kind: str) -> dict[str, Any] | None:
+    body: dict[str, Any] = get_json(cluster, "deployment", "mageagent", "-n", ns)
+    types = {c.get("type") for c in (body.get("status") or {}).get("conditions") or []}
+    return body if kind in types else None
+
+
+def test_held_deployment_resumes_when_the_finding_clears(
+        control_plane: Cluster, kube_namespace: str, operator: OperatorProcess) -> None:
+    ns = kube_namespace
+    held = server("api", ns, path="/ws")
+    held["metadata"]["annotations"]["socketguard.io/held"] = "SG102 socket-path-mismatch"
+    held["spec"]["paused"] = True
+    paused_by_someone_else = server("other", ns)
+    paused_by_someone_else["spec"]["paused"] = True
+    objects = [held, service("api", ns), route("api", ns), paused_by_someone_else, service("other", ns),
+               route("other", ns)]
+    for obj in objects:
+        for key in ("uid", "generation"):
+            obj["metadata"].pop(key, None)
+    control_plane.apply(objects)
+    wait_for(lambda: (condition(control_plane, "deployment", ns, "api") or {}).get("status") == "False",
+             timeout=30, what="held Deployment condition False")
+    wait_for(lambda: (condition(control_plane, "deployment", ns, "other") or {}).get("status") == "True",
+             timeout=30, what="other Deployment condition True")
+    assert get_json(control_plane, "deployment", "api", "-n", ns)["spec"].get("paused") is True
+
+    fixed = route("api", ns, rewrite="/ws/")
+    fixed["metadata"].pop("uid")
+    fixed["metadata"].pop("generation")
+    control_plane.apply(fixed)
+    wait_for(lambda: not get_json(control_plane, "deployment", "api", "-n", ns)["spec"].get("paused"),
+             timeout=30, what="held Deployment resumed")
+    body = get_json(control_plane, "deployment", "api", "-n", ns)
+    assert "socketguard.io/held" not in body["metadata"].get("annotations", {})
+    assert get_json(control_plane, "deployment", "other", "-n", ns)["spec"].get("paused") is True
+
+
+def test_starts_without_istio_and_picks_up_virtual_services_when_installed(tmp_path: Path) -> None:
+    toolset = find_toolset()
+    if toolset is None:
+        pytest.fail("control-plane binaries are not provisioned (python -m socketguard.testing build)")
+    with ControlPlane(run_dir=tmp_path / "bare", toolset=toolset, install_crds=False,
+                      controller_manager=False) as bare:
+        kubeconfig = operator_kubeconfig(bare)
+        bare.create_namespace("demo")
+        process = OperatorProcess(kubeconfig, tmp_path, "--standalone").start()
+        try:
+            bare.apply([_fresh(server("api", path="/ws")), _fresh(service("api"))])
+            unknown = wait_for(lambda: condition(bare, "deployment", "demo", "api"), timeout=30,
+                               what="condition without Istio")
+            assert (unknown["status"], unknown["reason"]) == ("Unknown", "RoutingNotEvaluated")
+
+            istio = next(path for path in toolset.crd_files if "istio" in path.name)
+            bare.kubectl("apply", "--server-side", "-f", str(istio))
+            bare.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(istio), timeout=90)
+            vs = _fresh(route("api"))
+            wait_for(lambda: bare.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(vs), check=False).returncode == 0,
+                     timeout=30, what="VirtualService accepted")
+            route_condition = wait_for(lambda: condition(bare, "virtualservice", "demo", "api"), timeout=60,
+                                       what="VirtualService condition after the CRDs came")
+            assert (route_condition["status"], route_condition["reason"]) == ("False", "SocketPathMismatch")
+            wait_for(lambda: (condition(bare, "deployment", "demo", "api") or {}).get("status") == "False",
+                     timeout=30, what="server condition re-evaluated")
+        finally:
+            process.stop()
+
+
+def _fresh(obj: dict[str, Any]) -> dict[str, Any]:
+    for key in ("uid", "generation"):
+        obj["metadata"].pop(key, None)
+    return obj
