@@ -19,7 +19,8 @@ pytestmark = pytest.mark.e2e
 
 
 def in_namespace(text: str, namespace: str) -> list[dict[str, Any]]:
-    docs = [d for d in yaml.safe_load_all(text) if d]
+    """The example in its own namespace and host: Istio merges routes of one host across namespaces."""
+    docs = [d for d in yaml.safe_load_all(text.replace("adverant.ai", f"{namespace}.adverant.ai")) if d]
     for doc in docs:
         doc["metadata"]["namespace"] = namespace
     return docs
