@@ -35,7 +35,8 @@ from socketguard.testing import Cluster, ControlPlane, find_toolset  # noqa: E40
 
 def pair(index: int, namespace: str, broken: bool) -> list[dict[str, Any]]:
     name = f"srv-{index:05d}"
-    objects = [server(name, namespace, path="/ws" if broken else None), service(name, namespace), route(name, namespace)]
+    objects = [server(name, namespace, path="/ws" if broken else None), service(name, namespace),
+               route(name, namespace)]
     for obj in objects:
         obj["metadata"].pop("uid", None)
         obj["metadata"].pop("generation", None)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 
 def server(name: str, ns: str = "demo", path: str | None = None, **annotations: str) -> dict[str, Any]:
@@ -49,68 +52,26 @@ def gateway(name: str, ns: str = "demo", host: str = "app.example.com") -> dict[
                      "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": [host]}]}}
 
 
-# The seed's broken MageAgent topology (manifests/examples/mageagent/broken/, trimmed to what
-# the operator tests need): the VirtualService sends /mageagent/socket.io/ to a server on
-# the default /socket.io.
+EXAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "examples" / "mageagent"
 MAGEAGENT_NAMESPACE = "mageagent"
-MAGEAGENT_BROKEN = """
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: adverant-gateway, namespace: mageagent}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-    - name: https
-      port: {number: 443, name: https, protocol: HTTPS}
-      tls: {mode: SIMPLE, credentialName: adverant-ai-tls}
-      hosts: [adverant.ai]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: mageagent
-  namespace: mageagent
-  labels: {app: mageagent}
-  annotations:
-    socketguard.io/role: server
-    socketguard.io/stack: node
-    socketguard.io/port: http
-    socketguard.io/transports: websocket,polling
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: mageagent}
-  template:
-    metadata:
-      labels: {app: mageagent, version: v1}
-    spec:
-      containers:
-        - name: mageagent
-          image: registry.adverant.ai/mageagent:1.8.2
-          ports: [{name: http, containerPort: 8080}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: mageagent, namespace: mageagent, labels: {app: mageagent}}
-spec:
-  selector: {app: mageagent}
-  ports: [{name: http, port: 8080, targetPort: http}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: adverant, namespace: mageagent}
-spec:
-  hosts: [adverant.ai]
-  gateways: [adverant-gateway]
-  http:
-    - name: mageagent-socketio
-      match:
-        - uri: {prefix: /mageagent/socket.io/}
-      route:
-        - destination:
-            host: mageagent
-            port: {number: 8080}
-"""
-# The fix: rewrite the prefix to the server's path.
-MAGEAGENT_FIXED_ROUTE = MAGEAGENT_BROKEN.split("---")[-1].replace(
-    "      route:\n", "      rewrite: {uri: /socket.io/}\n      route:\n")
+
+
+def mageagent(variant: str = "broken", namespace: str | None = None,
+              files: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The seed's MageAgent example (`broken`, `fixed-by-rewrite`, `fixed-by-path`) without its Namespace.
+
+    With `namespace`, it moves there and its host becomes `<namespace>.adverant.ai`, because
+    Istio merges the routes of one host across namespaces.
+    """
+    docs: list[dict[str, Any]] = []
+    for path in sorted((EXAMPLES / variant).glob("*.yaml")):
+        if files and path.name not in files:
+            continue
+        text = path.read_text()
+        if namespace:
+            text = text.replace("adverant.ai", f"{namespace}.adverant.ai")
+        docs.extend(d for d in yaml.safe_load_all(text) if d and d.get("kind") != "Namespace")
+    if namespace:
+        for doc in docs:
+            doc["metadata"]["namespace"] = namespace
+    return docs

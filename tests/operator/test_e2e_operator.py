@@ -10,20 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
-from sg_objects import MAGEAGENT_BROKEN, MAGEAGENT_FIXED_ROUTE, route, server, service
+from sg_objects import mageagent, route, server, service
 from sg_operator import OperatorProcess, condition, events, get_json, operator_kubeconfig, report_results
 
 from socketguard.testing import Cluster, ControlPlane, find_toolset, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def in_namespace(text: str, namespace: str) -> list[dict[str, Any]]:
-    """The example in its own namespace and host: Istio merges routes of one host across namespaces."""
-    docs = [d for d in yaml.safe_load_all(text.replace("adverant.ai", f"{namespace}.adverant.ai")) if d]
-    for doc in docs:
-        doc["metadata"]["namespace"] = namespace
-    return docs
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +46,7 @@ def test_broken_route_then_fix_then_quiet_then_restart(
         tmp_path: Path) -> None:
     ns = kube_namespace
     began = time.monotonic()
-    control_plane.apply(in_namespace(MAGEAGENT_BROKEN, ns))
+    control_plane.apply(mageagent("broken", ns))
 
     # The verdict on the server and its route, as `kubectl describe` shows it.
     wait_for(lambda: (condition(control_plane, "deployment", ns, "mageagent") or {}).get("status") == "False",
@@ -69,10 +61,9 @@ def test_broken_route_then_fix_then_quiet_then_restart(
     assert (route_condition["status"], route_condition["reason"]) == ("False", "SocketPathMismatch")
     assert route_condition["observedGeneration"] == 1
 
-    warnings = wait_for(lambda: [e for e in events(control_plane, ns) if e["type"] == "Warning"], timeout=30,
-                        what="Warning Events")
-    assert {e["reason"] for e in warnings} == {"SocketPathMismatch"}
-    assert {e["involvedObject"]["kind"] for e in warnings} == {"Deployment", "VirtualService"}
+    warnings = wait_for(lambda: [e for e in events(control_plane, ns) if e["type"] == "Warning"
+                                 and e["reason"] == "SocketPathMismatch"], timeout=30, what="Warning Events")
+    assert sorted(e["involvedObject"]["kind"] for e in warnings) == ["Deployment", "VirtualService"]
     assert all("Fix:" in e["message"] for e in warnings)
     assert re.search(r"Warning\s+SocketPathMismatch", described) or "SocketPathMismatch" in \
         control_plane.kubectl("describe", "deployment", "mageagent", "-n", ns).stdout
@@ -90,7 +81,7 @@ def test_broken_route_then_fix_then_quiet_then_restart(
         assert not [k for k in body["metadata"].get("annotations") or {} if "kopf" in k]
 
     # Fix the route: True, a Normal Event, a passing report.
-    control_plane.apply(in_namespace(MAGEAGENT_FIXED_ROUTE, ns))
+    control_plane.apply(mageagent("fixed-by-rewrite", ns, files=("virtualservice.yaml",)))
     wait_for(lambda: (condition(control_plane, "virtualservice", ns, "adverant") or {}).get("status") == "True",
              timeout=30, what="VirtualService condition True")
     wait_for(lambda: (condition(control_plane, "deployment", ns, "mageagent") or {}).get("status") == "True",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from kubernetes.client import Configuration
-from sg_objects import MAGEAGENT_BROKEN, MAGEAGENT_FIXED_ROUTE, route, server, service
+from sg_objects import mageagent, route, server, service
 
 from socketguard.controller.feed import Feed
 from socketguard.controller.kube import Kube
@@ -30,13 +29,6 @@ def reconciler(*objects: dict[str, Any], istio: bool = True) -> Reconciler:
     return found
 
 
-def mageagent(fixed: bool = False) -> list[dict[str, Any]]:
-    docs = [d for d in yaml.safe_load_all(MAGEAGENT_BROKEN) if d]
-    if fixed:
-        docs[-1] = yaml.safe_load(MAGEAGENT_FIXED_ROUTE)
-    return docs
-
-
 DEPLOYMENT = ObjectRef("apps/v1", "Deployment", "mageagent", "mageagent")
 VIRTUAL_SERVICE = ObjectRef("networking.istio.io/v1", "VirtualService", "mageagent", "adverant")
 
@@ -52,10 +44,10 @@ def test_the_broken_example_marks_the_server_and_its_route_false() -> None:
 
 
 def test_the_fixed_route_is_true() -> None:
-    sg = reconciler(*mageagent(fixed=True))
+    sg = reconciler(*mageagent("fixed-by-rewrite"))
     outcomes = [sg.evaluate(unit) for unit in sg.units(set(sg.dirty))]
     assert {c.status for o in outcomes for c in o.conditions.values()} == {"True"}
-    assert DEPLOYMENT in {ref for o in outcomes for ref in o.clean}
+    assert VIRTUAL_SERVICE in {ref for o in outcomes for ref in o.clean}
 
 
 def test_the_operator_finds_what_the_engine_finds_on_the_whole_inventory() -> None:

@@ -281,7 +281,7 @@ class Reconciler:
             for finding in outcome.by_subject.get(ref, ()):
                 ident = finding_id(finding)
                 current.add(ident)
-                if ident in self.state.reported_ids:
+                if ident in self.state.reported_ids or finding.severity < Severity.WARNING:
                     continue
                 for target in event_targets(finding, outcome.servers):
                     key = (ident, target.kind, target.namespace, target.name)
@@ -336,9 +336,14 @@ class Reconciler:
         observed = self.feed.observed.get(ref)
         uid = observed.uid if observed else None
         new: dict[ResultKey, dict[str, Any]] = {}
+        # Findings with one key (one per event name, say) make one result: the first, and a count.
         for finding in outcome.by_subject.get(ref, ()):
             result = finding_result(finding, uid, stamp)
-            new[result_key(result)] = result
+            key = result_key(result)
+            if key in new:
+                new[key]["properties"]["count"] = str(int(new[key]["properties"].get("count", "1")) + 1)
+            else:
+                new[key] = result
         if ref in outcome.clean:
             result = pass_result(ref, uid, stamp)
             new[result_key(result)] = result
