@@ -20,6 +20,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / "operator"
 CONTROLLER_DIR = PACKAGE_DIR / "socketguard" / "controller"
 RBAC_FILE = CONTROLLER_DIR / "rbac.yaml"
 PEERING_CRDS = CONTROLLER_DIR / "peering-crds.yaml"
+PEERING = CONTROLLER_DIR / "peering.yaml"
 OPERATOR_NAMESPACE = "socketguard-system"
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -29,6 +30,8 @@ def operator_kubeconfig(cluster: Cluster) -> Path:
     role = yaml.safe_load(RBAC_FILE.read_text())
     cluster.apply(role)
     cluster.kubectl("apply", "-f", str(PEERING_CRDS))
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(PEERING_CRDS), timeout=90)
+    cluster.kubectl("apply", "-f", str(PEERING))
     return cluster.service_account_kubeconfig(OPERATOR_NAMESPACE, "socketguard-operator",
                                               cluster_roles=[role["metadata"]["name"]])
 
@@ -48,12 +51,27 @@ class OperatorProcess:
         return {**os.environ, "PYTHONPATH": os.pathsep.join([str(PACKAGE_DIR), os.environ.get("PYTHONPATH", "")])}
 
     def start(self) -> OperatorProcess:
+        self.launch()
+        wait_for(self.ready, timeout=90, what=f"operator ready (log {self.log_path})")
+        return self
+
+    def launch(self) -> OperatorProcess:
+        """Starts the process without waiting for readiness (a standby replica never gets ready)."""
         args = ["--health-host", "127.0.0.1", "--health-port", str(self.port), *self.extra]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(self.command(*args), stdout=log, stderr=subprocess.STDOUT,
                                             env=self.env())
-        wait_for(self.ready, timeout=90, what=f"operator ready (log {self.log_path})")
+        wait_for(self.serving, timeout=60, what=f"operator endpoints up (log {self.log_path})")
         return self
+
+    def serving(self) -> bool:
+        try:
+            self.metrics()
+        except OSError:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"operator exited with {self.process.returncode}:\n{self.log()}") from None
+            return False
+        return True
 
     def ready(self) -> bool:
         if self.process is not None and self.process.poll() is not None:

@@ -200,3 +200,42 @@ def _fresh(obj: dict[str, Any]) -> dict[str, Any]:
     for key in ("uid", "generation"):
         obj["metadata"].pop(key, None)
     return obj
+
+
+def test_a_workload_that_stops_being_an_annotated_server_loses_its_condition(
+        control_plane: Cluster, kube_namespace: str, operator: OperatorProcess) -> None:
+    ns = kube_namespace
+    control_plane.apply([_fresh(server("api", ns)), _fresh(service("api", ns))])
+    wait_for(lambda: condition(control_plane, "deployment", ns, "api"), timeout=30, what="condition written")
+    control_plane.kubectl("annotate", "deployment", "api", "-n", ns, "socketguard.io/role-")
+    wait_for(lambda: condition(control_plane, "deployment", ns, "api") is None, timeout=30,
+             what="condition removed")
+    assert _with_condition_of(control_plane, ns, "api") is not None
+
+
+def _with_condition_of(cluster: Cluster, ns: str, name: str) -> dict[str, Any] | None:
+    body: dict[str, Any] = get_json(cluster, "deployment", name, "-n", ns)
+    return body if (body.get("status") or {}).get("conditions") else None
+
+
+def test_two_replicas_one_active(control_plane: Cluster, kube_namespace: str, kubeconfig: Path,
+                                 tmp_path: Path) -> None:
+    ns = kube_namespace
+    active = OperatorProcess(kubeconfig, tmp_path, "--priority", "200").start()
+    standby = OperatorProcess(kubeconfig, tmp_path, "--priority", "100").launch()
+    try:
+        control_plane.apply([_fresh(server("api", ns, path="/ws")), _fresh(service("api", ns)),
+                             _fresh(route("api", ns))])
+        wait_for(lambda: (condition(control_plane, "deployment", ns, "api") or {}).get("status") == "False",
+                 timeout=30, what="condition from the active replica")
+        settled(active)
+        assert standby.writes() == 0 and not standby.ready()
+        active.stop()
+        wait_for(standby.ready, timeout=90, what="standby takes over")
+        fixed = _fresh(route("api", ns, rewrite="/ws/"))
+        control_plane.apply(fixed)
+        wait_for(lambda: (condition(control_plane, "deployment", ns, "api") or {}).get("status") == "True",
+                 timeout=30, what="condition from the former standby")
+    finally:
+        active.stop()
+        standby.stop()

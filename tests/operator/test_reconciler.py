@@ -72,3 +72,30 @@ def test_without_istio_servers_are_unknown() -> None:
     outcomes = [sg.evaluate(unit) for unit in sg.units(set(sg.dirty))]
     conditions = [c for o in outcomes for c in o.conditions.values()]
     assert [(c.status, c.reason) for c in conditions] == [("Unknown", "RoutingNotEvaluated")]
+
+
+def test_an_apply_of_many_objects_is_one_evaluation_per_part() -> None:
+    objects = [obj for i in range(17) for obj in (server(f"s{i}"), service(f"s{i}"), route(f"s{i}"))]
+    sg = reconciler(*objects[:-1])  # 50 objects: 16 whole pairs and one without its route
+    units = sg.units(set(sg.dirty))
+    assert len(units) == 17
+    assert sorted(len(u.evaluated) for u in units) == [2] + [3] * 16
+
+
+def test_a_crd_change_reevaluates_everything() -> None:
+    sg = reconciler(server("a"), service("a"), route("a"), istio=False)
+    sg.full = False
+    sg.dirty.clear()
+    sg.feed.crds.clear()
+    sg.feed._notify_global()
+    assert sg.full
+
+
+def test_a_deleted_route_reevaluates_its_former_server() -> None:
+    sg = reconciler(server("a"), service("a"), route("a"))
+    sg.dirty.clear()
+    sg.feed.delete(route("a"))
+    changed = set(sg.dirty)
+    assert {r.kind for r in changed} == {"VirtualService", "Service"}
+    evaluated = set().union(*(u.evaluated for u in sg.units(changed)))
+    assert ObjectRef("apps/v1", "Deployment", "demo", "a") in evaluated

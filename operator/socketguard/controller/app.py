@@ -73,7 +73,9 @@ def build_registry(feed: Feed, options: Options) -> kopf.OperatorRegistry:
         # kopf's own Events would be writes into watched objects; ours are the only ones.
         settings.posting.enabled = False
         settings.peering.name = options.peering
-        settings.peering.mandatory = False
+        # Peering on (no --standalone) means: stay paused until peering says this replica leads,
+        # so a standby never lists, evaluates or writes; it then needs the peering CRDs.
+        settings.peering.mandatory = not options.standalone
         settings.peering.stealth = True
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330

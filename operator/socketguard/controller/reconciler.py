@@ -347,6 +347,8 @@ class Reconciler:
         if ref in outcome.clean:
             result = pass_result(ref, uid, stamp)
             new[result_key(result)] = result
+        if ref not in outcome.servers and ref not in outcome.conditions:
+            return new  # not (or no longer) a server or route: only its current findings stay
         for key, previous in old.items():
             if key not in new and previous.get("result") in ("fail", "warn") and key[0].startswith("SG"):
                 cleared = pass_result(ref, uid, stamp, policy=str(previous.get("policy")),
