@@ -41,6 +41,8 @@ def pair(index: int, namespace: str, broken: bool) -> list[dict[str, Any]]:
     for obj in objects:
         obj["metadata"].pop("uid", None)
         obj["metadata"].pop("generation", None)
+    # Headless: a test control plane's Service range (/24) has no room for 1,000 cluster IPs.
+    objects[1]["spec"]["clusterIP"] = "None"
     return objects
 
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
+
 from socketguard.context import Context
 from socketguard.controller import metrics
 from socketguard.controller.feed import GLOBAL_CHANGE, Feed, Observed
@@ -50,6 +52,8 @@ from socketguard.objects import ObjectRef
 
 log = logging.getLogger(__name__)
 
+RETRY_MIN = 1.0
+RETRY_MAX = 30.0
 PostedKey = tuple[str, str, str, str]  # finding id, involved kind, namespace, name
 ResultKey = tuple[str, str, str, str]
 
@@ -102,6 +106,7 @@ class Reconciler:
         self.dirty: set[ObjectRef] = set()
         self.full = True
         self.changes = 0
+        self.pending_reports: set[str] = set()
         self.first_done = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._ready = asyncio.Event()
@@ -132,16 +137,36 @@ class Reconciler:
     # -- the loop ------------------------------------------------------------------------------
     async def run(self) -> None:
         await self._ready.wait()
-        await self.read_back()
+        await self._read_back_until_done()
+        backoff = RETRY_MIN
         while True:
             await self._settle()
             try:
                 await self.reconcile_pending()
-            except Exception:  # one bad evaluation must not stop the operator; the next change retries
+            except Exception:  # one bad evaluation must not stop the operator
                 log.exception("evaluation failed")
+                self.full = True
             self.first_done.set()
             metrics.READY.set(1)
+            if self.dirty or self.full or self.pending_reports:
+                # Some write failed (API server restarting, ...): try again, a little later each time.
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, RETRY_MAX)
+                self._wakeup.set()
+                continue
+            backoff = RETRY_MIN
             await self._wakeup.wait()
+
+    async def _read_back_until_done(self) -> None:
+        delay = RETRY_MIN
+        while True:
+            try:
+                await self.read_back()
+                return
+            except (KubeError, OSError, aiohttp.ClientError) as error:
+                log.warning("reading back Events and reports failed, retrying: %s", error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
 
     async def _settle(self) -> None:
         """Waits until changes stop for `debounce` seconds (at most `max_delay`), batching an apply."""
@@ -238,11 +263,14 @@ class Reconciler:
                 else:
                     self.state.findings.pop(ref, None)
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                log.warning("write failed: %s", result)
-                metrics.WRITE_ERRORS.labels(what="object").inc()
-        await self._write_reports(touched_namespaces)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        for error in failed:
+            log.warning("write failed: %s", error)
+            metrics.WRITE_ERRORS.labels(what="object").inc()
+        if failed:  # the next round compares again and writes what is still missing
+            for outcome in outcomes:
+                self.dirty |= outcome.evaluated
+        await self._write_reports(touched_namespaces | self.pending_reports)
         self._update_gauges()
 
     def _condition_writes(self, outcome: Outcome) -> Iterable[Any]:
@@ -275,8 +303,14 @@ class Reconciler:
         if updated is not None:
             self.feed.observed[ref] = updated
 
+    async def _post_warning(self, key: PostedKey, target: ObjectRef, uid: str, finding: Finding) -> None:
+        await self.writers.post_event(target, uid, kind="Warning", reason=finding.reason,
+                                      message=event_message(finding), finding_id=key[0])
+        self.state.posted.add(key)
+
     def _event_writes(self, outcome: Outcome) -> Iterable[Any]:
         current: set[str] = set()
+        scheduled: set[PostedKey] = set()
         for ref in outcome.evaluated:
             for finding in outcome.by_subject.get(ref, ()):
                 ident = finding_id(finding)
@@ -286,11 +320,10 @@ class Reconciler:
                 for target in event_targets(finding, outcome.servers):
                     key = (ident, target.kind, target.namespace, target.name)
                     observed = self.feed.observed.get(target)
-                    if key in self.state.posted or observed is None or not self.in_scope(target):
+                    if key in self.state.posted or key in scheduled or observed is None or not self.in_scope(target):
                         continue
-                    self.state.posted.add(key)
-                    yield self.writers.post_event(target, observed.uid, kind="Warning", reason=finding.reason,
-                                                  message=event_message(finding), finding_id=ident)
+                    scheduled.add(key)
+                    yield self._post_warning(key, target, observed.uid, finding)
         # A finding that cleared may come back later: it then deserves a new Event.
         for ref in outcome.evaluated:
             for finding in self.state.findings.get(ref, ()):
@@ -381,10 +414,12 @@ class Reconciler:
                 continue
             try:
                 await self.writers.write_report(kind, namespace, results, namespace in self.state.report_exists)
-            except KubeError as error:
+            except (KubeError, OSError, aiohttp.ClientError) as error:
                 log.warning("report in %s not written: %s", namespace, error)
                 metrics.WRITE_ERRORS.labels(what="report").inc()
+                self.pending_reports.add(namespace)
                 continue
+            self.pending_reports.discard(namespace)
             self.state.written_results[namespace] = results
             if results:
                 self.state.report_exists.add(namespace)
