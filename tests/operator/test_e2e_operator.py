@@ -239,3 +239,22 @@ def test_two_replicas_one_active(control_plane: Cluster, kube_namespace: str, ku
     finally:
         active.stop()
         standby.stop()
+
+
+def test_namespace_option_limits_watching_and_writing(
+        control_plane: Cluster, kubeconfig: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    watched, ignored = (f"ns-only-{suffix}-{abs(hash(request.node.nodeid)) % 10000}" for suffix in ("a", "b"))
+    for ns in (watched, ignored):
+        control_plane.create_namespace(ns)
+    process = OperatorProcess(kubeconfig, tmp_path, "--standalone", "--namespace", watched).start()
+    try:
+        for ns in (ignored, watched):
+            control_plane.apply([_fresh(server("api", ns)), _fresh(service("api", ns))])
+        wait_for(lambda: condition(control_plane, "deployment", watched, "api"), timeout=30,
+                 what="condition in the watched namespace")
+        settled(process)
+        assert condition(control_plane, "deployment", ignored, "api") is None
+    finally:
+        process.stop()
+        for ns in (watched, ignored):
+            control_plane.kubectl("delete", "namespace", ns, "--wait=false", check=False)
