@@ -82,6 +82,7 @@ class Outcome:
 class Settings:
     debounce: float = 0.3
     max_delay: float = 2.0
+    report_interval: float = 1.0
     namespaces: frozenset[str] = frozenset()  # empty: all
 
 
@@ -90,7 +91,9 @@ class State:
     findings: dict[ObjectRef, list[Finding]] = field(default_factory=dict)  # by subject
     posted: set[PostedKey] = field(default_factory=set)
     reported_ids: set[str] = field(default_factory=set)  # found in reports at start-up
-    results: dict[str, dict[ResultKey, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
+    # namespace -> (kind, name) -> that object's results
+    results: dict[str, dict[tuple[str, str], dict[ResultKey, dict[str, Any]]]] = field(
+        default_factory=lambda: defaultdict(dict))
     report_exists: set[str] = field(default_factory=set)
     written_results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -110,6 +113,7 @@ class Reconciler:
         self.first_done = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._ready = asyncio.Event()
+        self._reports_due = asyncio.Event()
         feed.listeners.append(self._changed)
         feed.on_ready.append(self._ready.set)
         for entry in feed.inventory.entries():
@@ -138,6 +142,13 @@ class Reconciler:
     async def run(self) -> None:
         await self._ready.wait()
         await self._read_back_until_done()
+        reports = asyncio.create_task(self._report_loop(), name="socketguard reports")
+        try:
+            await self._loop()
+        finally:
+            reports.cancel()
+
+    async def _loop(self) -> None:
         backoff = RETRY_MIN
         while True:
             await self._settle()
@@ -148,7 +159,7 @@ class Reconciler:
                 self.full = True
             self.first_done.set()
             metrics.READY.set(1)
-            if self.dirty or self.full or self.pending_reports:
+            if self.dirty or self.full:
                 # Some write failed (API server restarting, ...): try again, a little later each time.
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, RETRY_MAX)
@@ -270,7 +281,9 @@ class Reconciler:
         if failed:  # the next round compares again and writes what is still missing
             for outcome in outcomes:
                 self.dirty |= outcome.evaluated
-        await self._write_reports(touched_namespaces | self.pending_reports)
+        if touched_namespaces:
+            self.pending_reports |= touched_namespaces
+            self._reports_due.set()
         self._update_gauges()
 
     def _condition_writes(self, outcome: Outcome) -> Iterable[Any]:
@@ -353,12 +366,13 @@ class Reconciler:
             if not ref.namespace or not self.in_scope(ref):
                 continue
             table = self.state.results[ref.namespace]
-            old = {k: v for k, v in table.items() if (k[1], k[2]) == (ref.kind, ref.name)}
+            old = table.get((ref.kind, ref.name), {})
             new = self._results_for(ref, outcome, old, stamp)
             if set(old) != set(new) or any(not same_result(old[k], new[k]) for k in new):
-                for key in old:
-                    table.pop(key, None)
-                table.update(new)
+                if new:
+                    table[(ref.kind, ref.name)] = new
+                else:
+                    table.pop((ref.kind, ref.name), None)
                 touched.add(ref.namespace)
         return touched
 
@@ -401,12 +415,30 @@ class Reconciler:
                 return candidate
         return None
 
+    async def _report_loop(self) -> None:
+        """Writes reports apart from conditions: a report holds a whole namespace and can be large,
+        so it is written at most every `report_interval` seconds, with everything that changed."""
+        backoff = RETRY_MIN
+        while True:
+            await self._reports_due.wait()
+            await asyncio.sleep(self.settings.report_interval)
+            self._reports_due.clear()
+            due, self.pending_reports = self.pending_reports, set()
+            await self._write_reports(due)
+            if self.pending_reports:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, RETRY_MAX)
+                self._reports_due.set()
+            else:
+                backoff = RETRY_MIN
+
     async def _write_reports(self, namespaces: set[str]) -> None:
         kind = self.report_kind()
         if kind is None:
             return
         for namespace in sorted(namespaces):
-            results = sorted(self.state.results.get(namespace, {}).values(), key=lambda r: result_key(r))
+            results = sorted((r for by_key in self.state.results.get(namespace, {}).values() for r in by_key.values()),
+                             key=lambda r: result_key(r))
             written = self.state.written_results.get(namespace)
             if written is not None and len(written) == len(results) and all(
                     same_result(a, b) and a.get("timestamp") == b.get("timestamp") for a, b in zip(written, results,
@@ -470,7 +502,8 @@ class Reconciler:
             results = [r for r in report.get("results") or [] if isinstance(r, dict)]
             self.state.written_results[ns] = sorted(results, key=lambda r: result_key(r))
             for result in results:
-                self.state.results[ns][result_key(result)] = result
+                key = result_key(result)
+                self.state.results[ns].setdefault((key[1], key[2]), {})[key] = result
                 ident = (result.get("properties") or {}).get("id")
                 if ident and result.get("result") in ("fail", "warn"):
                     self.state.reported_ids.add(str(ident))
