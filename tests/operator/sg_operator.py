@@ -52,7 +52,11 @@ class OperatorProcess:
 
     def start(self) -> OperatorProcess:
         self.launch()
-        wait_for(self.ready, timeout=90, what=f"operator ready (log {self.log_path})")
+        try:
+            wait_for(self.ready, timeout=90, what=f"operator ready (log {self.log_path})")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def launch(self) -> OperatorProcess:
@@ -61,7 +65,11 @@ class OperatorProcess:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(self.command(*args), stdout=log, stderr=subprocess.STDOUT,
                                             env=self.env())
-        wait_for(self.serving, timeout=60, what=f"operator endpoints up (log {self.log_path})")
+        try:
+            wait_for(self.serving, timeout=60, what=f"operator endpoints up (log {self.log_path})")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def serving(self) -> bool:

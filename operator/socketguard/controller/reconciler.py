@@ -98,6 +98,14 @@ class State:
     written_results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
+def transient(error: BaseException) -> bool:
+    """Worth retrying: the API server was unreachable or overloaded. A 404 (object or namespace
+    gone), 403 or 422 will not change by asking again; the next change re-evaluates anyway."""
+    if isinstance(error, KubeError):
+        return error.status >= 500 or error.status in (409, 429)
+    return isinstance(error, OSError | aiohttp.ClientError | asyncio.TimeoutError)
+
+
 class Reconciler:
     def __init__(self, feed: Feed, kube: Kube, writers: Writers, settings: Settings | None = None) -> None:
         self.feed = feed
@@ -278,7 +286,7 @@ class Reconciler:
         for error in failed:
             log.warning("write failed: %s", error)
             metrics.WRITE_ERRORS.labels(what="object").inc()
-        if failed:  # the next round compares again and writes what is still missing
+        if any(transient(error) for error in failed):  # the next round compares again, writes what is missing
             for outcome in outcomes:
                 self.dirty |= outcome.evaluated
         if touched_namespaces:
@@ -449,7 +457,8 @@ class Reconciler:
             except (KubeError, OSError, aiohttp.ClientError) as error:
                 log.warning("report in %s not written: %s", namespace, error)
                 metrics.WRITE_ERRORS.labels(what="report").inc()
-                self.pending_reports.add(namespace)
+                if transient(error):
+                    self.pending_reports.add(namespace)
                 continue
             self.pending_reports.discard(namespace)
             self.state.written_results[namespace] = results
