@@ -96,6 +96,9 @@ def run(cluster: Cluster, args: argparse.Namespace, work: Path) -> dict[str, Any
         quiet_start = operator.writes()
         time.sleep(args.quiet)
         quiet_writes = operator.writes() - quiet_start
+        by_purpose = {line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+                      for line in operator.metrics_text().splitlines()
+                      if line.startswith("socketguard_writes_total{")}
         deployments = json.loads(cluster.kubectl("get", "deployments", "-n", namespace, "-o", "json",
                                                  timeout=300).stdout)["items"]
         with_condition = sum(1 for d in deployments if any(c.get("type") == "SocketRouteReady"
@@ -112,6 +115,7 @@ def run(cluster: Cluster, args: argparse.Namespace, work: Path) -> dict[str, Any
         "api_writes": writes,
         "api_writes_per_pair": round(writes / args.pairs, 2),
         "evaluations": metrics.get("socketguard_evaluations_total", 0),
+        "writes_by_purpose": by_purpose,
         "quiet_seconds": args.quiet,
         "writes_while_quiet": quiet_writes,
     }
