@@ -85,7 +85,7 @@ def _ready(webhook: Webhook) -> bool:
         return False
 
 
-def configurations(webhook: Webhook, name: str) -> list[dict[str, Any]]:
+def configurations(webhook: Webhook, name: str, selector: str = "true") -> list[dict[str, Any]]:
     """The shipped configurations, pointed at the local process and limited to the test namespaces."""
     shipped = list(yaml.safe_load_all((PACKAGE / "webhook" / "webhook-configuration.yaml").read_text()))
     out = []
@@ -93,7 +93,7 @@ def configurations(webhook: Webhook, name: str) -> list[dict[str, Any]]:
         local = local_webhook_configuration(configuration, webhook.port, webhook.ca_bundle)
         local["metadata"]["name"] = name
         for entry in local["webhooks"]:
-            entry["namespaceSelector"].setdefault("matchLabels", {})[SELECTOR_LABEL] = "true"
+            entry["namespaceSelector"].setdefault("matchLabels", {})[SELECTOR_LABEL] = selector
         out.append(local)
     return out
 
@@ -113,9 +113,9 @@ def webhook(control_plane: Cluster, tmp_path_factory: pytest.TempPathFactory) ->
 
 # -- the example in a test namespace ------------------------------------------------------------------
 class Example:
-    def __init__(self, cluster: Cluster, namespace: str, mode: str) -> None:
+    def __init__(self, cluster: Cluster, namespace: str, mode: str, selector: str = "true") -> None:
         self.cluster, self.namespace = cluster, namespace
-        cluster.kubectl("label", "namespace", namespace, f"{SELECTOR_LABEL}=true", f"{MODE_KEY}={mode}",
+        cluster.kubectl("label", "namespace", namespace, f"{SELECTOR_LABEL}={selector}", f"{MODE_KEY}={mode}",
                         "--overwrite")
 
     def manifests(self, variant: str, file: str) -> list[dict[str, Any]]:
@@ -251,22 +251,28 @@ def _replica_sets(example: Example) -> int:
 
 
 def test_reverse_order_apply_is_denied_only_for_the_real_contradiction(
-        control_plane: Cluster, kube_namespace: str, webhook: Webhook) -> None:
+        control_plane: Cluster, kube_namespace: str, webhook: Webhook, tmp_path: Path) -> None:
+    """`kubectl apply -f dir/` with routes before workloads, then again (a GitOps resync)."""
     example = Example(control_plane, kube_namespace, "enforce")
-    files = ("virtualservice.yaml", "mageagent.yaml", "gateway.yaml", "dashboard.yaml")  # routes first
-    outcomes: dict[str, bool] = {}
-    for file in files:
-        for doc in example.manifests("broken", file)[::-1]:
-            key = f"{doc['kind']}/{doc['metadata']['name']}"
-            if key == "Deployment/mageagent":  # the server that completes the SG102 contradiction
-                when(lambda d=doc: example.apply([d], "--dry-run=server", check=False), denied,
-                     "dry-run of the server denied")
-            result = example.apply([doc], check=False)
-            outcomes[key] = result.returncode == 0
-            if key == "Deployment/mageagent":
-                assert "SG102" in result.stderr
-    assert [key for key, ok in outcomes.items() if not ok] == ["Deployment/mageagent"]
-    assert len(outcomes) == 6
+    directory = tmp_path / "reversed"
+    directory.mkdir()
+    files = ("virtualservice.yaml", "mageagent.yaml", "gateway.yaml", "dashboard.yaml")
+    for index, file in enumerate(files):
+        (directory / f"{index}-{file}").write_text(yaml.safe_dump_all(example.manifests("broken", file)))
+    apply_dir = ("apply", "-f", str(directory))
+
+    first = example.kubectl(*apply_dir, check=False)
+    # The webhook may not have seen every earlier object yet: a denial, if any, is the contradiction.
+    assert all("SG102" in line for line in first.stderr.splitlines() if "denied the request" in line)
+    # Once it has, the Gateway that completes the SG102 contradiction is denied; nothing else is.
+    gateway = example.manifests("broken", "gateway.yaml")
+    when(lambda: example.apply(gateway, "--dry-run=server", check=False), denied, "dry-run of the gateway denied")
+    second = example.kubectl(*apply_dir, check=False)
+    denials = [line for line in second.stderr.splitlines() if "denied the request" in line]
+    assert len(denials) == 1 and "2-gateway.yaml" in denials[0] and "SocketGuard: SG102" in denials[0], second.stderr
+    for kind, name in (("virtualservice", "adverant"), ("deployment", "mageagent"), ("service", "mageagent"),
+                       ("deployment", "dashboard"), ("service", "dashboard")):
+        assert example.get(kind, name)
 
 
 def test_a_change_that_leaves_an_existing_problem_alone_is_allowed(
@@ -307,9 +313,9 @@ def test_a_stopped_webhook_fails_open(control_plane: Cluster, kube_namespace: st
                                       tmp_path: Path) -> None:
     process = start_webhook(control_plane, tmp_path)
     name = f"socketguard-e2e-failopen-{process.port}"
-    control_plane.apply(configurations(process, name))
+    control_plane.apply(configurations(process, name, selector="fail-open"))
     try:
-        example = Example(control_plane, kube_namespace, "enforce")
+        example = Example(control_plane, kube_namespace, "enforce", selector="fail-open")
         for file in ("mageagent.yaml", "dashboard.yaml", "gateway.yaml"):
             example.apply(example.manifests("broken", file))
         broken = example.manifests("broken", "virtualservice.yaml")

@@ -68,6 +68,7 @@ SYSTEM_DELETERS: frozenset[str] = frozenset({
     "system:kube-controller-manager",
 })
 DENIAL_LIMIT = 1500
+WARNING_COUNT = 12  # kubectl prints each on its own line; past this, a count
 HELD_LIMIT = 1000
 
 
@@ -335,7 +336,11 @@ def warnings_for(introduced: Sequence[Finding], acting: Sequence[Finding]) -> tu
     """One warning per introduced finding, and the fix of each error (kubectl prints `Warning: ...`)."""
     acting_keys = {f.key for f in acting}
     out: list[str] = []
-    for finding in sort_findings(introduced):
+    ordered = sort_findings(introduced)
+    for index, finding in enumerate(ordered):
+        if len(out) >= WARNING_COUNT - 1 and index < len(ordered) - 1:
+            out.append(f"SocketGuard: {len(ordered) - index} more findings (`socketguard lint` lists them all)")
+            break
         note = "" if finding.severity < Severity.ERROR or finding.key in acting_keys else \
             " (not enforced: it names an object that does not exist yet)"
         out.append(f"{_headline(finding)}{note}")
