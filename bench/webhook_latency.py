@@ -88,33 +88,31 @@ def serve(objects: int, cert: str, key: str) -> None:
 
 # -- client (this process) ------------------------------------------------------------------------------------
 def reviews(namespaces: int, count: int) -> list[bytes]:
-    docs, _ = copies(min(namespaces, 50) * 6)
-    by_kind: dict[str, list[dict[str, Any]]] = {}
-    for doc in docs:
-        by_kind.setdefault(doc["kind"], []).append(doc)
+    """UPDATE reviews spread over every namespace: the first copy's objects, moved into each."""
+    template = {(d["kind"], d["metadata"]["name"]): d for d in copies(6)[0]}
     rng = random.Random(7)
     bodies = []
     for index in range(count):
         spread = rng.randrange(namespaces)
         choice = index % 4
         if choice == 0:  # the broken route: denied in enforce namespaces, warned in warn ones
-            obj = json.loads(json.dumps(rng.choice(by_kind["VirtualService"])))
+            obj = json.loads(json.dumps(template["VirtualService", "adverant"]))
             obj["spec"]["http"][0].pop("rewrite", None)
         elif choice == 1:  # a harmless server change
-            obj = json.loads(json.dumps(rng.choice([d for d in by_kind["Deployment"]
-                                                    if d["metadata"]["name"] == "mageagent"])))
-            obj["metadata"].setdefault("labels", {})["rev"] = str(index)
+            obj = json.loads(json.dumps(template["Deployment", "mageagent"]))
+            obj["metadata"]["labels"]["rev"] = str(index)
         elif choice == 2:  # a Service relabel
-            obj = json.loads(json.dumps(rng.choice(by_kind["Service"])))
+            obj = json.loads(json.dumps(template["Service", "dashboard"]))
             obj["metadata"]["labels"]["rev"] = str(index)
         else:  # the fixed route itself, unchanged
-            obj = json.loads(json.dumps(rng.choice(by_kind["VirtualService"])))
-        text = json.dumps(obj).replace(obj["metadata"]["namespace"], f"sg-{spread}")
+            obj = json.loads(json.dumps(template["VirtualService", "adverant"]))
+        text = json.dumps(obj).replace('"sg-0"', f'"sg-{spread}"').replace("t0.adverant.ai", f"t{spread}.adverant.ai")
         obj = json.loads(text)
         group, _, version = obj["apiVersion"].rpartition("/")
         plural = {"VirtualService": "virtualservices", "Deployment": "deployments", "Service": "services"}[obj["kind"]]
         bodies.append(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
-            "uid": f"u{index}", "operation": "UPDATE", "kind": {"group": group, "version": version, "kind": obj["kind"]},
+            "uid": f"u{index}", "operation": "UPDATE",
+            "kind": {"group": group, "version": version, "kind": obj["kind"]},
             "resource": {"group": group, "version": version, "resource": plural}, "namespace": f"sg-{spread}",
             "name": obj["metadata"]["name"], "object": obj, "oldObject": obj,
             "userInfo": {"username": "bench"}}}).encode())

@@ -10,7 +10,7 @@ import pytest
 
 from socketguard.inventory import Inventory
 from socketguard.webhook.admission import CONTRADICTIONS, MISSING_REFERENCES
-from socketguard.webhook.modes import HELD_ANNOTATION, MODE_KEY, Mode, object_mode
+from socketguard.webhook.modes import MODE_KEY, Mode, object_mode
 from socketguard.webhook.review import build_response
 
 from .support import (

@@ -141,8 +141,10 @@ class Example:
         return dict(json.loads(self.kubectl("get", kind, name, "-o", "json").stdout))
 
 
-def when(attempt: Callable[[], subprocess.CompletedProcess[str]], expect: Callable[[subprocess.CompletedProcess[str]], bool],
-         what: str) -> subprocess.CompletedProcess[str]:
+Result = subprocess.CompletedProcess[str]
+
+
+def when(attempt: Callable[[], Result], expect: Callable[[Result], bool], what: str) -> Result:
     """Retry a dry-run until the webhook's watch has caught up and it answers as expected."""
     last: list[subprocess.CompletedProcess[str]] = []
 

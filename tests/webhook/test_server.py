@@ -110,7 +110,7 @@ def test_a_huge_object_gets_an_answer(tmp_path: Path) -> None:
 
 def test_not_ready_admits_with_a_warning_and_reports_unready(tmp_path: Path) -> None:
     async def scenario(client: Client, _: AdmissionServer) -> None:
-        status, body = await client.post("/validate", review("UPDATE", BROKEN_VS, FIXED_VS))
+        _, body = await client.post("/validate", review("UPDATE", BROKEN_VS, FIXED_VS))
         assert body["response"]["allowed"] is True
         assert "not filled" in body["response"]["warnings"][0]
         assert await client.get("/readyz") == 503
@@ -130,10 +130,10 @@ def test_a_new_certificate_is_served_after_the_files_change(tmp_path: Path) -> N
         trust_second = ssl.create_default_context(cadata=second.cert_pem.decode())
         for _ in range(100):
             try:
-                async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=trust_second)) as session:
-                    async with session.get(f"https://127.0.0.1:{server.port}/healthz") as response:
-                        assert response.status == 200
-                        return
+                async with (aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=trust_second)) as session,
+                            session.get(f"https://127.0.0.1:{server.port}/healthz") as response):
+                    assert response.status == 200
+                    return
             except aiohttp.ClientConnectorCertificateError:
                 await asyncio.sleep(0.1)
         raise AssertionError("the new certificate was never served")
