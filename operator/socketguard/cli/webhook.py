@@ -16,7 +16,7 @@ from socketguard.webhook.modes import Mode
               help="PEM serving certificate (the chart mounts it); reloaded when it changes.")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="PEM private key of the serving certificate.")
-@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")  # noqa: S104
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8443, show_default=True,
               help="HTTPS port of POST /validate, POST /mutate, GET /healthz, GET /readyz.")
 @click.option("--health-port", type=click.IntRange(0, 65535), default=8080, show_default=True,

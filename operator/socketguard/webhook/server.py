@@ -46,7 +46,7 @@ MAX_BODY = 16 * 1024 * 1024
 
 @dataclass
 class ServerConfig:
-    host: str = "0.0.0.0"  # noqa: S104 - a pod serves its Service on every interface
+    host: str = "0.0.0.0"  # a pod serves its Service on every interface
     port: int = 8443
     cert_file: Path | None = None
     key_file: Path | None = None
