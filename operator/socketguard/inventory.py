@@ -335,6 +335,9 @@ class Inventory:
     def other_route_hosts(self) -> list[str]:
         return list(self._routes_by_host)
 
+    def wildcard_other_route_hosts(self) -> list[str]:
+        return self._wildcard_hosts(self._routes_by_host)
+
     def clients_of_host(self, host: str) -> list[Workload]:
         """Workloads whose `socketguard.io/client-url` names this host."""
         return self._typed_keys(self._clients_by_host.get(host.lower(), set()), Workload)

@@ -120,8 +120,8 @@ class _Closure:
     def _expand_host(self, host: str) -> None:
         for route in self.inventory.other_routes_for_host(host):
             self.add_namespace(route.namespace)
-        for pattern in self.inventory.other_route_hosts():
-            if pattern.startswith("*") and host_matches(pattern, host):
+        for pattern in self.inventory.wildcard_other_route_hosts():
+            if host_matches(pattern, host):
                 for route in self.inventory.other_routes_for_host(pattern):
                     self.add_namespace(route.namespace)
         for vs in self.inventory.virtual_services_for_host(host):
