@@ -36,11 +36,25 @@ class InlineExecutor(concurrent.futures.Executor):
         return future
 
 
+def inline_handlers(settings: kopf.OperatorSettings) -> None:
+    """Synchronous kopf handlers (the feed's) run on the event loop, never during a review."""
+    settings.execution.executor = InlineExecutor()
+
+
 def quiet_settings(settings: kopf.OperatorSettings) -> None:
     """A watcher that writes nothing: no Events from logs, handlers on the loop thread."""
     settings.posting.enabled = False
-    settings.execution.executor = InlineExecutor()
     settings.peering.standalone = True
+    inline_handlers(settings)
+
+
+def alongside(feed: Feed, config: ServerConfig) -> AdmissionServer:
+    """For `socketguard operator --webhook`: an admission server reading the operator's own feed.
+
+    The caller starts and stops it with the operator, and must call `inline_handlers(settings)`
+    in its kopf startup handler (kopf otherwise runs the feed's handlers in threads).
+    """
+    return AdmissionServer(feed, lambda: feed.ready, config)
 
 
 def _login(**kwargs: Any) -> Any:
@@ -58,7 +72,7 @@ async def run(config: ServerConfig, *, namespaces: Collection[str] = (), health_
               stop_flag: asyncio.Event | None = None) -> None:
     """Serve admission requests until `stop_flag` (or a signal) stops the watch."""
     feed = Feed()
-    server = AdmissionServer(feed, lambda: feed.ready, config)
+    server = alongside(feed, config)
     health = _health_server(config.host, health_port, lambda: feed.ready)
     settings = kopf.OperatorSettings()
     quiet_settings(settings)
