@@ -330,3 +330,50 @@ def test_a_stopped_webhook_fails_open(control_plane: Cluster, kube_namespace: st
         for kind in ("validatingwebhookconfiguration", "mutatingwebhookconfiguration"):
             control_plane.kubectl("delete", kind, name, check=False)
         process.stop()
+
+
+def _operator_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("socketguard.cli.operator") is not None
+
+
+@pytest.mark.skipif(not _operator_available(), reason="the operator (socketguard operator) is not merged yet")
+def test_the_operator_resumes_a_held_rollout_once_the_route_is_fixed(
+        control_plane: Cluster, kube_namespace: str, webhook: Webhook, tmp_path: Path) -> None:
+    example = Example(control_plane, kube_namespace, "hold")
+    example.working()
+    wait_for(lambda: _replica_sets(example) == 1 or None, timeout=60, what="the first ReplicaSet")
+    patch = json.dumps({"spec": {"template": {"metadata": {"annotations": {"socketguard.io/path": "/other"}}}}})
+    command = ("patch", "deployment", "mageagent", "--type=merge", "-p", patch)
+    when(lambda: example.kubectl(*command, "--dry-run=server", "-o", "json"),
+         lambda r: json.loads(r.stdout)["spec"].get("paused") is True, "dry-run of the update held")
+    example.kubectl(*command)
+    assert example.get("deployment", "mageagent")["spec"]["paused"] is True
+
+    log = tmp_path / "operator.log"
+    environment = {**os.environ, "KUBECONFIG": str(control_plane.kubeconfig), "PYTHONPATH": str(ROOT / "operator")}
+    with log.open("wb") as output:
+        operator = subprocess.Popen(
+            [sys.executable, "-m", "socketguard", "operator", "--standalone", "--namespace", kube_namespace,
+             "--health-port", str(free_port()), "--log-format", "plain"],
+            stdout=output, stderr=subprocess.STDOUT, env=environment, start_new_session=True)
+    try:
+        fixed = example.manifests("fixed-by-rewrite", "virtualservice.yaml")
+        fixed[0]["spec"]["http"][0]["rewrite"]["uri"] = "/other/"  # the route now delivers the new path
+        example.apply(fixed)
+        wait_for(lambda: not example.get("deployment", "mageagent")["spec"].get("paused") or None,
+                 timeout=90, what="the operator resuming the held Deployment")
+        resumed = example.get("deployment", "mageagent")
+        assert HELD_ANNOTATION not in resumed["metadata"].get("annotations", {})
+        wait_for(lambda: _replica_sets(example) == 2 or None, timeout=60, what="the held template rolling out")
+    except BaseException:
+        print(log.read_text()[-4000:])
+        raise
+    finally:
+        operator.send_signal(signal.SIGTERM)
+        try:
+            operator.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            operator.kill()
+            operator.wait()
