@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from socketguard.inventory import Inventory
-from socketguard.webhook.admission import CONTRADICTIONS, MISSING_REFERENCES
+from socketguard.webhook.admission import CONTRADICTIONS, MISSING_REFERENCES, VerdictCache, admit
 from socketguard.webhook.modes import MODE_KEY, Mode, object_mode
-from socketguard.webhook.review import build_response
+from socketguard.webhook.review import build_response, parse_review
 
 from .support import (
     NAMESPACE,
@@ -228,3 +228,24 @@ def _apply_patch(obj: dict[str, Any], patch: list[dict[str, Any]]) -> dict[str, 
             target = target[key]
         target[last] = op["value"]
     return out
+
+
+def test_the_verdict_cache_never_outlives_a_real_change() -> None:
+    state = working_state("enforce")
+    cache = VerdictCache()
+    body = review("UPDATE", BROKEN_VS, FIXED_VS)
+    first = admit(parse_review(body), state, webhook="validate", default_mode=Mode.WARN, cache=cache)
+    again = admit(parse_review(body), state, webhook="validate", default_mode=Mode.WARN, cache=cache)
+    assert not first.answer.allowed and again.answer == first.answer
+    state.inventory.add(BROKEN_VS)  # a watch event: the problem now exists, so it is no longer new
+    after_event = admit(parse_review(body), state, webhook="validate", default_mode=Mode.WARN, cache=cache)
+    assert after_event.answer.allowed and not after_event.introduced
+
+
+def test_an_update_that_changes_nothing_the_engine_reads_is_not_evaluated() -> None:
+    state = working_state("enforce")
+    same = json.loads(json.dumps(FIXED_VS))
+    same["metadata"]["resourceVersion"] = "42"
+    same["status"] = {"anything": True}
+    outcome = run(state, review("UPDATE", same, FIXED_VS))
+    assert outcome.answer.allowed and outcome.skipped == "nothing the engine reads changed"

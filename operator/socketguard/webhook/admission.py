@@ -67,6 +67,7 @@ SYSTEM_DELETERS: frozenset[str] = frozenset({
     "system:serviceaccount:kube-system:generic-garbage-collector",
     "system:kube-controller-manager",
 })
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 DENIAL_LIMIT = 1500
 WARNING_COUNT = 12  # kubectl prints each on its own line; past this, a count
 HELD_LIMIT = 1000
@@ -104,6 +105,38 @@ class Outcome:
         return "warned" if self.answer.warnings else "allowed"
 
 
+class VerdictCache:
+    """Verdicts of unchanged neighbourhoods, valid until the inventory really changes.
+
+    A review's own substitute-and-restore bumps `Inventory.revision` without changing anything,
+    so revisions are mapped back to the one the review started from; a watch event makes a new
+    canonical revision and empties the cache. A burst of changes to one namespace (`kubectl
+    apply -f dir/`, a GitOps sync) then pays for the verdict without the change once.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._canonical: dict[int, int] = {}
+        self._revision = -1
+        self._verdicts: dict[frozenset[ObjectRef], tuple[Finding, ...]] = {}
+
+    def canonical(self, revision: int) -> int:
+        return self._canonical.get(revision, revision)
+
+    def alias(self, after_restore: int, canonical: int) -> None:
+        self._canonical = {after_restore: canonical}
+
+    def get(self, canonical: int, scope: frozenset[ObjectRef]) -> tuple[Finding, ...] | None:
+        if canonical != self._revision:
+            self._revision, self._verdicts = canonical, {}
+        return self._verdicts.get(scope)
+
+    def put(self, scope: frozenset[ObjectRef], verdict: tuple[Finding, ...]) -> None:
+        if len(self._verdicts) >= self.size:
+            self._verdicts.pop(next(iter(self._verdicts)))
+        self._verdicts[scope] = verdict
+
+
 @dataclass(frozen=True)
 class Change:
     ref: ObjectRef
@@ -119,7 +152,8 @@ class Comparison:
     exists_after: Callable[[ObjectRef], bool] = field(repr=False)
 
 
-def admit(request: AdmissionRequest, state: ClusterState, *, webhook: Webhook, default_mode: Mode) -> Outcome:
+def admit(request: AdmissionRequest, state: ClusterState, *, webhook: Webhook, default_mode: Mode,
+          cache: VerdictCache | None = None) -> Outcome:
     inventory = state.inventory
     change = change_of(request, inventory)
     if isinstance(change, str):
@@ -130,7 +164,9 @@ def admit(request: AdmissionRequest, state: ClusterState, *, webhook: Webhook, d
     holdable = _holdable(request)
     if webhook == "mutate" and not (mode is Mode.HOLD and holdable):
         return Outcome(Answer(allowed=True), mode=mode, skipped="nothing to mutate")
-    comparison = compare(inventory, change.ref, change.new)
+    if change.new is not None and _engine_view(change.new) == _engine_view(inventory.raw(change.ref)):
+        return Outcome(Answer(allowed=True), mode=mode, skipped="nothing the engine reads changed")
+    comparison = compare(inventory, change.ref, change.new, cache)
     introduced = tuple(f for f in comparison.introduced if f.severity >= Severity.WARNING)
     acting = tuple(f for f in introduced if _acts(f, request, comparison.exists_after))
     if webhook == "mutate":
@@ -188,9 +224,11 @@ def _with_namespace(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
 
 
 # -- the two verdicts ---------------------------------------------------------------------------------
-def compare(inventory: Inventory, ref: ObjectRef, new: dict[str, Any] | None) -> Comparison:
+def compare(inventory: Inventory, ref: ObjectRef, new: dict[str, Any] | None,
+            cache: VerdictCache | None = None) -> Comparison:
     """Findings without and with the change, over the union of both neighbourhoods."""
     old = inventory.raw(ref)
+    base = cache.canonical(inventory.revision) if cache is not None else inventory.revision
     scope = neighbourhood(inventory, [ref]) | {ref}
     _put(inventory, ref, new)
     try:
@@ -200,7 +238,14 @@ def compare(inventory: Inventory, ref: ObjectRef, new: dict[str, Any] | None) ->
         after = analyze(inventory.subset(scope))
     finally:
         _put(inventory, ref, old)
-    before = analyze(inventory.subset(scope))
+    frozen = frozenset(scope)
+    cached = None
+    if cache is not None:
+        cache.alias(inventory.revision, base)
+        cached = cache.get(base, frozen)
+    before = list(cached) if cached is not None else analyze(inventory.subset(scope))
+    if cache is not None and cached is None:
+        cache.put(frozen, tuple(before))
     known = {f.key for f in before}
     introduced = tuple(f for f in after if f.key not in known)
     key = _identity(ref)
@@ -209,6 +254,19 @@ def compare(inventory: Inventory, ref: ObjectRef, new: dict[str, Any] | None) ->
         return new is not None if _identity(other) == key else other in inventory
 
     return Comparison(tuple(before), tuple(after), introduced, exists_after)
+
+
+def _engine_view(raw: Mapping[str, Any] | None) -> Any:
+    """What the engine reads of an object: labels, annotations (without kubectl's copy), spec."""
+    if raw is None:
+        return None
+    metadata = raw.get("metadata")
+    if not isinstance(metadata, Mapping):
+        metadata = {}
+    annotations = metadata.get("annotations")
+    if isinstance(annotations, Mapping):
+        annotations = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
+    return (metadata.get("labels") or None, annotations or None, raw.get("spec"))
 
 
 def _put(inventory: Inventory, ref: ObjectRef, raw: dict[str, Any] | None) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from socketguard.webhook import metrics
-from socketguard.webhook.admission import ClusterState, Outcome, Webhook, admit
+from socketguard.webhook.admission import ClusterState, Outcome, VerdictCache, Webhook, admit
 from socketguard.webhook.modes import Mode
 from socketguard.webhook.review import (
     AdmissionRequest,
@@ -95,6 +95,7 @@ class AdmissionServer:
     def __init__(self, state: ClusterState, is_ready: Callable[[], bool], config: ServerConfig) -> None:
         self.state, self.is_ready, self.config = state, is_ready, config
         self.reloader: CertificateReloader | None = None
+        self.cache = VerdictCache()
         self._runner: web.AppRunner | None = None
         self._watch: asyncio.Task[None] | None = None
         self.port = config.port
@@ -177,7 +178,8 @@ class AdmissionServer:
 
     def _admit(self, review: AdmissionRequest, webhook: Webhook) -> Outcome:
         try:
-            return admit(review, self.state, webhook=webhook, default_mode=self.config.default_mode)
+            return admit(review, self.state, webhook=webhook, default_mode=self.config.default_mode,
+                         cache=self.cache)
         except Exception:  # an engine bug must fail open, like the configurations' failurePolicy
             log.exception("review of %s failed; admitted unreviewed", review.described)
             return Outcome(Answer(allowed=True, warnings=(
