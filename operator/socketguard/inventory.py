@@ -24,7 +24,7 @@ from socketguard.models.istio import DestinationRule, Gateway, VirtualService
 from socketguard.models.services import HorizontalPodAutoscaler, Service
 from socketguard.models.workloads import Workload
 from socketguard.objects import FieldPath, ObjectRef
-from socketguard.routing.hosts import service_of_host
+from socketguard.routing.hosts import host_matches, service_of_host
 
 ViewT = TypeVar("ViewT", bound=KubeObject)
 GroupKind = tuple[str, str]
@@ -103,6 +103,8 @@ class Inventory:
         self._by_namespace: dict[str, set[Key]] = defaultdict(set)
         self._routes_by_host: dict[str, set[Key]] = defaultdict(set)  # HTTPRoutes and Ingresses
         self._refs: dict[int, ObjectRef] = {}  # id(view) -> ref, for views held by this inventory
+        self._gateways_by_host: dict[str, set[Key]] = defaultdict(set)  # server host (pattern) -> Gateways
+        self._wildcards: dict[int, set[str]] = defaultdict(set)  # id(host index) -> its `*...` keys
         self.revision = 0
 
     # -- changes ---------------------------------------------------------------------------
@@ -153,8 +155,10 @@ class Inventory:
         self._refs[id(view)] = ref
         self._by_kind[(ref.group, ref.kind)].setdefault(ref.namespace, {})[ref.name] = view
         key = self._key(ref)
-        for host_key in self._host_keys(view, ref):
-            host_key[0][host_key[1]].add(key)
+        for index, host in self._host_keys(view, ref):
+            index[host].add(key)
+            if isinstance(host, str) and host.startswith("*"):
+                self._wildcards[id(index)].add(host)
 
     def _unindex(self, entry: Entry) -> None:
         view, ref = entry.view, entry.ref
@@ -176,6 +180,7 @@ class Inventory:
             index[host].discard(key)
             if not index[host]:
                 del index[host]
+                self._wildcards[id(index)].discard(host)
 
     def _host_keys(self, view: KubeObject, ref: ObjectRef) -> Iterator[tuple[dict[Any, set[Key]], Any]]:
         if isinstance(view, VirtualService):
@@ -201,6 +206,10 @@ class Inventory:
         elif isinstance(view, HorizontalPodAutoscaler):
             target = view.spec.scale_target_ref
             yield self._hpa_by_target, (ref.namespace, target.kind, target.name)
+        elif isinstance(view, Gateway):
+            for server in view.spec.servers:
+                for host in server.hosts:
+                    yield self._gateways_by_host, (host.partition("/")[2] if "/" in host else host).lower()
 
     # -- reads -----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -263,6 +272,22 @@ class Inventory:
     def virtual_service_hosts(self) -> list[str]:
         return list(self._vs_by_host)
 
+    def wildcard_virtual_service_hosts(self) -> list[str]:
+        """The `*...` host patterns of VirtualServices (few: no scan of every routed host)."""
+        return self._wildcard_hosts(self._vs_by_host)
+
+    def gateways_for_host(self, host: str) -> list[Gateway]:
+        """Istio Gateways with a server host (exact or wildcard) that serves `host`."""
+        host = host.lower()
+        keys = set(self._gateways_by_host.get(host, ()))
+        for pattern in self._wildcard_hosts(self._gateways_by_host):
+            if host_matches(pattern, host):
+                keys |= self._gateways_by_host[pattern]
+        return self._typed_keys(keys, Gateway)
+
+    def _wildcard_hosts(self, index: dict[str, set[Key]]) -> list[str]:
+        return sorted(self._wildcards.get(id(index), ()))
+
     def destination_rules_for_host(self, host: str) -> list[DestinationRule]:
         return self._typed_keys(self._dr_by_host.get(host.lower(), set()), DestinationRule)
 
@@ -309,6 +334,9 @@ class Inventory:
 
     def other_route_hosts(self) -> list[str]:
         return list(self._routes_by_host)
+
+    def wildcard_other_route_hosts(self) -> list[str]:
+        return self._wildcard_hosts(self._routes_by_host)
 
     def clients_of_host(self, host: str) -> list[Workload]:
         """Workloads whose `socketguard.io/client-url` names this host."""

@@ -120,19 +120,17 @@ class _Closure:
     def _expand_host(self, host: str) -> None:
         for route in self.inventory.other_routes_for_host(host):
             self.add_namespace(route.namespace)
-        for pattern in self.inventory.other_route_hosts():
-            if pattern.startswith("*") and host_matches(pattern, host):
+        for pattern in self.inventory.wildcard_other_route_hosts():
+            if host_matches(pattern, host):
                 for route in self.inventory.other_routes_for_host(pattern):
                     self.add_namespace(route.namespace)
         for vs in self.inventory.virtual_services_for_host(host):
             self._add_virtual_service(vs)
-        for pattern in self.inventory.virtual_service_hosts():
-            if pattern.startswith("*") and host_matches(pattern, host):
+        for pattern in self.inventory.wildcard_virtual_service_hosts():
+            if host_matches(pattern, host):
                 for vs in self.inventory.virtual_services_for_host(pattern):
                     self._add_virtual_service(vs)
         for client in self.inventory.clients_of_host(host):
             self.add_namespace(client.metadata.namespace or self.inventory.default_namespace)
-        for gateway in self.inventory.gateways():
-            if any(host_matches(h.partition("/")[2] if "/" in h else h, host)
-                   for server in gateway.spec.servers for h in server.hosts):
-                self.refs.add(self.inventory.ref_of(gateway))
+        for gateway in self.inventory.gateways_for_host(host):
+            self.refs.add(self.inventory.ref_of(gateway))

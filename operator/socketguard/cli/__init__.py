@@ -18,6 +18,7 @@ _COMMANDS: dict[str, str] = {
     "rules": "socketguard.cli.rules:rules",
     "explain": "socketguard.cli.rules:explain",
     "trace": "socketguard.cli.trace:trace_command",
+    "webhook": "socketguard.cli.webhook:webhook",
 }
 
 

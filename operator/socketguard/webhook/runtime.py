@@ -1,0 +1,98 @@
+"""The webhook process: a standalone kopf watch feeding a read-only inventory, and the HTTPS server.
+
+The watch handlers are the operator's own (`socketguard.controller.feed.Feed`), registered in a
+private kopf registry. Two choices keep the admission core's substitute-and-restore safe:
+kopf runs synchronous handlers in a thread pool by default; `InlineExecutor` runs them on the
+event loop instead, so a watch event can never interleave with a review. And kopf runs
+standalone (no peering: every replica serves), posts no Events and writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Callable, Collection
+from typing import Any, TypeVar
+
+import kopf
+
+from socketguard.controller.feed import Feed
+from socketguard.webhook.server import AdmissionServer, ServerConfig
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class InlineExecutor(concurrent.futures.Executor):
+    """Runs each submitted call at once in the submitting thread (kopf's event loop thread)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # handed to the awaiting kopf task, as a thread pool would
+            future.set_exception(error)
+        return future
+
+
+def inline_handlers(settings: kopf.OperatorSettings) -> None:
+    """Synchronous kopf handlers (the feed's) run on the event loop, never during a review."""
+    settings.execution.executor = InlineExecutor()
+
+
+def quiet_settings(settings: kopf.OperatorSettings) -> None:
+    """A watcher that writes nothing: no Events from logs, handlers on the loop thread."""
+    settings.posting.enabled = False
+    settings.peering.standalone = True
+    inline_handlers(settings)
+
+
+def alongside(feed: Feed, config: ServerConfig) -> AdmissionServer:
+    """For `socketguard operator --webhook`: an admission server reading the operator's own feed.
+
+    The caller starts and stops it with the operator, and must call `inline_handlers(settings)`
+    in its kopf startup handler (kopf otherwise runs the feed's handlers in threads).
+    """
+    return AdmissionServer(feed, lambda: feed.ready, config)
+
+
+def _login(**kwargs: Any) -> Any:
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+
+def webhook_registry(feed: Feed) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    kopf.on.login(registry=registry)(_login)
+    feed.register(registry)
+    return registry
+
+
+async def run(config: ServerConfig, *, namespaces: Collection[str] = (), health_port: int | None = None,
+              stop_flag: asyncio.Event | None = None) -> None:
+    """Serve admission requests until `stop_flag` (or a signal) stops the watch."""
+    feed = Feed()
+    server = alongside(feed, config)
+    health = _health_server(config.host, health_port, lambda: feed.ready)
+    settings = kopf.OperatorSettings()
+    quiet_settings(settings)
+    await server.start()
+    if health is not None:
+        await health.start()
+    try:
+        await kopf.operator(
+            registry=webhook_registry(feed), settings=settings, standalone=True,
+            clusterwide=not namespaces, namespaces=list(namespaces), stop_flag=stop_flag,
+        )
+    finally:
+        if health is not None:
+            await health.stop()
+        await server.stop()
+
+
+def _health_server(host: str, port: int | None, is_ready: Callable[[], bool]) -> Any:
+    if port is None:
+        return None
+    from socketguard.controller.metrics import HealthServer
+
+    return HealthServer(host, port, is_ready)
