@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,11 +25,21 @@ import click
 @click.option("--debounce", default=0.3, show_default=True, type=click.FloatRange(0.0, 60.0),
               help="Seconds of quiet before a batch of changes is evaluated.")
 @click.option("--cleanup", is_flag=True, help="Remove all SocketRouteReady conditions and reports, then exit.")
+@click.option("--webhook", "with_webhook", is_flag=True,
+              help="Also serve the admission webhook from this process (single-replica installs).")
+@click.option("--webhook-cert-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --webhook: the serving certificate (PEM).")
+@click.option("--webhook-key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --webhook: its private key (PEM).")
+@click.option("--webhook-port", type=click.IntRange(0, 65535), default=8443, show_default=True)
+@click.option("--default-mode", type=click.Choice(["enforce", "hold", "warn", "audit", "off"]), default="warn",
+              show_default=True, help="With --webhook: the mode of namespaces without a socketguard.io/enforce label.")
 @click.option("--log-format", type=click.Choice(["json", "plain"]), default="json", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Debug logging.")
 def operator(namespaces: tuple[str, ...], kubeconfig: str | None, health_host: str, health_port: int,
              peering: str, standalone: bool, priority: int | None, debounce: float, cleanup: bool,
-             log_format: str, verbose: bool) -> None:
+             with_webhook: bool, webhook_cert_file: Path | None, webhook_key_file: Path | None, webhook_port: int,
+             default_mode: str, log_format: str, verbose: bool) -> None:
     """Keep a SocketRouteReady condition, Events and a PolicyReport on every Socket.IO server and route.
 
     \b
@@ -43,9 +55,10 @@ def operator(namespaces: tuple[str, ...], kubeconfig: str | None, health_host: s
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     if not verbose:  # kopf logs every handler call at INFO: one line per watch event
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    webhook = _webhook_config(with_webhook, webhook_cert_file, webhook_key_file, webhook_port, default_mode)
     options = app.Options(namespaces=namespaces, kubeconfig=kubeconfig, health_host=health_host,
                           health_port=health_port, peering=peering, standalone=standalone, priority=priority,
-                          debounce=debounce)
+                          debounce=debounce, webhook=webhook)
     try:
         if cleanup:
             conditions, reports = asyncio.run(app.cleanup(options))
@@ -56,3 +69,15 @@ def operator(namespaces: tuple[str, ...], kubeconfig: str | None, health_host: s
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
         pass
+
+
+def _webhook_config(enabled: bool, cert_file: Path | None, key_file: Path | None, port: int,
+                    default_mode: str) -> Any:
+    if not enabled:
+        return None
+    if cert_file is None or key_file is None:
+        raise click.UsageError("--webhook needs --webhook-cert-file and --webhook-key-file")
+    from socketguard.webhook.modes import Mode
+    from socketguard.webhook.server import ServerConfig
+
+    return ServerConfig(port=port, cert_file=cert_file, key_file=key_file, default_mode=Mode[default_mode.upper()])

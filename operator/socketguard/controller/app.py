@@ -49,6 +49,7 @@ class Options:
     priority: int | None = None
     debounce: float = 0.3
     max_delay: float = 2.0
+    webhook: Any = None  # a socketguard.webhook.server.ServerConfig: serve admission from this process too
     instance: str = field(default_factory=lambda: os.environ.get("POD_NAME") or socket.gethostname())
 
 
@@ -79,6 +80,12 @@ def build_registry(feed: Feed, options: Options) -> kopf.OperatorRegistry:
         settings.peering.stealth = True
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
+        if options.webhook is not None:
+            from socketguard.webhook.runtime import inline_handlers
+
+            # Admission reviews substitute objects in the shared inventory; no handler may run
+            # in a thread meanwhile.
+            inline_handlers(settings)
 
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
@@ -97,6 +104,9 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> None:
     reconciler = Reconciler(feed, kube, Writers(kube, options.instance), settings)
     health = HealthServer(options.health_host, options.health_port, lambda: reconciler.ready)
     await health.start()
+    admission = _admission_server(feed, options)
+    if admission is not None:
+        await admission.start()
     loop_task = asyncio.create_task(reconciler.run(), name="socketguard reconciler")
     try:
         await kopf.operator(
@@ -112,8 +122,19 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> None:
         loop_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await loop_task
+        if admission is not None:
+            await admission.stop()
         await health.stop()
         await kube.close()
+
+
+def _admission_server(feed: Feed, options: Options) -> Any:
+    """`socketguard operator --webhook`: the admission server on the operator's own inventory."""
+    if options.webhook is None:
+        return None
+    from socketguard.webhook.runtime import alongside
+
+    return alongside(feed, options.webhook)
 
 
 # -- cleanup (`socketguard operator --cleanup`, the chart's pre-delete hook) -----------------------

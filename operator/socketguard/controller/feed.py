@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 CONDITION_TYPE = "SocketRouteReady"
 ISTIO_GROUP = "networking.istio.io"
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
@@ -42,6 +43,11 @@ class WatchedKind:
     plural: str
     crd: bool = False  # only served when its CRD exists
 
+    @property
+    def handler_id(self) -> str:
+        """Unique across groups: Istio and Gateway API both have `gateways`."""
+        return self.plural if self.group in ("", "apps", "autoscaling", ISTIO_GROUP) else f"{self.plural}.{self.group}"
+
 
 INPUT_KINDS: tuple[WatchedKind, ...] = (
     WatchedKind(("apps", "v1", "deployments"), "apps", "Deployment", "deployments"),
@@ -53,6 +59,11 @@ INPUT_KINDS: tuple[WatchedKind, ...] = (
     WatchedKind((f"virtualservices.{ISTIO_GROUP}",), ISTIO_GROUP, "VirtualService", "virtualservices", crd=True),
     WatchedKind((f"destinationrules.{ISTIO_GROUP}",), ISTIO_GROUP, "DestinationRule", "destinationrules", crd=True),
     WatchedKind((f"gateways.{ISTIO_GROUP}",), ISTIO_GROUP, "Gateway", "gateways", crd=True),
+    WatchedKind(("networking.k8s.io", "v1", "ingresses"), "networking.k8s.io", "Ingress", "ingresses"),
+    WatchedKind((f"httproutes.{GATEWAY_API_GROUP}",), GATEWAY_API_GROUP, "HTTPRoute", "httproutes", crd=True),
+    WatchedKind((f"gateways.{GATEWAY_API_GROUP}",), GATEWAY_API_GROUP, "Gateway", "gateways", crd=True),
+    WatchedKind((f"referencegrants.{GATEWAY_API_GROUP}",), GATEWAY_API_GROUP, "ReferenceGrant", "referencegrants",
+                crd=True),
 )
 NAMESPACES = WatchedKind(("", "v1", "namespaces"), "", "Namespace", "namespaces")
 CRDS = WatchedKind(("apiextensions.k8s.io", "v1", "customresourcedefinitions"), "apiextensions.k8s.io",
@@ -93,10 +104,10 @@ class Feed:
     # -- registration --------------------------------------------------------------------------
     def register(self, registry: kopf.OperatorRegistry) -> None:
         for watched in INPUT_KINDS:
-            kopf.index(*watched.selector, id=f"feed-{watched.plural}", registry=registry)(self._index_input)
+            kopf.index(*watched.selector, id=f"feed-{watched.handler_id}", registry=registry)(self._index_input)
             # Only deletions: everything else arrives through the index handler; kopf's handler
             # invocation per watch event is the operator's main CPU cost under load.
-            kopf.on.event(*watched.selector, id=f"feed-{watched.plural}-events", when=_is_deletion,
+            kopf.on.event(*watched.selector, id=f"feed-{watched.handler_id}-events", when=_is_deletion,
                           registry=registry)(self._event_input)
         kopf.index(*NAMESPACES.selector, id="feed-namespaces", registry=registry)(self._index_namespace)
         kopf.on.event(*NAMESPACES.selector, id="feed-namespaces-events", registry=registry)(self._event_namespace)
@@ -225,7 +236,19 @@ def slim(body: Mapping[str, Any]) -> dict[str, Any]:
     spec = body.get("spec")
     if isinstance(spec, Mapping):
         view["spec"] = _slim_spec(spec)
+    parents = _route_parents(body)
+    if parents is not None:
+        # An HTTPRoute's status.parents is the implementation's verdict (SG115); only the
+        # implementation writes it, so keeping it cannot make our own writes loop.
+        view["status"] = {"parents": parents}
     return view
+
+
+def _route_parents(body: Mapping[str, Any]) -> Any:
+    if body.get("kind") != "HTTPRoute":
+        return None
+    status = body.get("status")
+    return status.get("parents") if isinstance(status, Mapping) else None
 
 
 def _slim_spec(spec: Mapping[str, Any]) -> dict[str, Any]:

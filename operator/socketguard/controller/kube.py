@@ -30,6 +30,7 @@ PLURALS = {
     "Service": "services", "HorizontalPodAutoscaler": "horizontalpodautoscalers",
     "VirtualService": "virtualservices", "DestinationRule": "destinationrules", "Gateway": "gateways",
     "Event": "events", "PolicyReport": "policyreports", "Report": "reports",
+    "Ingress": "ingresses", "HTTPRoute": "httproutes", "ReferenceGrant": "referencegrants",
 }
 
 

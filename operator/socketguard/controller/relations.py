@@ -20,6 +20,7 @@ from socketguard.objects import ObjectRef
 from socketguard.routing.hosts import host_matches, in_cluster_service, service_of_host
 
 WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
+ROUTES = frozenset({"VirtualService", "HTTPRoute", "Ingress"})
 NamespacedName = tuple[str, str]
 IndexKey = tuple[str, Any]
 
@@ -61,7 +62,7 @@ class Relations:
             yield "service", (ns, ref.name)
             for pair in _dict(spec.get("selector")).items():
                 yield "service-label", (ns, *pair)
-        elif ref.kind == "VirtualService":
+        elif ref.kind in ROUTES:
             yield from self._route_keys(ref, spec)
         elif ref.kind == "DestinationRule":
             host = str(spec.get("host", ""))
@@ -74,6 +75,9 @@ class Relations:
             yield "hpa-target", (ns, scale_target.get("kind"), scale_target.get("name"))
 
     def _route_keys(self, ref: ObjectRef, spec: Mapping[str, Any]) -> Iterator[IndexKey]:
+        if ref.kind != "VirtualService":
+            yield from _other_route_keys(ref, spec)
+            return
         ns = ref.namespace
         for host in _strings(spec.get("hosts")):
             yield "route-host", host.lower()
@@ -128,7 +132,7 @@ class Relations:
             found |= self._find("route-service", (ns, ref.name))
             found |= self._find("dr-service", (ns, ref.name))
             found |= self._find("client-service", (ns, ref.name))
-        elif ref.kind == "VirtualService":
+        elif ref.kind in ROUTES:
             found |= self._route_neighbours(ref, spec)
         elif ref.kind == "DestinationRule":
             service = service_of_host(str(spec.get("host", "")), ns)
@@ -153,7 +157,7 @@ class Relations:
                 found |= self._find("dr-service", value)
             elif key == "route-gateway":
                 found |= self._find("gateway", value)
-        for host in _strings(spec.get("hosts")):
+        for host in route_hosts(ref.kind, spec):
             found |= self._routes_for_host(host)
             found |= self._find("dr-host", host.lower())
             found |= self._clients_for_host(host)
@@ -166,7 +170,8 @@ class Relations:
         host = host.lower()
         found = set(self._find("route-host", host))
         for route in self._wildcard_routes:
-            if any(host_matches(h, host) for h in _strings(_dict(self._raw[route].get("spec")).get("hosts"))):
+            route_spec = _dict(self._raw[route].get("spec"))
+            if any(host_matches(h, host) for h in route_hosts(route.kind, route_spec)):
                 found.add(route)
         if host.startswith("*"):
             for key, refs in self._index.items():
@@ -193,7 +198,7 @@ class Relations:
             elif key == "client-pin":
                 found |= {r for kind in WORKLOADS for r in self._find("workload", (value[0], kind, value[1]))}
             elif key == "client-dynamic":
-                found |= {r for r in self._raw if r.kind == "VirtualService"}
+                found |= {r for r in self._raw if r.kind in ROUTES}
         return found
 
     def _services_selecting(self, ref: ObjectRef, raw: Mapping[str, Any]) -> set[ObjectRef]:
@@ -228,6 +233,40 @@ class Relations:
 
     def __contains__(self, ref: ObjectRef) -> bool:
         return ref in self._raw
+
+
+def route_hosts(kind: str, spec: Mapping[str, Any]) -> list[str]:
+    """The hosts a route serves: VirtualService `hosts`, HTTPRoute `hostnames`, Ingress rule hosts."""
+    if kind == "HTTPRoute":
+        return _strings(spec.get("hostnames")) or ["*"]
+    if kind == "Ingress":
+        return [str(_dict(rule).get("host") or "*") for rule in _list(spec.get("rules"))]
+    return _strings(spec.get("hosts"))
+
+
+def _other_route_keys(ref: ObjectRef, spec: Mapping[str, Any]) -> Iterator[IndexKey]:
+    """HTTPRoute and Ingress: the same edges as a VirtualService (hosts, Gateways, Services)."""
+    ns = ref.namespace
+    for host in route_hosts(ref.kind, spec):
+        yield "route-host", host.lower()
+    for parent in _list(spec.get("parentRefs")):
+        name = _dict(parent).get("name")
+        if isinstance(name, str):
+            yield "route-gateway", (str(_dict(parent).get("namespace") or ns), name)
+    for backend in _backend_services(ref.kind, spec):
+        yield "route-service", (str(backend.get("namespace") or ns), str(backend.get("name")))
+
+
+def _backend_services(kind: str, spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    if kind == "HTTPRoute":
+        for rule in _list(spec.get("rules")):
+            yield from (_dict(b) for b in _list(_dict(rule).get("backendRefs")) if _dict(b).get("name"))
+        return
+    for rule in _list(spec.get("rules")):
+        for path in _list(_dict(_dict(rule).get("http")).get("paths")):
+            service = _dict(_dict(_dict(path).get("backend")).get("service"))
+            if service.get("name"):
+                yield service
 
 
 def _gateway_name(text: str, ns: str) -> NamespacedName:
