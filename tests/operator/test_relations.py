@@ -62,3 +62,27 @@ def test_removed_objects_leave_the_indexes() -> None:
     relations = relations_of(server("a"), service("a"))
     relations.update(ObjectRef.of(service("a")), None)
     assert relations.affected([ObjectRef.of(server("a"))]) == refs(server("a"))
+
+
+def _http_route(name: str, host: str, backend: str, namespace: str) -> dict[str, Any]:
+    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"parentRefs": [{"name": "public"}], "hostnames": [host],
+                     "rules": [{"backendRefs": [{"name": backend, "port": 80}]}]}}
+
+
+def _ingress(name: str, host: str, backend: str, namespace: str) -> dict[str, Any]:
+    path = {"path": "/socket.io", "pathType": "Prefix",
+            "backend": {"service": {"name": backend, "port": {"number": 80}}}}
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"rules": [{"host": host, "http": {"paths": [path]}}]}}
+
+
+def test_http_routes_and_ingresses_join_their_services_workloads_and_host() -> None:
+    svc = service("a-svc", app="a")
+    namespace = svc["metadata"]["namespace"]
+    http_route = _http_route("web", "chat.example.com", "a-svc", namespace)
+    ingress = _ingress("legacy", "chat.example.com", "a-svc", namespace)
+    relations = relations_of(server("a"), svc, http_route, ingress, server("x"))
+    assert relations.affected([ObjectRef.of(http_route)]) == refs(server("a"), svc, http_route, ingress)
+    assert ObjectRef.of(http_route) in relations.affected([ObjectRef.of(svc)])
