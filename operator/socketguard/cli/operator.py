@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from socketguard.controller.probes import ProbeSettings
 
 
 @click.command("operator")
@@ -36,10 +39,24 @@ import click
               show_default=True, help="With --webhook: the mode of namespaces without a socketguard.io/enforce label.")
 @click.option("--log-format", type=click.Choice(["json", "plain"]), default="json", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Debug logging.")
+@click.option("--probes", is_flag=True,
+              help='Run live handshakes against servers annotated socketguard.io/probe: "true" (SG601).')
+@click.option("--probe-interval", default=300.0, show_default=True, type=click.FloatRange(1.0, 86400.0),
+              help="Seconds between two probes of one server.")
+@click.option("--probe-rate", default=1.0, show_default=True, type=click.FloatRange(0.01, 100.0),
+              help="At most this many probes per second, all servers together.")
+@click.option("--probe-allow-host", "probe_allow_hosts", multiple=True, metavar="HOST",
+              help="Also probe this host (or *.domain); in-cluster Service names are always allowed (repeatable).")
+@click.option("--cluster-domain", default="cluster.local", show_default=True,
+              help="DNS domain of in-cluster Service names.")
+@click.option("--probe-test-address", "probe_test_addresses", multiple=True, hidden=True, metavar="HOST=ADDR:PORT",
+              help="Tests only: connect to ADDR:PORT for HOST (no cluster DNS on a test machine).")
 def operator(namespaces: tuple[str, ...], kubeconfig: str | None, health_host: str, health_port: int,
              peering: str, standalone: bool, priority: int | None, debounce: float, cleanup: bool,
              with_webhook: bool, webhook_cert_file: Path | None, webhook_key_file: Path | None, webhook_port: int,
-             default_mode: str, log_format: str, verbose: bool) -> None:
+             default_mode: str, log_format: str, verbose: bool, probes: bool, probe_interval: float,
+             probe_rate: float, probe_allow_hosts: tuple[str, ...], cluster_domain: str,
+             probe_test_addresses: tuple[str, ...]) -> None:
     """Keep a SocketRouteReady condition, Events and a PolicyReport on every Socket.IO server and route.
 
     \b
@@ -59,6 +76,8 @@ def operator(namespaces: tuple[str, ...], kubeconfig: str | None, health_host: s
     options = app.Options(namespaces=namespaces, kubeconfig=kubeconfig, health_host=health_host,
                           health_port=health_port, peering=peering, standalone=standalone, priority=priority,
                           debounce=debounce, webhook=webhook)
+    options.probes = _probe_settings(probes, probe_interval, probe_rate, probe_allow_hosts, cluster_domain,
+                                     probe_test_addresses)
     try:
         if cleanup:
             conditions, reports = asyncio.run(app.cleanup(options))
@@ -81,3 +100,15 @@ def _webhook_config(enabled: bool, cert_file: Path | None, key_file: Path | None
     from socketguard.webhook.server import ServerConfig
 
     return ServerConfig(port=port, cert_file=cert_file, key_file=key_file, default_mode=Mode[default_mode.upper()])
+
+
+def _probe_settings(enabled: bool, interval: float, rate: float, allow_hosts: tuple[str, ...], cluster_domain: str,
+                    test_addresses: tuple[str, ...]) -> ProbeSettings:
+    from socketguard.controller.probes import ProbeSettings, parse_test_addresses
+
+    try:
+        addresses = parse_test_addresses(test_addresses)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--probe-test-address") from None
+    return ProbeSettings(enabled=enabled, interval=interval, rate=rate, allow_hosts=allow_hosts,
+                         cluster_domain=cluster_domain, test_addresses=addresses)

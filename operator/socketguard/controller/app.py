@@ -18,6 +18,7 @@ from kubernetes.config import ConfigException
 from socketguard.controller.feed import INPUT_KINDS, Feed, observe
 from socketguard.controller.kube import Kube, KubeError, bearer_header, collection_path, load_configuration
 from socketguard.controller.metrics import HealthServer
+from socketguard.controller.probes import ProbeSettings, start_prober, stop_prober
 from socketguard.controller.reconciler import Reconciler, Settings
 from socketguard.controller.writers import MANAGED_SELECTOR, REPORT_KINDS, Writers
 from socketguard.objects import ObjectRef
@@ -51,6 +52,7 @@ class Options:
     max_delay: float = 2.0
     webhook: Any = None  # a socketguard.webhook.server.ServerConfig: serve admission from this process too
     instance: str = field(default_factory=lambda: os.environ.get("POD_NAME") or socket.gethostname())
+    probes: ProbeSettings = field(default_factory=ProbeSettings)
 
 
 def connection_info(conf: Any) -> kopf.ConnectionInfo:
@@ -108,6 +110,7 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> None:
     if admission is not None:
         await admission.start()
     loop_task = asyncio.create_task(reconciler.run(), name="socketguard reconciler")
+    probe_task = start_prober(feed, reconciler, options.probes)
     try:
         await kopf.operator(
             registry=registry,
@@ -124,6 +127,7 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> None:
             await loop_task
         if admission is not None:
             await admission.stop()
+        await stop_prober(probe_task)
         await health.stop()
         await kube.close()
 

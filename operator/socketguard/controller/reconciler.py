@@ -122,6 +122,8 @@ class Reconciler:
         self._wakeup = asyncio.Event()
         self._ready = asyncio.Event()
         self._reports_due = asyncio.Event()
+        # Findings from outside the engine (live probes, SG601), by workload: merged into its verdict.
+        self.extra_findings: Mapping[ObjectRef, list[Finding]] = {}
         feed.listeners.append(self._changed)
         feed.on_ready.append(self._ready.set)
         for entry in feed.inventory.entries():
@@ -136,6 +138,12 @@ class Reconciler:
                 self.dirty |= self.relations.neighbours(ref, hub=True)
             self.relations.update(ref, new)
             self.dirty.add(ref)
+        self.changes += 1
+        self._wakeup.set()
+
+    def refresh(self, refs: set[ObjectRef]) -> None:
+        """Re-evaluates `refs` although no object changed (their extra findings did)."""
+        self.dirty |= refs
         self.changes += 1
         self._wakeup.set()
 
@@ -238,6 +246,7 @@ class Reconciler:
                 inventory.add(raw)
         present = {ref for ref in unit.evaluated if ref in inventory}
         findings = analyze(inventory, scope=present) if present else []
+        findings += [f for ref in sorted(present) for f in self.extra_findings.get(ref, ())]
         traces = Context(inventory).traces if present else None
         servers = set(traces.servers) if traces else set()
         annotated = {ref for ref in servers if traces and ref not in traces.inferred}
