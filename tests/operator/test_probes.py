@@ -134,3 +134,13 @@ def test_targets_are_due_once_per_interval() -> None:
     prober.last_probed[target] = 1000.0
     assert prober.due(1299.0) == []
     assert prober.due(1300.0) == [target]
+
+
+def test_a_bad_test_address_is_a_usage_error_naming_the_option() -> None:
+    from click.testing import CliRunner
+
+    from socketguard.cli.operator import operator
+
+    result = CliRunner().invoke(operator, ["--probes", "--probe-test-address", "no-equals-sign"])
+    assert result.exit_code == 2
+    assert "--probe-test-address" in result.output and "'no-equals-sign' is not HOST=ADDRESS:PORT" in result.output

@@ -285,7 +285,13 @@ def start_prober(feed: Feed, reconciler: Reconciler, settings: ProbeSettings) ->
     reconciler.extra_findings = prober.findings
     feed.listeners.append(prober.inventory_changed)
     log.info("live probes on: every %.0f s per server, at most %.2f per second", settings.interval, settings.rate)
-    return asyncio.create_task(prober.run(), name="socketguard prober")
+    return asyncio.create_task(_after_first_evaluation(reconciler, prober), name="socketguard prober")
+
+
+async def _after_first_evaluation(reconciler: Reconciler, prober: Prober) -> None:
+    # A standby replica (paused by peering) never gets there: it lists nothing and probes nothing.
+    await reconciler.first_done.wait()
+    await prober.run()
 
 
 async def stop_prober(task: asyncio.Task[None] | None) -> None:
