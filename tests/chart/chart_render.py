@@ -58,6 +58,8 @@ EVERYTHING_ON: dict[str, Any] = {
         "podAnnotations": {"example.com/a": "b"},
         "podLabels": {"team": "platform"},
         "serviceAccount": {"annotations": {"example.com/role": "x"}},
+        "probes": {"enabled": True, "intervalSeconds": 120, "ratePerSecond": 0.5, "clusterDomain": "corp.local",
+                   "allowHosts": ["chat.example.com", "*.internal.example.com"]},
     },
     "webhook": {
         "replicaCount": 3,

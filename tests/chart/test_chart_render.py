@@ -238,6 +238,8 @@ def test_components_can_be_left_out() -> None:
          "at '/containerSecurityContext/capabilities/drop'"),
         ({"webhook": {"port": 443}}, "at '/webhook/port': minimum: got 443"),
         ({"operator": {"replicaCount": 0}}, "at '/operator/replicaCount'"),
+        ({"operator": {"probes": {"intervalSeconds": 0}}}, "at '/operator/probes/intervalSeconds'"),
+        ({"operator": {"probes": {"allowHosts": ["http://x/"]}}}, "at '/operator/probes/allowHosts/0'"),
     ],
 )
 def test_schema_refuses_a_bad_value(values: dict[str, Any], message: str) -> None:
