@@ -129,6 +129,20 @@ class Inventory:
         self.revision += 1
         return ref
 
+    def restore(self, ref: ObjectRef, entry: Entry | None) -> None:
+        """Put back an entry taken earlier with `entry(ref)` (None: the object was absent).
+
+        For evaluate-with-a-change-then-undo (the admission webhook): no re-validation.
+        """
+        key = self._key(ref)
+        current = self._entries.pop(key, None)
+        if current is not None:
+            self._unindex(current)
+        if entry is not None:
+            self._entries[self._key(entry.ref)] = entry
+            self._index(entry)
+        self.revision += 1
+
     def remove(self, ref: ObjectRef) -> bool:
         entry = self._entries.pop(self._key(ref), None)
         if entry is None:

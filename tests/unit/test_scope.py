@@ -119,3 +119,21 @@ def test_a_client_change_reaches_the_routes_for_its_host_in_other_namespaces() -
     assert analyze(inventory, scope=[client]) == [
         f for f in analyze(inventory) if f.subject in neighbourhood(inventory, [client])]
     assert all(f in analyze(inventory, scope=[client]) for f in full)
+
+
+def test_restore_puts_back_exactly_what_was_there() -> None:
+    inventory = cluster(2)
+    ref = ObjectRef("networking.istio.io/v1", "VirtualService", "team-1", "mageagent")
+    before = analyze(inventory)
+    saved = inventory.entry(ref)
+    changed = inventory.raw(ref)
+    assert changed is not None
+    inventory.add({**changed, "spec": {**changed["spec"], "hosts": ["elsewhere.example.com"]}})
+    assert inventory.virtual_services_for_host("t1.example.com") == []
+    inventory.restore(ref, saved)
+    assert inventory.entry(ref) is saved
+    assert [vs.metadata.name for vs in inventory.virtual_services_for_host("t1.example.com")] == ["mageagent"]
+    assert inventory.virtual_services_for_host("elsewhere.example.com") == []
+    assert analyze(inventory) == before
+    inventory.restore(ref, None)
+    assert ref not in inventory

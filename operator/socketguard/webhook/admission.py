@@ -227,7 +227,7 @@ def _with_namespace(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
 def compare(inventory: Inventory, ref: ObjectRef, new: dict[str, Any] | None,
             cache: VerdictCache | None = None) -> Comparison:
     """Findings without and with the change, over the union of both neighbourhoods."""
-    old = inventory.raw(ref)
+    old = inventory.entry(ref)
     base = cache.canonical(inventory.revision) if cache is not None else inventory.revision
     scope = neighbourhood(inventory, [ref]) | {ref}
     _put(inventory, ref, new)
@@ -237,7 +237,7 @@ def compare(inventory: Inventory, ref: ObjectRef, new: dict[str, Any] | None,
         scope |= neighbourhood(inventory, [ref])
         after = analyze(inventory.subset(scope))
     finally:
-        _put(inventory, ref, old)
+        inventory.restore(ref, old)
     frozen = frozenset(scope)
     cached = None
     if cache is not None:
