@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from socketguard import ANNOTATION_PREFIX
@@ -66,34 +66,35 @@ class Writers:
     async def upsert_condition(self, ref: ObjectRef, observed: Observed, condition: Condition,
                                generation: int | None) -> Observed | None:
         """Writes the condition unless it already reads so; returns what the object now shows."""
-        for _ in range(_RETRIES):
-            if condition.matches(observed.condition, generation):
-                return observed
-            previous = observed.condition
+
+        def plan(current: Observed) -> list[dict[str, Any]] | None:
+            if condition.matches(current.condition, generation):
+                return None
+            previous = current.condition
             transition = (str(previous.get("lastTransitionTime")) if previous and previous.get("status") ==
                           condition.status and previous.get("lastTransitionTime") else now())
-            body = condition.as_dict(generation, transition)
-            try:
-                updated = await self.kube.json_patch(object_path(ref, subresource="status"),
-                                                     condition_patch(observed, body), kind=ref.kind)
-            except KubeError as error:
-                if error.status == 404:
-                    return None
-                if error.status not in (409, 422):
-                    raise
-                observed = observe(await self.kube.get(object_path(ref)))
-                continue
-            metrics.WRITES.labels(what="condition").inc()
-            return observe(updated)
-        raise RuntimeError(f"{ref}: the condition kept changing under us")
+            return condition_patch(current, condition.as_dict(generation, transition))
+
+        return await self._patch_status(ref, observed, plan, "condition")
 
     async def remove_condition(self, ref: ObjectRef, observed: Observed) -> Observed | None:
+        def plan(current: Observed) -> list[dict[str, Any]] | None:
+            return None if current.index is None else removal_patch(current)
+
+        return await self._patch_status(ref, observed, plan, "condition-removal")
+
+    async def _patch_status(self, ref: ObjectRef, observed: Observed,
+                            plan: Callable[[Observed], list[dict[str, Any]] | None], what: str) -> Observed | None:
+        """Applies `plan`'s JSON patch to the status, re-reading and re-planning when it lost a race.
+
+        None: the object is gone. `plan` returning None means the status already reads as wanted.
+        """
         for _ in range(_RETRIES):
-            if observed.index is None:
+            patch = plan(observed)
+            if patch is None:
                 return observed
             try:
-                updated = await self.kube.json_patch(object_path(ref, subresource="status"),
-                                                     removal_patch(observed), kind=ref.kind)
+                updated = await self.kube.json_patch(object_path(ref, subresource="status"), patch, kind=ref.kind)
             except KubeError as error:
                 if error.status == 404:
                     return None
@@ -101,7 +102,7 @@ class Writers:
                     raise
                 observed = observe(await self.kube.get(object_path(ref)))
                 continue
-            metrics.WRITES.labels(what="condition-removal").inc()
+            metrics.WRITES.labels(what=what).inc()
             return observe(updated)
         raise RuntimeError(f"{ref}: the condition kept changing under us")
 
