@@ -47,14 +47,16 @@ def check(ctx: Context) -> Iterator[Finding]:
         if emits is None or handled is None:
             continue
         refs = [server.workload for server in servers]
+        servers_named, handled_listed = names(refs), listing(handled)
+        path = source_path(client.events, "emits")
         for event in sorted(emits - handled):
             yield RULE.finding(
                 client.workload,
-                source_path(client.events, "emits"),
-                f"{client.workload} emits '{event}', but {names(refs)} has no handler for it "
-                f"(it handles {listing(handled)})",
+                path,
+                f"{client.workload} emits '{event}', but {servers_named} has no handler for it "
+                f"(it handles {handled_listed})",
                 fixes=(
-                    f"handle '{event}' in {names(refs)} (socket.on('{event}', ...)), or stop "
+                    f"handle '{event}' in {servers_named} (socket.on('{event}', ...)), or stop "
                     f"emitting it from {client.workload}",
                 ),
                 related=refs,

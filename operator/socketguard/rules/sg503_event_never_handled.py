@@ -47,14 +47,16 @@ def check(ctx: Context) -> Iterator[Finding]:
         if emits is None or heard is None:
             continue
         refs = [client.workload for client in clients]
+        clients_named, heard_listed = names(refs), listing(heard)
+        path = source_path(server.events, "emits")
         for event in sorted(emits - heard):
             yield RULE.finding(
                 server.workload,
-                source_path(server.events, "emits"),
-                f"{server.workload} emits '{event}', but {names(refs)} never listens for it "
-                f"(it listens for {listing(heard)})",
+                path,
+                f"{server.workload} emits '{event}', but {clients_named} never listens for it "
+                f"(it listens for {heard_listed})",
                 fixes=(
-                    f"listen for '{event}' in {names(refs)}, or stop emitting it from {server.workload}",
+                    f"listen for '{event}' in {clients_named}, or stop emitting it from {server.workload}",
                 ),
                 related=refs,
             )
