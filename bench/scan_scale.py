@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "operator"))
 
-from socketguard.scan.source import scan_paths  # noqa: E402
+from socketguard.inputs.scan.source import scan_paths  # noqa: E402
 
 SOURCES = ROOT / "tests" / "fixtures" / "sources"
 

@@ -51,7 +51,7 @@ def copies(objects: int) -> tuple[list[dict[str, Any]], int]:
 def serve(objects: int, cert: str, key: str) -> None:
     from aiohttp import web
 
-    from socketguard.inventory import Inventory
+    from socketguard.engine.inventory import Inventory
     from socketguard.webhook.modes import MODE_KEY, Mode
     from socketguard.webhook.server import AdmissionServer, ServerConfig
 

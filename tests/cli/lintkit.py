@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from socketguard.context import Context
-from socketguard.findings import Finding, Severity
-from socketguard.rules.base import Rule
-from socketguard.rules.sg003_unparseable_manifest import RULE as SG003
+from socketguard.engine.context import Context
+from socketguard.engine.findings import Finding, Severity
+from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.sg003_unparseable_manifest import RULE as SG003
 
 _DOC = """{summary}.
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from lintkit import configmap, deployment, service, write
 
-from socketguard.loader import STDIN_NAME, Loaded, load_bytes, load_inputs
-from socketguard.report.locate import Locator
+from socketguard.inputs.loader import STDIN_NAME, Loaded, load_bytes, load_inputs
+from socketguard.inputs.locate import Locator
 
 MULTI = service("a") + "---\n" + deployment("b") + "---\n\n---\nnull\n---\n" + configmap("c")
 
@@ -38,7 +38,7 @@ def test_field_paths_map_to_lines_in_later_documents() -> None:
 
 
 def _ref(raw: dict[str, object]) -> object:
-    from socketguard.objects import ObjectRef
+    from socketguard.engine.objects import ObjectRef
 
     return ObjectRef.of(raw)
 

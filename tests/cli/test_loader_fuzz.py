@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lintkit import deployment, service
 
-from socketguard.loader import load_bytes
+from socketguard.inputs.loader import load_bytes
 
 SEED = (service("api") + "---\n" + deployment("api")).encode()
 

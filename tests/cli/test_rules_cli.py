@@ -8,8 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from socketguard.cli import main
-from socketguard.docs import DEFAULT_OUTPUT, render_rules
-from socketguard.rules.registry import all_rules
+from socketguard.engine.rules.registry import all_rules
+from socketguard.report.docs import DEFAULT_OUTPUT, render_rules
 
 
 def test_rules_table_lists_every_rule() -> None:
@@ -49,9 +49,9 @@ def test_explain_unknown_code_exits_2_and_says_where_codes_are() -> None:
 
 
 def test_docs_rules_md_is_up_to_date() -> None:
-    """Regenerate with `python -m socketguard.docs` after changing a rule's docstring."""
+    """Regenerate with `python -m socketguard.report.docs` after changing a rule's docstring."""
     assert DEFAULT_OUTPUT.read_text(encoding="utf-8") == render_rules(), (
-        "docs/rules.md is stale: run `python -m socketguard.docs`"
+        "docs/rules.md is stale: run `python -m socketguard.report.docs`"
     )
 
 
@@ -64,7 +64,7 @@ def test_docs_have_every_rule_section() -> None:
 
 
 def test_docs_generator_writes_the_file(tmp_path: Path) -> None:
-    from socketguard.docs import main as generate
+    from socketguard.report.docs import main as generate
 
     target = tmp_path / "out" / "rules.md"
     assert generate([str(target)]) == 0

@@ -7,10 +7,10 @@ from typing import Any
 import yaml
 from lintkit import service
 
-from socketguard.engine import analyze
-from socketguard.findings import Severity
-from socketguard.inventory import Inventory
-from socketguard.rules.sg003_unparseable_manifest import RULE
+from socketguard.engine.analysis import analyze
+from socketguard.engine.findings import Severity
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.rules.sg003_unparseable_manifest import RULE
 
 
 def inventory_of(*documents: dict[str, Any]) -> Inventory:

@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from socketguard import ANNOTATION_PREFIX
-from socketguard.engine import analyze
-from socketguard.findings import Finding, Severity
-from socketguard.inventory import Inventory
-from socketguard.objects import ObjectRef
+from socketguard.engine.analysis import analyze
+from socketguard.engine.findings import Finding, Severity
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.objects import ObjectRef
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "examples" / "mageagent"
 VARIANTS = ("broken", "fixed-by-path", "fixed-by-rewrite")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from socketguard.engine import analyze
-from socketguard.findings import Finding, Severity
-from socketguard.inventory import Inventory
+from socketguard.engine.analysis import analyze
+from socketguard.engine.findings import Finding, Severity
+from socketguard.engine.inventory import Inventory
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "examples"
 

@@ -4,9 +4,9 @@ from typing import Any
 
 from sg_objects import server
 
-from socketguard.controller.feed import Feed, observe, slim
+from socketguard.cluster.feed import Feed, observe, slim
 from socketguard.controller.writers import condition_patch, removal_patch
-from socketguard.objects import ObjectRef
+from socketguard.engine.objects import ObjectRef
 
 
 def cluster_body(**status: Any) -> dict[str, Any]:

@@ -10,13 +10,13 @@ from typing import Any
 from kubernetes.client import Configuration
 from sg_objects import server, service
 
-from socketguard.controller.feed import Feed
-from socketguard.controller.kube import Kube
+from socketguard.cluster.feed import Feed
+from socketguard.cluster.kube import Kube
 from socketguard.controller.probes import Prober, ProbeSettings, ProbeTarget, parse_test_addresses, probe_targets
 from socketguard.controller.reconciler import Reconciler
 from socketguard.controller.writers import Writers
-from socketguard.inventory import Inventory
-from socketguard.objects import ObjectRef
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.objects import ObjectRef
 from socketguard.probe import ProbeOptions, ProbeReport
 
 SETTINGS = ProbeSettings(enabled=True, interval=300.0, rate=100.0)

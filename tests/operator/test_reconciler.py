@@ -7,12 +7,12 @@ from typing import Any
 from kubernetes.client import Configuration
 from sg_objects import mageagent, route, server, service
 
-from socketguard.controller.feed import Feed
-from socketguard.controller.kube import Kube
+from socketguard.cluster.feed import Feed
+from socketguard.cluster.kube import Kube
 from socketguard.controller.reconciler import Reconciler
 from socketguard.controller.writers import Writers
-from socketguard.engine import analyze
-from socketguard.objects import ObjectRef
+from socketguard.engine.analysis import analyze
+from socketguard.engine.objects import ObjectRef
 
 ISTIO = {"virtualservices.networking.istio.io": ("networking.istio.io", "VirtualService")}
 

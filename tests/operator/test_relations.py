@@ -5,7 +5,7 @@ from typing import Any
 from sg_objects import gateway, route, server, service
 
 from socketguard.controller.relations import Relations
-from socketguard.objects import ObjectRef
+from socketguard.engine.objects import ObjectRef
 
 
 def relations_of(*objects: dict[str, Any]) -> Relations:

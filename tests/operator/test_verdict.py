@@ -12,8 +12,8 @@ from socketguard.controller.verdict import (
     same_result,
     summary,
 )
-from socketguard.findings import Finding, Severity
-from socketguard.objects import ObjectRef
+from socketguard.engine.findings import Finding, Severity
+from socketguard.engine.objects import ObjectRef
 
 VS = ObjectRef("networking.istio.io/v1", "VirtualService", "demo", "web")
 DEPLOY = ObjectRef("apps/v1", "Deployment", "demo", "api")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from socketguard.objects import ObjectRef
-from socketguard.report.locate import Locator, Origin, json_path, node_position
+from socketguard.engine.objects import ObjectRef
+from socketguard.inputs.locate import Locator, Origin, json_path, node_position
 
 TEXT = """\
 apiVersion: networking.istio.io/v1

@@ -9,13 +9,13 @@ from typing import Any
 
 import jsonschema
 
-from socketguard.findings import Finding
-from socketguard.objects import ObjectRef
+from socketguard.engine.findings import Finding
+from socketguard.engine.objects import ObjectRef
+from socketguard.engine.rules.registry import all_rules
+from socketguard.engine.rules.sg003_unparseable_manifest import RULE as SG003
+from socketguard.engine.rules.sg003_unparseable_manifest import file_problem
+from socketguard.inputs.locate import Located, Location
 from socketguard.report import sarif
-from socketguard.report.locate import Located, Location
-from socketguard.rules.registry import all_rules
-from socketguard.rules.sg003_unparseable_manifest import RULE as SG003
-from socketguard.rules.sg003_unparseable_manifest import file_problem
 
 SCHEMA = Path(__file__).with_name("sarif-schema-2.1.0.json")
 SERVICE = ObjectRef("v1", "Service", "web", "api")

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 import yaml
 
-from socketguard.engine import analyze
-from socketguard.findings import Finding
-from socketguard.inventory import Inventory
-from socketguard.rules.base import Rule
+from socketguard.engine.analysis import analyze
+from socketguard.engine.findings import Finding
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.rules.base import Rule
 
 CLIENT = """
 apiVersion: apps/v1

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from socketguard.context import Context, Pairing
-from socketguard.contract import ClientSpec, EventContract, ServerSpec
-from socketguard.findings import Finding
-from socketguard.objects import ObjectRef
-from socketguard.rules.base import Rule
+from socketguard.engine.context import Context, Pairing
+from socketguard.engine.contract import ClientSpec, EventContract, ServerSpec
+from socketguard.engine.findings import Finding
+from socketguard.engine.objects import ObjectRef
+from socketguard.engine.rules.base import Rule
 
 
 @dataclass

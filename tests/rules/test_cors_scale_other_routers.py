@@ -14,8 +14,8 @@ from topology import (
     service,
 )
 
-from socketguard.findings import Severity
-from socketguard.objects import ObjectRef
+from socketguard.engine.findings import Severity
+from socketguard.engine.objects import ObjectRef
 
 APP = "https://app.example.com"
 INGRESS = ObjectRef("networking.k8s.io/v1", "Ingress", "web", "chat")

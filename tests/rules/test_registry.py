@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from socketguard.findings import Severity
-from socketguard.rules.base import Rule
-from socketguard.rules.registry import all_rules, get_rule
+from socketguard.engine.findings import Severity
+from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.registry import all_rules, get_rule
 
 # DESIGN.md's catalog for the engine: code -> (name, default severity).
 CATALOG: dict[str, tuple[str, Severity]] = {
@@ -108,7 +108,7 @@ def test_catalog_rule_exists_with_its_name_and_severity(code: str) -> None:
 @pytest.mark.parametrize("code", sorted(CATALOG))
 def test_catalog_rule_module_is_named_after_the_rule(code: str) -> None:
     name, _ = CATALOG[code]
-    module = importlib.import_module(f"socketguard.rules.{code.lower()}_{name.replace('-', '_')}")
+    module = importlib.import_module(f"socketguard.engine.rules.{code.lower()}_{name.replace('-', '_')}")
     assert getattr(module, "RULE", None) is get_rule(code)
 
 

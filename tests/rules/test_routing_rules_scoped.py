@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from routing_kit import CLIENT, GATEWAY, ROUTE, SERVER, SERVICE, inventory, world
 
-from socketguard.engine import analyze
-from socketguard.scope import neighbourhood
+from socketguard.engine.analysis import analyze
+from socketguard.engine.scope import neighbourhood
 
 FRONTEND = """
 apiVersion: v1

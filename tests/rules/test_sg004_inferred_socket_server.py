@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from routing_kit import SERVER, lint, of, where, world
 
-from socketguard.rules.sg004_inferred_socket_server import RULE
+from socketguard.engine.rules.sg004_inferred_socket_server import RULE
 
 UNANNOTATED = SERVER.replace("""  annotations:
     socketguard.io/role: server

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from routing_kit import CLIENT, ROUTE, SERVER, lint, of, where, world
 
-from socketguard.rules.sg101_socket_route_missing import RULE
+from socketguard.engine.rules.sg101_socket_route_missing import RULE
 
 
 def _route(http: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from routing_kit import ROUTE, SERVER, annotate, lint, of, where, world
 
-from socketguard.rules.sg102_socket_path_mismatch import RULE
+from socketguard.engine.rules.sg102_socket_path_mismatch import RULE
 
 
 def _route(http: str) -> str:

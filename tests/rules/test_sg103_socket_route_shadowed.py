@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from routing_kit import ROUTE, lint, of, where, world
 
-from socketguard.rules.sg103_socket_route_shadowed import RULE
+from socketguard.engine.rules.sg103_socket_route_shadowed import RULE
 
 FRONTEND = """
 apiVersion: apps/v1

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from routing_kit import ROUTE, lint, of, where, world
 
-from socketguard.rules.sg104_exact_match_misses_handshake import RULE
+from socketguard.engine.rules.sg104_exact_match_misses_handshake import RULE
 
 
 def test_exact_match_without_the_slash_never_matches() -> None:

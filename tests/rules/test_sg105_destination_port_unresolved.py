@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from routing_kit import CLIENT, ROUTE, SERVER, SERVICE, lint, where, world
 
-from socketguard.rules.sg105_destination_port_unresolved import RULE
+from socketguard.engine.rules.sg105_destination_port_unresolved import RULE
 
 TWO_PORTS = SERVICE.replace("ports: [{name: http, port: 80, targetPort: http}]",
                             "ports: [{name: http, port: 80, targetPort: http}, {name: metrics, port: 9090}]")

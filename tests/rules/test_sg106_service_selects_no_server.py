@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from routing_kit import SERVICE, lint, of, where, world
 
-from socketguard.rules.sg106_service_selects_no_server import RULE
+from socketguard.engine.rules.sg106_service_selects_no_server import RULE
 
 
 def test_selector_subset_of_the_pod_labels_is_fine() -> None:

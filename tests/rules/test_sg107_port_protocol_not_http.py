@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from routing_kit import CLIENT, SERVICE, lint, of, where, world
 
-from socketguard.models.services import ServicePort
-from socketguard.rules.sg107_port_protocol_not_http import RULE, port_protocol
+from socketguard.engine.models.services import ServicePort
+from socketguard.engine.rules.sg107_port_protocol_not_http import RULE, port_protocol
 
 MESH_CLIENT = CLIENT.replace("https://chat.example.com\n    socketguard.io/client-origin",
                              "http://chat.web.svc.cluster.local\n    socketguard.io/client-origin")

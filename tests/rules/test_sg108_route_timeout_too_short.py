@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from routing_kit import ROUTE, SERVER, lint, where, world
 
-from socketguard.rules.sg108_route_timeout_too_short import RULE
+from socketguard.engine.rules.sg108_route_timeout_too_short import RULE
 
 
 def _timeout(value: str) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from routing_kit import CLIENT, ROUTE, SERVER, annotate, lint, of, where, world
 
-from socketguard.rules.sg109_client_url_path_is_namespace import RULE
+from socketguard.engine.rules.sg109_client_url_path_is_namespace import RULE
 
 
 def _client(url: str) -> str:

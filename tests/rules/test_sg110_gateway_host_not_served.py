@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from routing_kit import CLIENT, GATEWAY, ROUTE, lint, of, where, world
 
-from socketguard.rules.sg110_gateway_host_not_served import RULE
+from socketguard.engine.rules.sg110_gateway_host_not_served import RULE
 
 
 def test_served_host_is_fine() -> None:

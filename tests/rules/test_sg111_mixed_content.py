@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from routing_kit import CLIENT, GATEWAY, lint, where, world
 
-from socketguard.rules.sg111_mixed_content import RULE
+from socketguard.engine.rules.sg111_mixed_content import RULE
 
 
 def _client(url: str) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from routing_kit import CLIENT, SERVER, annotate, lint, where, world
 
-from socketguard.rules.sg112_unknown_namespace import RULE
+from socketguard.engine.rules.sg112_unknown_namespace import RULE
 
 ADMIN = CLIENT.replace("client-url: https://chat.example.com", "client-url: https://chat.example.com/admin")
 

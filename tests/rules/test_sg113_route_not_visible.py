@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from routing_kit import GATEWAY, ROUTE, SERVICE, inventory, lint, of, where, world
 
-from socketguard.context import Context
-from socketguard.rules.sg113_route_not_visible import RULE
+from socketguard.engine.context import Context
+from socketguard.engine.rules.sg113_route_not_visible import RULE
 
 INGRESS_GATEWAY = GATEWAY.replace("namespace: web", "namespace: istio-ingress")
 INGRESS_ROUTE = ROUTE.replace("gateways: [public]", "gateways: [istio-ingress/public]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from topology import CLIENT, GATEWAY, ROUTE, SERVER, lint, only, page, route, server, service
 
-from socketguard.findings import Severity
+from socketguard.engine.findings import Severity
 
 APP = "https://app.example.com"
 ROUTED = (service(), GATEWAY, route())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from topology import GATEWAY, ROUTE, SERVER, lint, only, route, server, service
 
-from socketguard.findings import Finding, Severity
+from socketguard.engine.findings import Finding, Severity
 
 APP = "https://app.example.com"
 

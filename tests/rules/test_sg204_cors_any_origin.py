@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from topology import SERVER, lint, only, server
 
-from socketguard.findings import Severity
+from socketguard.engine.findings import Severity
 
 PATH = "metadata.annotations['socketguard.io/cors-origins']"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from topology import GATEWAY, ROUTE, SERVER, client, destination_rule, hpa, lint, only, page, route, server, service
 
-from socketguard.findings import Severity
-from socketguard.objects import ObjectRef
+from socketguard.engine.findings import Severity
+from socketguard.engine.objects import ObjectRef
 
 SAME_ORIGIN = page("https://chat.example.com")
 ROUTED = (service(), GATEWAY, route())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from topology import GATEWAY, SERVER, hpa, lint, only, route, server, service
 
-from socketguard.findings import Severity
+from socketguard.engine.findings import Severity
 
 
 def test_replicas_without_adapter() -> None:

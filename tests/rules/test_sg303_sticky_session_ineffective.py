@@ -8,12 +8,12 @@ import pytest
 import yaml
 from topology import GATEWAY, ROUTE, SERVER, destination_rule, lint, only, page, route, server, service
 
-from socketguard.context import Context
-from socketguard.findings import Severity
-from socketguard.inventory import Inventory
-from socketguard.objects import ObjectRef
-from socketguard.routing import Affinity
-from socketguard.rules.sg303_sticky_session_ineffective import hash_key
+from socketguard.engine.context import Context
+from socketguard.engine.findings import Severity
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.objects import ObjectRef
+from socketguard.engine.routing import Affinity
+from socketguard.engine.rules.sg303_sticky_session_ineffective import hash_key
 
 DR = ObjectRef("networking.istio.io/v1", "DestinationRule", "web", "chat")
 HASH_PATH = "spec.trafficPolicy.loadBalancer.consistentHash"

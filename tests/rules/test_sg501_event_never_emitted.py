@@ -1,7 +1,7 @@
 from sg50x_support import client, events, ref, run, server
 
-from socketguard.findings import Severity
-from socketguard.rules.sg501_event_never_emitted import RULE
+from socketguard.engine.findings import Severity
+from socketguard.engine.rules.sg501_event_never_emitted import RULE
 
 
 def test_reports_each_listened_event_no_server_emits() -> None:

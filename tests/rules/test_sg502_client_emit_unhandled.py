@@ -1,6 +1,6 @@
 from sg50x_support import client, events, ref, run, server
 
-from socketguard.rules.sg502_client_emit_unhandled import RULE
+from socketguard.engine.rules.sg502_client_emit_unhandled import RULE
 
 
 def test_reports_client_emits_without_a_server_handler() -> None:

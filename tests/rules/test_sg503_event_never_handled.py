@@ -1,7 +1,7 @@
 from sg50x_support import client, events, ref, run, server
 
-from socketguard.findings import Severity
-from socketguard.rules.sg503_event_never_handled import RULE
+from socketguard.engine.findings import Severity
+from socketguard.engine.rules.sg503_event_never_handled import RULE
 
 
 def test_reports_server_emits_no_client_listens_for_on_the_server() -> None:

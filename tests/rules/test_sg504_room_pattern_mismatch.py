@@ -1,8 +1,8 @@
 import pytest
 from sg50x_support import client, ref, run, server
 
-from socketguard.rules._event_contract import rooms_overlap
-from socketguard.rules.sg504_room_pattern_mismatch import RULE
+from socketguard.engine.rules._event_contract import rooms_overlap
+from socketguard.engine.rules.sg504_room_pattern_mismatch import RULE
 
 
 @pytest.mark.parametrize(("left", "right", "expected"), [

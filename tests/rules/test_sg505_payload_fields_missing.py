@@ -1,6 +1,6 @@
 from sg50x_support import client, events, ref, run, server
 
-from socketguard.rules.sg505_payload_fields_missing import RULE
+from socketguard.engine.rules.sg505_payload_fields_missing import RULE
 
 STREAM = frozenset({"type", "agentId", "content", "metadata", "timestamp"})
 

@@ -9,8 +9,8 @@ import yaml
 from click.testing import CliRunner
 
 from socketguard.cli import main
-from socketguard.engine import analyze
-from socketguard.inventory import Inventory
+from socketguard.engine.analysis import analyze
+from socketguard.engine.inventory import Inventory
 
 
 def deployment(name: str, annotations: dict[str, str], app: str) -> dict[str, Any]:

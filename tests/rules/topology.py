@@ -10,10 +10,10 @@ import json
 
 import yaml
 
-from socketguard.engine import analyze
-from socketguard.findings import Finding
-from socketguard.inventory import Inventory
-from socketguard.objects import ObjectRef
+from socketguard.engine.analysis import analyze
+from socketguard.engine.findings import Finding
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.objects import ObjectRef
 
 HOST = "chat.example.com"
 SERVER = ObjectRef("apps/v1", "Deployment", "web", "chat")

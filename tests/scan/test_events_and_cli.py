@@ -11,16 +11,16 @@ import pytest
 from click.testing import CliRunner
 
 from socketguard.cli import main
-from socketguard.context import Context, Pairing
-from socketguard.contract import ClientSpec, ServerSpec
-from socketguard.findings import Finding
-from socketguard.objects import ObjectRef
-from socketguard.rules import sg501_event_never_emitted as sg501
-from socketguard.rules import sg504_room_pattern_mismatch as sg504
-from socketguard.rules import sg505_payload_fields_missing as sg505
-from socketguard.rules.base import Rule
-from socketguard.scan.events import annotations_for, events_from_scan, split_by_role
-from socketguard.scan.source import scan_paths, scan_source
+from socketguard.engine.context import Context, Pairing
+from socketguard.engine.contract import ClientSpec, ServerSpec
+from socketguard.engine.findings import Finding
+from socketguard.engine.objects import ObjectRef
+from socketguard.engine.rules import sg501_event_never_emitted as sg501
+from socketguard.engine.rules import sg504_room_pattern_mismatch as sg504
+from socketguard.engine.rules import sg505_payload_fields_missing as sg505
+from socketguard.engine.rules.base import Rule
+from socketguard.inputs.scan.events import annotations_for, events_from_scan, split_by_role
+from socketguard.inputs.scan.source import scan_paths, scan_source
 
 SOURCES = Path(__file__).parent.parent / "fixtures" / "sources"
 FRONTEND, BACKEND_TS, BACKEND_PY = SOURCES / "frontend", SOURCES / "backend-ts", SOURCES / "backend-py"
@@ -137,7 +137,7 @@ def test_cli_missing_path_exits_2_with_a_located_error(tmp_path: Path) -> None:
 def test_cli_without_tree_sitter_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "tree_sitter", None)
     for module in ("source", "collect", "javascript", "python"):
-        monkeypatch.delitem(sys.modules, f"socketguard.scan.{module}", raising=False)
+        monkeypatch.delitem(sys.modules, f"socketguard.inputs.scan.{module}", raising=False)
     result = CliRunner().invoke(main, ["contract", "scan", str(FRONTEND)])
     assert result.exit_code == 2
     assert "pip install 'socketguard[scan]'" in result.output

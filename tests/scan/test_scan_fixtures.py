@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from socketguard.scan.model import EventUse, FileScan
-from socketguard.scan.source import scan_source
+from socketguard.inputs.scan.model import EventUse, FileScan
+from socketguard.inputs.scan.source import scan_source
 
 SOURCES = Path(__file__).parent.parent / "fixtures" / "sources"
 FRONTEND = SOURCES / "frontend" / "mageagent-client.ts"

@@ -7,9 +7,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socketguard.scan.collect import ScanConfig
-from socketguard.scan.model import FileScan
-from socketguard.scan.source import scan_paths, scan_source
+from socketguard.inputs.scan.collect import ScanConfig
+from socketguard.inputs.scan.model import FileScan
+from socketguard.inputs.scan.source import scan_paths, scan_source
 
 
 def js(source: str, name: str = "x.js", config: ScanConfig | None = None) -> FileScan:

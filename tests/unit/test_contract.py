@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from socketguard.contract import ContractIssue, ContractSet, read_contracts
-from socketguard.inventory import Inventory
-from socketguard.objects import ObjectRef, render_path
+from socketguard.engine.contract import ContractIssue, ContractSet, read_contracts
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.objects import ObjectRef, render_path
 
 P = "socketguard.io/"
 REF = ObjectRef("apps/v1", "Deployment", "web", "chat")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from socketguard.contract import ALL_TRANSPORTS, ClientSpec, ServerSpec
-from socketguard.cors import (
+from socketguard.engine.contract import ALL_TRANSPORTS, ClientSpec, ServerSpec
+from socketguard.engine.cors import (
     describe_proxy,
     is_cross_origin,
     normalize_origin,
@@ -14,8 +14,8 @@ from socketguard.cors import (
     proxy_fix,
     refusal,
 )
-from socketguard.objects import ObjectRef
-from socketguard.routing import CorsAtProxy, RouteHop
+from socketguard.engine.objects import ObjectRef
+from socketguard.engine.routing import CorsAtProxy, RouteHop
 
 APP = "https://app.example.com"
 SERVER = ServerSpec(workload=ObjectRef("apps/v1", "Deployment", "web", "chat"), inferred=False)

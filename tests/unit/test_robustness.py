@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from socketguard import ANNOTATION_PREFIX
-from socketguard.contract import KNOWN_KEYS
-from socketguard.engine import analyze
-from socketguard.inventory import InvalidObjectError, Inventory
-from socketguard.rules.registry import all_rules
+from socketguard.engine.analysis import analyze
+from socketguard.engine.contract import KNOWN_KEYS
+from socketguard.engine.inventory import InvalidObjectError, Inventory
+from socketguard.engine.rules.registry import all_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [

@@ -7,10 +7,10 @@ import textwrap
 import pytest
 import yaml
 
-from socketguard.inventory import Inventory
-from socketguard.routing import Request
-from socketguard.routing.hosts import in_cluster_service, service_of_host, visible
-from socketguard.routing.istio import IstioRouter
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.routing import Request
+from socketguard.engine.routing.hosts import in_cluster_service, service_of_host, visible
+from socketguard.engine.routing.istio import IstioRouter
 
 GATEWAY = """
 apiVersion: networking.istio.io/v1

@@ -7,10 +7,10 @@ import textwrap
 import pytest
 import yaml
 
-from socketguard.inventory import Inventory
-from socketguard.routing import Request
-from socketguard.routing.gatewayapi import GatewayAPIRouter, replace_prefix
-from socketguard.routing.ingress_nginx import IngressNginxRouter
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.routing import Request
+from socketguard.engine.routing.gatewayapi import GatewayAPIRouter, replace_prefix
+from socketguard.engine.routing.ingress_nginx import IngressNginxRouter
 
 SERVICES = """
 apiVersion: v1

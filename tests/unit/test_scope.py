@@ -6,10 +6,10 @@ import copy
 
 import yaml
 
-from socketguard.engine import analyze
-from socketguard.inventory import Inventory
-from socketguard.objects import ObjectRef
-from socketguard.scope import neighbourhood
+from socketguard.engine.analysis import analyze
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.objects import ObjectRef
+from socketguard.engine.scope import neighbourhood
 
 SEED = """
 apiVersion: apps/v1

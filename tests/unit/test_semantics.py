@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from socketguard.contract import ServerSpec
-from socketguard.objects import ObjectRef
-from socketguard.semantics import server_accepts
+from socketguard.engine.contract import ServerSpec
+from socketguard.engine.objects import ObjectRef
+from socketguard.engine.semantics import server_accepts
 
 REF = ObjectRef("apps/v1", "Deployment", "web", "chat")
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from socketguard.inventory import Inventory
-from socketguard.rules.registry import all_rules
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.rules.registry import all_rules
 from socketguard.webhook.admission import Outcome, Webhook, admit
 from socketguard.webhook.modes import MODE_KEY, Mode
 from socketguard.webhook.review import parse_review

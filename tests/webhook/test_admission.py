@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from socketguard.inventory import Inventory
+from socketguard.engine.inventory import Inventory
 from socketguard.webhook.admission import CONTRADICTIONS, MISSING_REFERENCES, VerdictCache, admit
 from socketguard.webhook.modes import MODE_KEY, Mode, object_mode
 from socketguard.webhook.review import build_response, parse_review

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from socketguard.findings import Finding
-from socketguard.objects import ObjectRef
+from socketguard.engine.findings import Finding
+from socketguard.engine.objects import ObjectRef
 
 FORMAT_VERSION = 1
 Key = tuple[str, ObjectRef, str]

@@ -8,8 +8,8 @@ from typing import cast
 
 import click
 
-from socketguard.scan.events import RoleChoice, annotations_for, split_by_role
-from socketguard.scan.model import DEFAULT_MAX_FILE_BYTES, DEFAULT_SUBSCRIBE_EVENTS
+from socketguard.inputs.scan.events import RoleChoice, annotations_for, split_by_role
+from socketguard.inputs.scan.model import DEFAULT_MAX_FILE_BYTES, DEFAULT_SUBSCRIBE_EVENTS
 
 
 @click.group("contract")
@@ -39,8 +39,8 @@ def scan(paths: tuple[Path, ...], role: str | None, output: str, subscribe_event
     Exit 2 when an input could not be read.
     """
     try:
-        from socketguard.scan.collect import ScanConfig
-        from socketguard.scan.source import scan_paths
+        from socketguard.inputs.scan.collect import ScanConfig
+        from socketguard.inputs.scan.source import scan_paths
     except ImportError as error:
         raise click.UsageError(
             f"the source scan needs tree-sitter ({error.name} is missing): "

@@ -14,11 +14,11 @@ import click
 from socketguard.cli.baseline import BaselineError, Key, read_baseline, write_baseline
 from socketguard.cli.config import FAIL_ON_CHOICES, SHOW_CHOICES, ConfigError, load_config, parse_codes
 from socketguard.cli.sources import SourceBinding, SourceError, resolve_sources
-from socketguard.findings import Finding, Severity
-from socketguard.loader import STDIN, Loaded, LoadedObject, load_inputs
-from socketguard.objects import ObjectRef
-from socketguard.report.locate import Located, Locator, by_location
-from socketguard.rules.base import Rule
+from socketguard.engine.findings import Finding, Severity
+from socketguard.engine.objects import ObjectRef
+from socketguard.engine.rules.base import Rule
+from socketguard.inputs.loader import STDIN, Loaded, LoadedObject, load_inputs
+from socketguard.inputs.locate import Located, Locator, by_location
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 UNPARSEABLE = "SG003"
@@ -78,8 +78,8 @@ def run_lint(
 
     Raises SourceError when a `--source` binding names no workload or cannot be scanned.
     """
-    from socketguard.engine import analyze
-    from socketguard.inventory import InvalidObjectError, Inventory
+    from socketguard.engine.analysis import analyze
+    from socketguard.engine.inventory import InvalidObjectError, Inventory
 
     ignored = {code.upper() for code in ignore}
     inventory = Inventory()
@@ -105,7 +105,7 @@ def run_lint(
 
 def rule_set() -> Sequence[Rule]:
     """The rules `lint` runs (the registry's); a seam for the CLI tests' own rules."""
-    from socketguard.rules.registry import all_rules
+    from socketguard.engine.rules.registry import all_rules
 
     return all_rules()
 

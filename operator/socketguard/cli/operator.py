@@ -75,7 +75,7 @@ def operator(namespaces: tuple[str, ...], kubeconfig: str | None, health_host: s
     webhook = _webhook_config(with_webhook, webhook_cert_file, webhook_key_file, webhook_port, default_mode)
     options = app.Options(namespaces=namespaces, kubeconfig=kubeconfig, health_host=health_host,
                           health_port=health_port, peering=peering, standalone=standalone, priority=priority,
-                          debounce=debounce, webhook=webhook)
+                          debounce=debounce, sidecar=_admission_sidecar(webhook))
     options.probes = _probe_settings(probes, probe_interval, probe_rate, probe_allow_hosts, cluster_domain,
                                      probe_test_addresses)
     try:
@@ -88,6 +88,18 @@ def operator(namespaces: tuple[str, ...], kubeconfig: str | None, health_host: s
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
         pass
+
+
+def _admission_sidecar(config: Any) -> Any:
+    """With --webhook: builds the admission server on the operator's feed (composed here, so the
+    operator and the webhook never import each other)."""
+    if config is None:
+        return None
+    from functools import partial
+
+    from socketguard.webhook.runtime import alongside
+
+    return partial(alongside, config=config)
 
 
 def _webhook_config(enabled: bool, cert_file: Path | None, key_file: Path | None, port: int,

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from socketguard.rules.registry import all_rules, get_rule
+from socketguard.engine.rules.registry import all_rules, get_rule
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from socketguard.contract import EventContract, EventSources, read_contracts
-from socketguard.inventory import Inventory
-from socketguard.models import WORKLOAD_KINDS
-from socketguard.objects import ObjectRef
+from socketguard.engine.contract import EventContract, EventSources, read_contracts
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.models import WORKLOAD_KINDS
+from socketguard.engine.objects import ObjectRef
 
 
 class SourceError(ValueError):
@@ -73,9 +73,9 @@ def _workload(target: str, inventory: Inventory, servers: Collection[ObjectRef],
 
 def _scan(directory: Path, role: str) -> dict[str, EventContract]:
     try:
-        from socketguard.scan.collect import ScanConfig
-        from socketguard.scan.events import RoleChoice, events_from_scan, split_by_role
-        from socketguard.scan.source import scan_paths
+        from socketguard.inputs.scan.collect import ScanConfig
+        from socketguard.inputs.scan.events import RoleChoice, events_from_scan, split_by_role
+        from socketguard.inputs.scan.source import scan_paths
     except ImportError as error:
         raise SourceError(f"--source needs tree-sitter ({error.name} is missing): "
                           "pip install 'socketguard[scan]'") from None

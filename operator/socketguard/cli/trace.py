@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from socketguard.cli.lint import EXIT_INPUT, _check_inputs, _read_cluster, _stdin
-from socketguard.inventory import InvalidObjectError, Inventory
-from socketguard.loader import load_inputs
-from socketguard.models import WORKLOAD_KINDS
-from socketguard.objects import ObjectRef
+from socketguard.engine.inventory import InvalidObjectError, Inventory
+from socketguard.engine.models import WORKLOAD_KINDS
+from socketguard.engine.objects import ObjectRef
+from socketguard.inputs.loader import load_inputs
 
 _EPILOG = """\b
 Examples:
@@ -37,9 +37,9 @@ explain CODE` tells more."""
 def trace_command(paths: tuple[str, ...], client_name: str | None, output: str, cluster: bool,
                   kube_context: str | None, namespace: str | None) -> None:
     """Show how each Socket.IO handshake travels from the page to the pod."""
-    from socketguard.context import Context
-    from socketguard.engine import analyze
-    from socketguard.trace_render import render_dot, render_mermaid, render_text, trace_trees
+    from socketguard.engine.analysis import analyze
+    from socketguard.engine.context import Context
+    from socketguard.report.trace import render_dot, render_mermaid, render_text, trace_trees
 
     _check_inputs(paths, cluster)
     loaded = _read_cluster(kube_context, namespace) if cluster else load_inputs(paths, _stdin())

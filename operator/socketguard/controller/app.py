@@ -8,24 +8,32 @@ import logging
 import os
 import random
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import kopf
 from kubernetes.config import ConfigException
 
-from socketguard.controller.feed import INPUT_KINDS, Feed, observe
-from socketguard.controller.kube import Kube, KubeError, bearer_header, collection_path, load_configuration
-from socketguard.controller.metrics import HealthServer
+from socketguard.cluster.feed import INPUT_KINDS, Feed, inline_handlers, observe
+from socketguard.cluster.kube import Kube, KubeError, bearer_header, collection_path, load_configuration
+from socketguard.cluster.metrics import HealthServer
 from socketguard.controller.probes import ProbeSettings, start_prober, stop_prober
 from socketguard.controller.reconciler import Reconciler, Settings
 from socketguard.controller.writers import MANAGED_SELECTOR, REPORT_KINDS, Writers
-from socketguard.objects import ObjectRef
+from socketguard.engine.objects import ObjectRef
 
 log = logging.getLogger(__name__)
 
 PEERING_NAME = "socketguard"
+
+
+class Sidecar(Protocol):
+    """A server that lives and dies with the operator (the admission server of `--webhook`)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class ConfigError(RuntimeError):
@@ -50,7 +58,9 @@ class Options:
     priority: int | None = None
     debounce: float = 0.3
     max_delay: float = 2.0
-    webhook: Any = None  # a socketguard.webhook.server.ServerConfig: serve admission from this process too
+    # `operator --webhook`: a server built on this process's feed (the CLI composes the admission
+    # server here, so the operator never imports the webhook).
+    sidecar: Callable[[Feed], Sidecar] | None = None
     instance: str = field(default_factory=lambda: os.environ.get("POD_NAME") or socket.gethostname())
     probes: ProbeSettings = field(default_factory=ProbeSettings)
 
@@ -82,9 +92,7 @@ def build_registry(feed: Feed, options: Options) -> kopf.OperatorRegistry:
         settings.peering.stealth = True
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
-        if options.webhook is not None:
-            from socketguard.webhook.runtime import inline_handlers
-
+        if options.sidecar is not None:
             # Admission reviews substitute objects in the shared inventory; no handler may run
             # in a thread meanwhile.
             inline_handlers(settings)
@@ -132,13 +140,9 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> None:
         await kube.close()
 
 
-def _admission_server(feed: Feed, options: Options) -> Any:
-    """`socketguard operator --webhook`: the admission server on the operator's own inventory."""
-    if options.webhook is None:
-        return None
-    from socketguard.webhook.runtime import alongside
-
-    return alongside(feed, options.webhook)
+def _admission_server(feed: Feed, options: Options) -> Sidecar | None:
+    """`socketguard operator --webhook`: a server reading the operator's own inventory."""
+    return None if options.sidecar is None else options.sidecar(feed)
 
 
 # -- cleanup (`socketguard operator --cleanup`, the chart's pre-delete hook) -----------------------

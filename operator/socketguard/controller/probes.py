@@ -21,17 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from socketguard.contract import ServerSpec, read_contracts
-from socketguard.controller.feed import Feed
+from socketguard.cluster.feed import Feed
 from socketguard.controller.reconciler import Reconciler
-from socketguard.findings import Finding
-from socketguard.inventory import Inventory
-from socketguard.models.services import Service, ServicePort
-from socketguard.objects import ObjectRef
+from socketguard.engine.contract import ServerSpec, read_contracts
+from socketguard.engine.findings import Finding
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.models.services import Service, ServicePort
+from socketguard.engine.objects import ObjectRef
+from socketguard.engine.routing.backends import ServiceResolver
+from socketguard.engine.rules.sg601_probe_handshake_failed import probe_finding
 from socketguard.probe import ProbeOptions, ProbeReport, ProbeUsageError, run_probe, target_refusal
 from socketguard.probe.render import summary_line
-from socketguard.routing.backends import ServiceResolver
-from socketguard.rules.sg601_probe_handshake_failed import probe_finding
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,9 @@ from typing import Any
 
 import aiohttp
 
-from socketguard.context import Context
-from socketguard.controller import metrics
-from socketguard.controller.feed import GLOBAL_CHANGE, Feed, Observed
-from socketguard.controller.kube import Kube, KubeError, collection_path
+from socketguard.cluster import metrics
+from socketguard.cluster.feed import GLOBAL_CHANGE, Feed, Observed
+from socketguard.cluster.kube import Kube, KubeError, collection_path
 from socketguard.controller.relations import Relations
 from socketguard.controller.verdict import (
     OK_REASON,
@@ -45,10 +44,11 @@ from socketguard.controller.writers import (
     REPORT_NAME,
     Writers,
 )
-from socketguard.engine import analyze
-from socketguard.findings import Finding, Severity
-from socketguard.inventory import Inventory
-from socketguard.objects import ObjectRef
+from socketguard.engine.analysis import analyze
+from socketguard.engine.context import Context
+from socketguard.engine.findings import Finding, Severity
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.objects import ObjectRef
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from socketguard import ANNOTATION_PREFIX
-from socketguard.objects import ObjectRef
-from socketguard.routing.hosts import host_matches, in_cluster_service, service_of_host
+from socketguard.engine.objects import ObjectRef
+from socketguard.engine.routing.hosts import host_matches, in_cluster_service, service_of_host
 
 WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 ROUTES = frozenset({"VirtualService", "HTTPRoute", "Ingress"})

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from socketguard.findings import Finding, Severity, sort_findings
-from socketguard.objects import ObjectRef
+from socketguard.engine.findings import Finding, Severity, sort_findings
+from socketguard.engine.objects import ObjectRef
 
 CONDITION_TYPE = "SocketRouteReady"
 OK_REASON = "SocketRouteOK"

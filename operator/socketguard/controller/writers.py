@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from socketguard import ANNOTATION_PREFIX
-from socketguard.controller import metrics
-from socketguard.controller.feed import Observed, observe
-from socketguard.controller.kube import Kube, KubeError, collection_path, object_path
+from socketguard.cluster import metrics
+from socketguard.cluster.feed import Observed, observe
+from socketguard.cluster.kube import Kube, KubeError, collection_path, object_path
 from socketguard.controller.verdict import CONDITION_TYPE, Condition, summary
-from socketguard.objects import ObjectRef
+from socketguard.engine.objects import ObjectRef
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from socketguard.report.locate import Located
+from socketguard.inputs.locate import Located
 
 
 def as_data(located: Sequence[Located]) -> list[dict[str, object]]:

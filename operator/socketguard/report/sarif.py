@@ -33,11 +33,11 @@ from sarif_pydantic import (
 )
 
 from socketguard import __version__
-from socketguard.findings import Finding, Severity
-from socketguard.objects import ObjectRef
-from socketguard.report.locate import Located
-from socketguard.report.locate import Location as FindingLocation
-from socketguard.rules.base import Rule
+from socketguard.engine.findings import Finding, Severity
+from socketguard.engine.objects import ObjectRef
+from socketguard.engine.rules.base import Rule
+from socketguard.inputs.locate import Located
+from socketguard.inputs.locate import Location as FindingLocation
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"

@@ -13,9 +13,9 @@ from itertools import groupby
 
 import click
 
-from socketguard.findings import Severity
-from socketguard.objects import ObjectRef
-from socketguard.report.locate import Located, Location, by_location
+from socketguard.engine.findings import Severity
+from socketguard.engine.objects import ObjectRef
+from socketguard.inputs.locate import Located, Location, by_location
 
 _SEVERITY_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 _NO_FILE = "(objects without a file)"

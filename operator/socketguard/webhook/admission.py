@@ -21,12 +21,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from socketguard.engine import analyze
-from socketguard.findings import Finding, Severity, sort_findings
-from socketguard.inventory import Inventory, group_of, identity_problems
-from socketguard.models import MODELS
-from socketguard.objects import ObjectRef
-from socketguard.scope import neighbourhood
+from socketguard.engine.analysis import analyze
+from socketguard.engine.findings import Finding, Severity, sort_findings
+from socketguard.engine.inventory import Inventory, group_of, identity_problems
+from socketguard.engine.models import MODELS
+from socketguard.engine.objects import ObjectRef
+from socketguard.engine.scope import neighbourhood
 from socketguard.webhook.modes import HELD_ANNOTATION, Mode, object_mode
 from socketguard.webhook.review import AdmissionRequest, Answer, clip, join_clipped
 

@@ -1,6 +1,6 @@
 """The webhook process: a standalone kopf watch feeding a read-only inventory, and the HTTPS server.
 
-The watch handlers are the operator's own (`socketguard.controller.feed.Feed`), registered in a
+The watch handlers are the operator's own (`socketguard.cluster.feed.Feed`), registered in a
 private kopf registry. Two choices keep the admission core's substitute-and-restore safe:
 kopf runs synchronous handlers in a thread pool by default; `InlineExecutor` runs them on the
 event loop instead, so a watch event can never interleave with a review. And kopf runs
@@ -10,35 +10,16 @@ standalone (no peering: every replica serves), posts no Events and writes nothin
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 from collections.abc import Callable, Collection
-from typing import Any, TypeVar
+from typing import Any
 
 import kopf
 
-from socketguard.controller.feed import Feed
+from socketguard.cluster.feed import Feed, inline_handlers
 from socketguard.webhook.server import AdmissionServer, ServerConfig
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-class InlineExecutor(concurrent.futures.Executor):
-    """Runs each submitted call at once in the submitting thread (kopf's event loop thread)."""
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as error:  # handed to the awaiting kopf task, as a thread pool would
-            future.set_exception(error)
-        return future
-
-
-def inline_handlers(settings: kopf.OperatorSettings) -> None:
-    """Synchronous kopf handlers (the feed's) run on the event loop, never during a review."""
-    settings.execution.executor = InlineExecutor()
 
 
 def quiet_settings(settings: kopf.OperatorSettings) -> None:
@@ -93,6 +74,6 @@ async def run(config: ServerConfig, *, namespaces: Collection[str] = (), health_
 def _health_server(host: str, port: int | None, is_ready: Callable[[], bool]) -> Any:
     if port is None:
         return None
-    from socketguard.controller.metrics import HealthServer
+    from socketguard.cluster.metrics import HealthServer
 
     return HealthServer(host, port, is_ready)

@@ -1,0 +1,321 @@
+"""Watch events -> the engine's incremental ``Inventory``: small views, no managedFields, no status.
+
+A ``Feed`` registers kopf handlers into any ``kopf.OperatorRegistry``, so the operator and the
+admission webhook (its own read-only copy, in its own standalone kopf) share the same code.
+
+Objects are fed from *index* handlers: kopf runs them for every listed object of every watched
+kind before it lets any other handler run, so the first ``on.event`` call after start-up proves
+the inventory is complete (namespaces are watched too, and there is always one). Deletions are
+not passed to index handlers, so an ``on.event`` handler removes those.
+
+What is stored is a view without ``status``: our own status writes (and the controllers' status
+updates) change nothing in it, so they never trigger an evaluation. Only our condition is kept
+aside, to compare before writing and to read back after a restart.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import kopf
+
+from socketguard.engine.inventory import InvalidObjectError, Inventory
+from socketguard.engine.objects import ObjectRef
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CONDITION_TYPE = "SocketRouteReady"
+ISTIO_GROUP = "networking.istio.io"
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+@dataclass(frozen=True)
+class WatchedKind:
+    """A kind the feed watches: kopf selector text and the (group, kind) the engine knows it by."""
+
+    selector: tuple[str, ...]
+    group: str
+    kind: str
+    plural: str
+    crd: bool = False  # only served when its CRD exists
+
+    @property
+    def handler_id(self) -> str:
+        """Unique across groups: Istio and Gateway API both have `gateways`."""
+        return self.plural if self.group in ("", "apps", "autoscaling", ISTIO_GROUP) else f"{self.plural}.{self.group}"
+
+
+INPUT_KINDS: tuple[WatchedKind, ...] = (
+    WatchedKind(("apps", "v1", "deployments"), "apps", "Deployment", "deployments"),
+    WatchedKind(("apps", "v1", "statefulsets"), "apps", "StatefulSet", "statefulsets"),
+    WatchedKind(("apps", "v1", "daemonsets"), "apps", "DaemonSet", "daemonsets"),
+    WatchedKind(("", "v1", "services"), "", "Service", "services"),
+    WatchedKind(("autoscaling", "v2", "horizontalpodautoscalers"), "autoscaling", "HorizontalPodAutoscaler",
+                "horizontalpodautoscalers"),
+    WatchedKind((f"virtualservices.{ISTIO_GROUP}",), ISTIO_GROUP, "VirtualService", "virtualservices", crd=True),
+    WatchedKind((f"destinationrules.{ISTIO_GROUP}",), ISTIO_GROUP, "DestinationRule", "destinationrules", crd=True),
+    WatchedKind((f"gateways.{ISTIO_GROUP}",), ISTIO_GROUP, "Gateway", "gateways", crd=True),
+    WatchedKind(("networking.k8s.io", "v1", "ingresses"), "networking.k8s.io", "Ingress", "ingresses"),
+    WatchedKind((f"httproutes.{GATEWAY_API_GROUP}",), GATEWAY_API_GROUP, "HTTPRoute", "httproutes", crd=True),
+    WatchedKind((f"gateways.{GATEWAY_API_GROUP}",), GATEWAY_API_GROUP, "Gateway", "gateways", crd=True),
+    WatchedKind((f"referencegrants.{GATEWAY_API_GROUP}",), GATEWAY_API_GROUP, "ReferenceGrant", "referencegrants",
+                crd=True),
+)
+NAMESPACES = WatchedKind(("", "v1", "namespaces"), "", "Namespace", "namespaces")
+CRDS = WatchedKind(("apiextensions.k8s.io", "v1", "customresourcedefinitions"), "apiextensions.k8s.io",
+                   "CustomResourceDefinition", "customresourcedefinitions")
+
+# Pod-spec fields the contract and routing read; the rest (volumes, probes, resources...) is noise.
+_CONTAINER_FIELDS = ("name", "ports", "env", "args", "command")
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the cluster shows of our own condition on one object, and where it sits."""
+
+    uid: str
+    resource_version: str
+    generation: int | None
+    has_status: bool
+    conditions: int | None  # length of status.conditions, None when absent
+    index: int | None  # index of our condition
+    condition: Mapping[str, Any] | None
+
+
+ChangeListener = Callable[[ObjectRef, "dict[str, Any] | None", "dict[str, Any] | None"], None]
+
+
+@dataclass
+class Feed:
+    """Keeps ``inventory`` equal to the watched cluster state; tells listeners what changed."""
+
+    inventory: Inventory = field(default_factory=Inventory)
+    observed: dict[ObjectRef, Observed] = field(default_factory=dict)
+    crds: dict[str, tuple[str, str]] = field(default_factory=dict)  # CRD name -> (group, kind)
+    namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    listeners: list[ChangeListener] = field(default_factory=list)
+    ready: bool = False
+    on_ready: list[Callable[[], None]] = field(default_factory=list)
+
+    # -- registration --------------------------------------------------------------------------
+    def register(self, registry: kopf.OperatorRegistry) -> None:
+        for watched in INPUT_KINDS:
+            kopf.index(*watched.selector, id=f"feed-{watched.handler_id}", registry=registry)(self._index_input)
+            # Only deletions: everything else arrives through the index handler; kopf's handler
+            # invocation per watch event is the operator's main CPU cost under load.
+            kopf.on.event(*watched.selector, id=f"feed-{watched.handler_id}-events", when=_is_deletion,
+                          registry=registry)(self._event_input)
+        kopf.index(*NAMESPACES.selector, id="feed-namespaces", registry=registry)(self._index_namespace)
+        kopf.on.event(*NAMESPACES.selector, id="feed-namespaces-events", registry=registry)(self._event_namespace)
+        kopf.index(*CRDS.selector, id="feed-crds", registry=registry)(self._index_crd)
+        kopf.on.event(*CRDS.selector, id="feed-crds-events", registry=registry)(self._event_crd)
+
+    # -- kopf handlers -------------------------------------------------------------------------
+    # Coroutines, so kopf runs them on the event loop (sync handlers go to a thread pool, and
+    # the inventory is not thread-safe). They return None: kopf then keeps no index of its own.
+    async def _index_input(self, body: Mapping[str, Any], **_: Any) -> None:
+        self.apply(body)
+
+    async def _event_input(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
+        self._mark_ready()
+        if type == "DELETED":
+            self.delete(body)
+
+    async def _index_namespace(self, body: Mapping[str, Any], **_: Any) -> None:
+        name = _meta(body).get("name")
+        if isinstance(name, str):
+            self.namespace_labels[name] = dict(_meta(body).get("labels") or {})
+
+    async def _event_namespace(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
+        self._mark_ready()
+        if type == "DELETED":
+            self.namespace_labels.pop(str(_meta(body).get("name")), None)
+
+    async def _index_crd(self, body: Mapping[str, Any], **_: Any) -> None:
+        name, spec = _meta(body).get("name"), body.get("spec") or {}
+        kind = (spec.get("names") or {}).get("kind")
+        if isinstance(name, str) and isinstance(kind, str) and name not in self.crds:
+            self.crds[name] = (str(spec.get("group", "")), kind)
+            self._notify_global()
+
+    async def _event_crd(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
+        self._mark_ready()
+        if type == "DELETED" and self.crds.pop(str(_meta(body).get("name")), None) is not None:
+            self._notify_global()
+
+    def _mark_ready(self) -> None:
+        if not self.ready:
+            self.ready = True
+            log.info("inventory filled", extra={"objects": len(self.inventory)})
+            for callback in self.on_ready:
+                callback()
+
+    # -- feeding -------------------------------------------------------------------------------
+    def apply(self, body: Mapping[str, Any]) -> ObjectRef | None:
+        """Add or replace one object; listeners hear about it only when its view changed."""
+        view = slim(body)
+        ref = ObjectRef.of(view)
+        self.observed[ref] = observe(body)
+        old = self.inventory.raw(ref)
+        if old == view:
+            return ref
+        try:
+            ref = self.inventory.add(view)
+        except InvalidObjectError as error:
+            log.warning("object without identity ignored: %s", error)
+            return None
+        self._notify(ref, old, view)
+        return ref
+
+    def delete(self, body: Mapping[str, Any]) -> None:
+        ref = ObjectRef.of(slim(body))
+        old = self.inventory.raw(ref)
+        self.observed.pop(ref, None)
+        if self.inventory.remove(ref):
+            self._notify(ref, old, None)
+
+    def _notify(self, ref: ObjectRef, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        for listener in self.listeners:
+            listener(ref, old, new)
+
+    def _notify_global(self) -> None:
+        """A CRD came or went: everything may read differently (Istio kinds, report kinds)."""
+        for listener in self.listeners:
+            listener(GLOBAL_CHANGE, None, None)
+
+    # -- reads ---------------------------------------------------------------------------------
+    def has_kind(self, group: str, kind: str) -> bool:
+        return (group, kind) in self.crds.values()
+
+    @property
+    def istio_installed(self) -> bool:
+        return self.has_kind(ISTIO_GROUP, "VirtualService")
+
+    def refs(self, kinds: Iterable[str] | None = None) -> list[ObjectRef]:
+        wanted = set(kinds) if kinds is not None else None
+        return [e.ref for e in self.inventory.entries() if wanted is None or e.ref.kind in wanted]
+
+
+# A sentinel ref for changes that concern every object (a CRD installed or removed).
+GLOBAL_CHANGE = ObjectRef("", "", "", "*")
+
+
+def _is_deletion(type: str | None, **_: Any) -> bool:
+    return type == "DELETED"
+
+
+def _meta(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = body.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def slim(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of an object the engine reads: identity, labels, annotations, spec."""
+    meta = _meta(body)
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+    view: dict[str, Any] = {
+        "apiVersion": body.get("apiVersion"),
+        "kind": body.get("kind"),
+        "metadata": {
+            key: value
+            for key, value in (
+                ("name", meta.get("name")),
+                ("namespace", meta.get("namespace")),
+                ("uid", meta.get("uid")),
+                ("generation", meta.get("generation")),
+                ("labels", dict(meta.get("labels") or {})),
+                ("annotations", annotations),
+            )
+            if value is not None
+        },
+    }
+    spec = body.get("spec")
+    if isinstance(spec, Mapping):
+        view["spec"] = _slim_spec(spec)
+    parents = _route_parents(body)
+    if parents is not None:
+        # An HTTPRoute's status.parents is the implementation's verdict (SG115); only the
+        # implementation writes it, so keeping it cannot make our own writes loop.
+        view["status"] = {"parents": parents}
+    return view
+
+
+def _route_parents(body: Mapping[str, Any]) -> Any:
+    if body.get("kind") != "HTTPRoute":
+        return None
+    status = body.get("status")
+    return status.get("parents") if isinstance(status, Mapping) else None
+
+
+def _slim_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(spec)
+    template = spec.get("template")
+    if isinstance(template, Mapping):
+        pod = template.get("spec")
+        slim_template: dict[str, Any] = {"metadata": _template_meta(template.get("metadata"))}
+        if isinstance(pod, Mapping):
+            slim_template["spec"] = {
+                key: [_slim_container(c) for c in value] if isinstance(value, list) else value
+                for key, value in pod.items()
+                if key in ("containers", "initContainers")
+            }
+        out["template"] = slim_template
+    return out
+
+
+def _template_meta(meta: Any) -> dict[str, Any]:
+    if not isinstance(meta, Mapping):
+        return {}
+    return {k: meta[k] for k in ("labels", "annotations") if k in meta}
+
+
+def _slim_container(container: Any) -> Any:
+    if not isinstance(container, Mapping):
+        return container
+    return {k: container[k] for k in _CONTAINER_FIELDS if k in container}
+
+
+def observe(body: Mapping[str, Any]) -> Observed:
+    """Where our condition sits in the object's status (for an exact JSON patch)."""
+    meta = _meta(body)
+    status = body.get("status")
+    conditions = status.get("conditions") if isinstance(status, Mapping) else None
+    index, ours = None, None
+    if isinstance(conditions, list):
+        for position, condition in enumerate(conditions):
+            if isinstance(condition, Mapping) and condition.get("type") == CONDITION_TYPE:
+                index, ours = position, dict(condition)
+                break
+    generation = meta.get("generation")
+    return Observed(
+        uid=str(meta.get("uid") or ""),
+        resource_version=str(meta.get("resourceVersion") or ""),
+        generation=generation if isinstance(generation, int) else None,
+        has_status=isinstance(status, Mapping),
+        conditions=len(conditions) if isinstance(conditions, list) else None,
+        index=index,
+        condition=ours,
+    )
+
+
+class InlineExecutor(concurrent.futures.Executor):
+    """Runs each submitted call at once in the submitting thread (kopf's event loop thread)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # handed to the awaiting kopf task, as a thread pool would
+            future.set_exception(error)
+        return future
+
+
+def inline_handlers(settings: kopf.OperatorSettings) -> None:
+    """Synchronous kopf handlers (the feed's) run on the event loop, never during a review."""
+    settings.execution.executor = InlineExecutor()

@@ -1,0 +1,171 @@
+"""A small asyncio client for the writers: JSON patch, merge patch, create, list, delete.
+
+Credentials come from the ``kubernetes`` package's loaders (in-cluster ServiceAccount or a
+kubeconfig), the same ones kopf's ``login_via_client`` uses, so both talk as one identity.
+Every mutating call is counted (``socketguard_api_writes_total``) so quietness can be measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import aiohttp
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+
+from socketguard.cluster import metrics
+from socketguard.engine.objects import ObjectRef
+
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+_RETRYABLE = frozenset({429, 500, 502, 503, 504})
+_ATTEMPTS = 5
+PLURALS = {
+    "Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets",
+    "Service": "services", "HorizontalPodAutoscaler": "horizontalpodautoscalers",
+    "VirtualService": "virtualservices", "DestinationRule": "destinationrules", "Gateway": "gateways",
+    "Event": "events", "PolicyReport": "policyreports", "Report": "reports",
+    "Ingress": "ingresses", "HTTPRoute": "httproutes", "ReferenceGrant": "referencegrants",
+}
+
+
+class KubeError(RuntimeError):
+    def __init__(self, method: str, path: str, status: int, text: str) -> None:
+        super().__init__(f"{method} {path}: HTTP {status}: {text[:300]}")
+        self.status = status
+
+
+def load_configuration(kubeconfig: str | None = None) -> k8s_client.Configuration:
+    """In-cluster credentials when running in a pod, else the kubeconfig (``$KUBECONFIG``)."""
+    configuration = k8s_client.Configuration()
+    try:
+        if kubeconfig is None:
+            k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            return configuration
+    except k8s_config.ConfigException:
+        pass
+    k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+        config_file=kubeconfig, client_configuration=configuration)
+    return configuration
+
+
+def bearer_header(configuration: k8s_client.Configuration) -> str | None:
+    """`Bearer <token>` (newer clients keep it under BearerToken; a refresh hook may renew it)."""
+    found = configuration.get_api_key_with_prefix("BearerToken") or configuration.get_api_key_with_prefix(
+        "authorization")
+    return str(found) if found else None
+
+
+def object_path(ref: ObjectRef, *, subresource: str | None = None, plural: str | None = None) -> str:
+    """`/apis/apps/v1/namespaces/ns/deployments/name[/status]` for one object."""
+    base = f"/apis/{ref.api_version}" if "/" in ref.api_version else f"/api/{ref.api_version}"
+    kind_plural = plural or PLURALS[ref.kind]
+    namespace = f"/namespaces/{quote(ref.namespace)}" if ref.namespace else ""
+    path = f"{base}{namespace}/{kind_plural}/{quote(ref.name)}"
+    return f"{path}/{subresource}" if subresource else path
+
+
+def collection_path(api_version: str, plural: str, namespace: str | None) -> str:
+    base = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+    return f"{base}/namespaces/{quote(namespace)}/{plural}" if namespace else f"{base}/{plural}"
+
+
+class Kube:
+    """One aiohttp session against the API server; at most `concurrency` requests in flight."""
+
+    def __init__(self, configuration: k8s_client.Configuration, concurrency: int = 16) -> None:
+        self.configuration = configuration
+        self._limit = asyncio.Semaphore(concurrency)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _ssl(self) -> ssl.SSLContext | bool:
+        conf = self.configuration
+        if not conf.verify_ssl:
+            return False
+        context = ssl.create_default_context(cafile=conf.ssl_ca_cert) if conf.ssl_ca_cert else \
+            ssl.create_default_context()
+        if conf.cert_file and conf.key_file:
+            context.load_cert_chain(conf.cert_file, conf.key_file)
+        return context
+
+    async def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(ssl=self._ssl(), limit=64)
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False,
+                                                  timeout=aiohttp.ClientTimeout(total=30))
+        return self._session
+
+    def _headers(self, content_type: str | None) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        auth = bearer_header(self.configuration)
+        if auth:
+            headers["Authorization"] = auth
+        if content_type:
+            headers["Content-Type"] = content_type
+        return headers
+
+    async def request(self, method: str, path: str, *, body: Any = None, content_type: str | None = None,
+                      params: Mapping[str, str] | None = None, kind: str = "") -> Any:
+        url = self.configuration.host.rstrip("/") + path + (f"?{urlencode(params)}" if params else "")
+        data = None if body is None else json.dumps(body)
+        headers = self._headers(content_type or ("application/json" if data else None))
+        session = await self._get_session()
+        for attempt in range(_ATTEMPTS):
+            async with self._limit:
+                if method != "GET":
+                    metrics.API_WRITES.labels(verb=method.lower(), kind=kind or _kind_of(path)).inc()
+                async with session.request(method, url, data=data, headers=headers) as response:
+                    text = await response.text()
+                    status = response.status
+            if status < 400:
+                return json.loads(text) if text else None
+            # The API server asks to come back (429, or 5xx while it restarts): a short wait.
+            if status not in _RETRYABLE or attempt == _ATTEMPTS - 1:
+                raise KubeError(method, path, status, text)
+            await asyncio.sleep(min(0.5 * 2 ** attempt, 8.0))
+        raise AssertionError("unreachable")
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        return await self.request("GET", path, params=params)
+
+    async def list_all(self, path: str, params: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """Every item of a collection, following `continue` tokens."""
+        items: list[dict[str, Any]] = []
+        query = dict(params or {}, limit="500")
+        while True:
+            page = await self.get(path, query)
+            items.extend(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+            query["continue"] = token
+
+    async def json_patch(self, path: str, operations: list[dict[str, Any]], kind: str = "") -> Any:
+        return await self.request("PATCH", path, body=operations, content_type=JSON_PATCH, kind=kind)
+
+    async def merge_patch(self, path: str, patch: Mapping[str, Any], kind: str = "") -> Any:
+        return await self.request("PATCH", path, body=patch, content_type=MERGE_PATCH, kind=kind)
+
+    async def create(self, path: str, body: Mapping[str, Any], kind: str = "") -> Any:
+        return await self.request("POST", path, body=body, kind=kind)
+
+    async def delete(self, path: str, kind: str = "") -> Any:
+        return await self.request("DELETE", path, kind=kind)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def _kind_of(path: str) -> str:
+    parts = [p for p in path.split("/") if p]
+    for plural in reversed(parts):
+        for kind, known in PLURALS.items():
+            if plural == known:
+                return kind
+    return "other"

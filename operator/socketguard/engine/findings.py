@@ -1,0 +1,98 @@
+"""Findings: what the engine says about the objects, with everything needed to act on it."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from socketguard.engine.objects import FieldPath, ObjectRef, render_path
+
+
+class Severity(enum.IntEnum):
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r}: expected error, warning or info") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One coded message about one object and the field to change.
+
+    `key` identifies a finding across evaluations (the webhook's "introduced" test, the
+    operator's "already reported" test, the baseline file); the message may carry values that
+    change without making it a new finding.
+    """
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    subject: ObjectRef
+    path: FieldPath = ()
+    fixes: tuple[str, ...] = ()
+    related: tuple[ObjectRef, ...] = ()
+    assumptions: tuple[str, ...] = field(default=())
+
+    @property
+    def field_path(self) -> str:
+        return render_path(self.path)
+
+    @property
+    def key(self) -> tuple[str, ObjectRef, str]:
+        return (self.code, self.subject, self.field_path)
+
+    @property
+    def reason(self) -> str:
+        """CamelCase name used as Event reason and condition reason: `SocketPathMismatch`."""
+        return camel_case(self.name)
+
+    def with_severity(self, severity: Severity) -> Finding:
+        return Finding(
+            self.code, self.name, severity, self.message, self.subject, self.path,
+            self.fixes, self.related, self.assumptions,
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity.label,
+            "message": self.message,
+            "object": self.subject.as_dict(),
+            "path": self.field_path,
+            "fixes": list(self.fixes),
+            "related": [ref.as_dict() for ref in self.related],
+            "assumptions": list(self.assumptions),
+        }
+
+
+def camel_case(kebab: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in kebab.split("-") if part)
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Stable order for every output: worst first, then by object and field."""
+    return sorted(findings, key=_order)
+
+
+def _order(f: Finding) -> tuple[object, ...]:
+    # The ObjectRef's fields spelled out: the same order as comparing refs, without the per-pair tuples.
+    s = f.subject
+    return (-f.severity, s.api_version, s.kind, s.namespace, s.name, f.field_path, f.code, f.message)
+
+
+def worst(findings: Iterable[Finding]) -> Finding | None:
+    ordered = sort_findings(findings)
+    return ordered[0] if ordered else None

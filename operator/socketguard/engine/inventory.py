@@ -1,0 +1,430 @@
+"""Objects by kind, namespace and name, with the indexes routing needs; add/remove one at a time.
+
+The CLI fills an inventory from files, the operator and webhook from watches: the same object
+gives the same view, because the views apply the API server's defaults rather than trusting
+whatever a file omits.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from socketguard import ANNOTATION_PREFIX
+from socketguard.engine.models import CLUSTER_SCOPED_KINDS, ISTIO_GROUP, MODELS, WORKLOAD_KINDS
+from socketguard.engine.models.base import KubeObject
+from socketguard.engine.models.gatewayapi import HTTPRoute
+from socketguard.engine.models.ingress import Ingress
+from socketguard.engine.models.istio import DestinationRule, Gateway, VirtualService
+from socketguard.engine.models.services import HorizontalPodAutoscaler, Service
+from socketguard.engine.models.workloads import Workload
+from socketguard.engine.objects import FieldPath, ObjectRef
+from socketguard.engine.routing.hosts import host_matches, service_of_host
+
+ViewT = TypeVar("ViewT", bound=KubeObject)
+GroupKind = tuple[str, str]
+Key = tuple[str, str, str, str]  # group, kind, namespace, name: identity across API versions
+
+IGNORE_ANNOTATION = f"{ANNOTATION_PREFIX}ignore"
+CLIENT_URL_ANNOTATION = f"{ANNOTATION_PREFIX}client-url"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why an object could not be read: the field and what is wrong with it."""
+
+    path: FieldPath
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    ref: ObjectRef
+    raw: dict[str, Any]
+    view: KubeObject | None
+    problems: tuple[Problem, ...] = ()
+
+
+def group_of(api_version: str) -> str:
+    return api_version.rpartition("/")[0] if "/" in api_version else ""
+
+
+def identity_problems(raw: Any) -> list[Problem]:
+    """What keeps a document from being a Kubernetes object at all (no kind, no name, ...)."""
+    if not isinstance(raw, dict):
+        return [Problem((), f"expected a Kubernetes object (a mapping), got {_type_name(raw)}")]
+    problems = [
+        Problem((field,), f"`{field}` must be a non-empty string")
+        for field in ("apiVersion", "kind")
+        if not isinstance(raw.get(field), str) or not raw.get(field)
+    ]
+    metadata = raw.get("metadata")
+    if not isinstance(metadata, dict):
+        problems.append(Problem(("metadata",), "`metadata` must be a mapping with a `name`"))
+        return problems
+    name = metadata.get("name")
+    if not isinstance(name, str) or not name:
+        problems.append(Problem(("metadata", "name"), "`metadata.name` must be a non-empty string"))
+    namespace = metadata.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        problems.append(Problem(("metadata", "namespace"), "`metadata.namespace` must be a string"))
+    return problems
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+class InvalidObjectError(ValueError):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+class Inventory:
+    def __init__(self, default_namespace: str = "default") -> None:
+        self.default_namespace = default_namespace
+        self._entries: dict[Key, Entry] = {}
+        self._by_kind: dict[GroupKind, dict[str, dict[str, KubeObject]]] = defaultdict(dict)
+        self._vs_by_host: dict[str, set[Key]] = defaultdict(set)
+        self._dr_by_host: dict[str, set[Key]] = defaultdict(set)
+        self._hpa_by_target: dict[tuple[str, str, str], set[Key]] = defaultdict(set)
+        self._vs_by_destination: dict[tuple[str, str], set[Key]] = defaultdict(set)
+        self._clients_by_host: dict[str, set[Key]] = defaultdict(set)
+        self._by_namespace: dict[str, set[Key]] = defaultdict(set)
+        self._routes_by_host: dict[str, set[Key]] = defaultdict(set)  # HTTPRoutes and Ingresses
+        self._refs: dict[int, ObjectRef] = {}  # id(view) -> ref, for views held by this inventory
+        self._gateways_by_host: dict[str, set[Key]] = defaultdict(set)  # server host (pattern) -> Gateways
+        self._wildcards: dict[int, set[str]] = defaultdict(set)  # id(host index) -> its `*...` keys
+        self.revision = 0
+
+    # -- changes ---------------------------------------------------------------------------
+    def add(self, raw: dict[str, Any]) -> ObjectRef:
+        """Add or replace an object; raises InvalidObjectError only when it has no identity.
+
+        An object whose fields have wrong types is kept with its problems (reported as SG003)
+        and without a view, so no rule reasons about half-read data.
+        """
+        problems = identity_problems(raw)
+        if problems:
+            raise InvalidObjectError(problems)
+        ref = self._ref(raw)
+        key = self._key(ref)
+        if key in self._entries:
+            self._unindex(self._entries[key])
+        model = MODELS.get((ref.group, ref.kind))
+        view, problems = (None, []) if model is None else _validate(model, raw)
+        entry = Entry(ref, raw, view, tuple(problems))
+        self._entries[key] = entry
+        self._index(entry)
+        self.revision += 1
+        return ref
+
+    def restore(self, ref: ObjectRef, entry: Entry | None) -> None:
+        """Put back an entry taken earlier with `entry(ref)` (None: the object was absent).
+
+        For evaluate-with-a-change-then-undo (the admission webhook): no re-validation.
+        """
+        key = self._key(ref)
+        current = self._entries.pop(key, None)
+        if current is not None:
+            self._unindex(current)
+        if entry is not None:
+            self._entries[self._key(entry.ref)] = entry
+            self._index(entry)
+        self.revision += 1
+
+    def remove(self, ref: ObjectRef) -> bool:
+        entry = self._entries.pop(self._key(ref), None)
+        if entry is None:
+            return False
+        self._unindex(entry)
+        self.revision += 1
+        return True
+
+    def _ref(self, raw: dict[str, Any]) -> ObjectRef:
+        ref = ObjectRef.of(raw)
+        if not ref.namespace and ref.kind not in CLUSTER_SCOPED_KINDS:
+            ref = ObjectRef(ref.api_version, ref.kind, self.default_namespace, ref.name)
+        return ref
+
+    @staticmethod
+    def _key(ref: ObjectRef) -> Key:
+        return (ref.group, ref.kind, ref.namespace, ref.name)
+
+    def _index(self, entry: Entry) -> None:
+        view, ref = entry.view, entry.ref
+        self._by_namespace[ref.namespace].add(self._key(ref))
+        if view is None:
+            return
+        self._refs[id(view)] = ref
+        self._by_kind[(ref.group, ref.kind)].setdefault(ref.namespace, {})[ref.name] = view
+        key = self._key(ref)
+        for index, host in self._host_keys(view, ref):
+            index[host].add(key)
+            if isinstance(host, str) and host.startswith("*"):
+                self._wildcards[id(index)].add(host)
+
+    def _unindex(self, entry: Entry) -> None:
+        view, ref = entry.view, entry.ref
+        in_namespace = self._by_namespace.get(ref.namespace)
+        if in_namespace is not None:
+            in_namespace.discard(self._key(ref))
+            if not in_namespace:
+                del self._by_namespace[ref.namespace]
+        if view is None:
+            return
+        self._refs.pop(id(view), None)
+        by_namespace = self._by_kind[(ref.group, ref.kind)]
+        names = by_namespace.get(ref.namespace, {})
+        names.pop(ref.name, None)
+        if not names:
+            by_namespace.pop(ref.namespace, None)
+        key = self._key(ref)
+        for index, host in self._host_keys(view, ref):
+            index[host].discard(key)
+            if not index[host]:
+                del index[host]
+                self._wildcards[id(index)].discard(host)
+
+    def _host_keys(self, view: KubeObject, ref: ObjectRef) -> Iterator[tuple[dict[Any, set[Key]], Any]]:
+        if isinstance(view, VirtualService):
+            for host in view.spec.hosts:
+                yield self._vs_by_host, host.lower()
+            for rule in view.spec.http:
+                for destination in rule.route:
+                    service = service_of_host(destination.destination.host, ref.namespace)
+                    if service is not None:
+                        yield self._vs_by_destination, service
+        elif isinstance(view, Workload):
+            client_host = _client_url_host(view)
+            if client_host:
+                yield self._clients_by_host, client_host
+        elif isinstance(view, HTTPRoute):
+            for host in view.spec.hostnames:
+                yield self._routes_by_host, host.lower()
+        elif isinstance(view, Ingress):
+            for ingress_rule in view.spec.rules:
+                yield self._routes_by_host, (ingress_rule.host or "").lower()
+        elif isinstance(view, DestinationRule):
+            yield self._dr_by_host, view.spec.host.lower()
+        elif isinstance(view, HorizontalPodAutoscaler):
+            target = view.spec.scale_target_ref
+            yield self._hpa_by_target, (ref.namespace, target.kind, target.name)
+        elif isinstance(view, Gateway):
+            for server in view.spec.servers:
+                for host in server.hosts:
+                    yield self._gateways_by_host, (host.partition("/")[2] if "/" in host else host).lower()
+
+    # -- reads -----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, ref: ObjectRef) -> bool:
+        return self._key(ref) in self._entries
+
+    def entries(self) -> Iterator[Entry]:
+        return iter(self._entries.values())
+
+    def entry(self, ref: ObjectRef) -> Entry | None:
+        return self._entries.get(self._key(ref))
+
+    def raw(self, ref: ObjectRef) -> dict[str, Any] | None:
+        entry = self.entry(ref)
+        return None if entry is None else entry.raw
+
+    def rejected(self) -> Iterator[Entry]:
+        return (entry for entry in self._entries.values() if entry.problems)
+
+    def views(self, group: str, kind: str, namespace: str | None = None) -> Iterator[KubeObject]:
+        by_namespace = self._by_kind.get((group, kind), {})
+        if namespace is not None:
+            yield from by_namespace.get(namespace, {}).values()
+            return
+        for names in by_namespace.values():
+            yield from names.values()
+
+    def view(self, group: str, kind: str, namespace: str, name: str) -> KubeObject | None:
+        return self._by_kind.get((group, kind), {}).get(namespace, {}).get(name)
+
+    def namespaces(self) -> set[str]:
+        return {namespace for namespace in self._by_namespace if namespace}
+
+    def workloads(self, namespace: str | None = None) -> Iterator[Workload]:
+        for kind in sorted(WORKLOAD_KINDS):
+            for view in self.views("apps", kind, namespace):
+                assert isinstance(view, Workload)
+                yield view
+
+    def workload(self, kind: str, namespace: str, name: str) -> Workload | None:
+        view = self.view("apps", kind, namespace, name)
+        return view if isinstance(view, Workload) else None
+
+    def services(self, namespace: str | None = None) -> Iterator[Service]:
+        return _typed(self.views("", "Service", namespace), Service)
+
+    def service(self, namespace: str, name: str) -> Service | None:
+        view = self.view("", "Service", namespace, name)
+        return view if isinstance(view, Service) else None
+
+    def virtual_services(self) -> Iterator[VirtualService]:
+        return _typed(self.views(ISTIO_GROUP, "VirtualService"), VirtualService)
+
+    def virtual_services_for_host(self, host: str) -> list[VirtualService]:
+        """VirtualServices listing exactly this host text (lower-cased); wildcards are the caller's."""
+        return self._typed_keys(self._vs_by_host.get(host.lower(), set()), VirtualService)
+
+    def virtual_service_hosts(self) -> list[str]:
+        return list(self._vs_by_host)
+
+    def wildcard_virtual_service_hosts(self) -> list[str]:
+        """The `*...` host patterns of VirtualServices (few: no scan of every routed host)."""
+        return self._wildcard_hosts(self._vs_by_host)
+
+    def gateways_for_host(self, host: str) -> list[Gateway]:
+        """Istio Gateways with a server host (exact or wildcard) that serves `host`."""
+        host = host.lower()
+        keys = set(self._gateways_by_host.get(host, ()))
+        for pattern in self._wildcard_hosts(self._gateways_by_host):
+            if host_matches(pattern, host):
+                keys |= self._gateways_by_host[pattern]
+        return self._typed_keys(keys, Gateway)
+
+    def _wildcard_hosts(self, index: dict[str, set[Key]]) -> list[str]:
+        return sorted(self._wildcards.get(id(index), ()))
+
+    def destination_rules_for_host(self, host: str) -> list[DestinationRule]:
+        return self._typed_keys(self._dr_by_host.get(host.lower(), set()), DestinationRule)
+
+    def destination_rules(self) -> Iterator[DestinationRule]:
+        return _typed(self.views(ISTIO_GROUP, "DestinationRule"), DestinationRule)
+
+    def gateway(self, namespace: str, name: str) -> Gateway | None:
+        view = self.view(ISTIO_GROUP, "Gateway", namespace, name)
+        return view if isinstance(view, Gateway) else None
+
+    def gateways(self) -> Iterator[Gateway]:
+        return _typed(self.views(ISTIO_GROUP, "Gateway"), Gateway)
+
+    def autoscalers_for(self, workload: Workload) -> list[HorizontalPodAutoscaler]:
+        target = (workload.metadata.namespace or self.default_namespace, workload.kind, workload.metadata.name)
+        return self._typed_keys(self._hpa_by_target.get(target, set()), HorizontalPodAutoscaler)
+
+    def has_kind(self, group: str, kind: str) -> bool:
+        return bool(self._by_kind.get((group, kind)))
+
+    def ignored_codes(self, ref: ObjectRef) -> frozenset[str]:
+        raw = self.raw(ref)
+        metadata = raw.get("metadata") if raw else None
+        annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+        value = annotations.get(IGNORE_ANNOTATION) if isinstance(annotations, dict) else None
+        if not isinstance(value, str):
+            return frozenset()
+        return frozenset(code.strip().upper() for code in value.split(",") if code.strip())
+
+    def ref_of(self, view: KubeObject) -> ObjectRef:
+        known = self._refs.get(id(view))
+        if known is not None:
+            return known
+        meta = view.metadata
+        return ObjectRef(view.api_version, view.kind, meta.namespace or self.default_namespace, meta.name)
+
+    def virtual_services_to(self, namespace: str, service: str) -> list[VirtualService]:
+        """VirtualServices with a destination naming this Service."""
+        return self._typed_keys(self._vs_by_destination.get((namespace, service), set()), VirtualService)
+
+    def other_routes_for_host(self, host: str) -> list[ObjectRef]:
+        """HTTPRoutes and Ingresses naming this host ("" for rules without a host)."""
+        return [self._entries[key].ref for key in sorted(self._routes_by_host.get(host.lower(), ()))]
+
+    def other_route_hosts(self) -> list[str]:
+        return list(self._routes_by_host)
+
+    def wildcard_other_route_hosts(self) -> list[str]:
+        return self._wildcard_hosts(self._routes_by_host)
+
+    def clients_of_host(self, host: str) -> list[Workload]:
+        """Workloads whose `socketguard.io/client-url` names this host."""
+        return self._typed_keys(self._clients_by_host.get(host.lower(), set()), Workload)
+
+    def refs_in_namespace(self, namespace: str) -> list[ObjectRef]:
+        return [self._entries[key].ref for key in sorted(self._by_namespace.get(namespace, ()))]
+
+    def subset(self, refs: Iterable[ObjectRef]) -> Inventory:
+        """A new inventory holding these objects, sharing their views (no re-validation)."""
+        part = Inventory(self.default_namespace)
+        for ref in refs:
+            entry = self.entry(ref)
+            if entry is not None:
+                part._entries[self._key(entry.ref)] = entry
+                part._index(entry)
+        return part
+
+    def _typed_keys(self, keys: set[Key], cls: type[ViewT]) -> list[ViewT]:
+        found = []
+        for key in sorted(keys):
+            entry = self._entries.get(key)
+            if entry is not None and isinstance(entry.view, cls):
+                found.append(entry.view)
+        return found
+
+
+def client_url_host(workload: Workload) -> str | None:
+    """The host of a workload's `socketguard.io/client-url`, lower-cased (None when absent or malformed)."""
+    return _client_url_host(workload)
+
+
+def _client_url_host(workload: Workload) -> str | None:
+    for notes in (workload.metadata.annotations, workload.spec.template.metadata.annotations):
+        url = notes.get(CLIENT_URL_ANNOTATION)
+        if url:
+            try:
+                return (urlsplit(url.strip()).hostname or "").lower() or None
+            except ValueError:  # a malformed URL is SG001's business, not the index's
+                return None
+    return None
+
+
+def _typed(views: Iterator[KubeObject], cls: type[ViewT]) -> Iterator[ViewT]:
+    return (view for view in views if isinstance(view, cls))
+
+
+def _validate(model: type[KubeObject], raw: dict[str, Any]) -> tuple[KubeObject | None, list[Problem]]:
+    try:
+        return model.model_validate(raw), []
+    except ValidationError as error:
+        return None, [_problem(raw, item) for item in error.errors(include_url=False)]
+
+
+def _problem(raw: dict[str, Any], error_item: Any) -> Problem:
+    """Maps pydantic's error location onto the raw object (union member tags dropped)."""
+    path: list[str | int] = []
+    current: Any = raw
+    for segment in error_item["loc"]:
+        if isinstance(current, dict) and segment in current:
+            current = current[segment]
+        elif isinstance(current, list) and isinstance(segment, int) and segment < len(current):
+            current = current[segment]
+        elif error_item["type"] == "missing" and isinstance(segment, str):
+            return Problem(tuple(path), f"`{segment}` is required")
+        else:
+            continue
+        path.append(segment)
+    return Problem(tuple(path), _describe(error_item))
+
+
+def _describe(error_item: Any) -> str:
+    found = error_item.get("input")
+    shown = repr(found) if isinstance(found, str | int | float | bool) or found is None else _type_name(found)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{error_item['msg'].rstrip('.')} (found {shown})"

@@ -1,0 +1,36 @@
+"""Typed views of the raw objects the engine reads, keyed by (group, kind)."""
+
+from __future__ import annotations
+
+from socketguard.engine.models.base import KubeObject
+from socketguard.engine.models.gatewayapi import GATEWAY_API_GROUP, HTTPRoute, K8sGateway, ReferenceGrant
+from socketguard.engine.models.ingress import Ingress
+from socketguard.engine.models.istio import DestinationRule, Gateway, VirtualService
+from socketguard.engine.models.services import HorizontalPodAutoscaler, Service
+from socketguard.engine.models.workloads import Workload
+
+ISTIO_GROUP = "networking.istio.io"
+WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
+
+MODELS: dict[tuple[str, str], type[KubeObject]] = {
+    ("apps", "Deployment"): Workload,
+    ("apps", "StatefulSet"): Workload,
+    ("apps", "DaemonSet"): Workload,
+    ("", "Service"): Service,
+    ("autoscaling", "HorizontalPodAutoscaler"): HorizontalPodAutoscaler,
+    (ISTIO_GROUP, "VirtualService"): VirtualService,
+    (ISTIO_GROUP, "DestinationRule"): DestinationRule,
+    (ISTIO_GROUP, "Gateway"): Gateway,
+    (GATEWAY_API_GROUP, "Gateway"): K8sGateway,
+    (GATEWAY_API_GROUP, "HTTPRoute"): HTTPRoute,
+    (GATEWAY_API_GROUP, "ReferenceGrant"): ReferenceGrant,
+    ("networking.k8s.io", "Ingress"): Ingress,
+}
+
+# Kinds whose objects have no namespace; everything the engine models is namespaced.
+CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "CustomResourceDefinition", "ClusterRole",
+                                  "ClusterRoleBinding", "GatewayClass", "IngressClass",
+                                  "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+                                  "PersistentVolume", "StorageClass", "Node"})
+
+__all__ = ["CLUSTER_SCOPED_KINDS", "GATEWAY_API_GROUP", "ISTIO_GROUP", "MODELS", "WORKLOAD_KINDS", "KubeObject"]

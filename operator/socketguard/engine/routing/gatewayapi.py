@@ -1,0 +1,386 @@
+"""Gateway API HTTPRoute routing, as the specification defines it.
+
+Semantics modelled:
+- A request enters through a Gateway listener whose hostname covers the host and whose port
+  matches; routes attach through `parentRefs` (optionally a `sectionName` or `port`), allowed by
+  the listener's `allowedRoutes.namespaces` (Same by default; Selector is assumed to admit).
+- Matching across every route of the listener, precedence as the spec orders it: the most
+  specific hostname, then an Exact path, then the longest PathPrefix, then method, then the
+  most header matches, then the most query matches, then the oldest route, then
+  `{namespace}/{name}` alphabetically, then rule and match order. RegularExpression is
+  implementation-specific: taken as a full match, ordered after prefixes, and said so.
+- `PathPrefix` matches whole path segments (`/abc` matches `/abc/x`, not `/abcd`; a trailing
+  slash in the value is ignored). `URLRewrite` `ReplacePrefixMatch` replaces those segments,
+  `ReplaceFullPath` the whole path.
+- `backendRefs` weights are relative; a backend in another namespace needs a ReferenceGrant
+  there; `timeouts.request` (`0s` disables) also ends upgraded WebSockets; `sessionPersistence`
+  gives stickiness; the experimental CORS filter answers CORS at the proxy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import lru_cache
+
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.models.base import duration_ms
+from socketguard.engine.models.gatewayapi import (
+    GATEWAY_API_GROUP,
+    HTTPRoute,
+    K8sGateway,
+    Listener,
+    ParentReference,
+    ReferenceGrant,
+    RouteMatch,
+    RouteRule,
+)
+from socketguard.engine.objects import FieldPath, ObjectRef
+from socketguard.engine.routing import Affinity, Backend, CorsAtProxy, Entrance, Request, RouteHop, RoutingResult
+from socketguard.engine.routing.backends import ServiceResolver
+from socketguard.engine.routing.candidates import Candidate, sample_host, server_path_through, socket_path
+from socketguard.engine.routing.hosts import host_matches
+from socketguard.engine.routing.ingress_nginx import prefix_matches
+
+ROUTER = "gateway-api"
+
+
+@lru_cache(maxsize=4096)
+def _regex(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    route: HTTPRoute
+    ref: ObjectRef
+    rule_index: int
+    match_index: int
+    rule: RouteRule
+    match: RouteMatch
+    hostname: str  # the route hostname that matched ("" when the route lists none)
+
+    def sort_key(self) -> tuple[object, ...]:
+        path = self.match.effective_path
+        return (
+            0 if self.hostname and not self.hostname.startswith("*") else 1,
+            -len(self.hostname),
+            {"Exact": 0, "PathPrefix": 1}.get(path.type, 2),
+            -len(path.value) if path.type == "PathPrefix" else 0,
+            0 if self.match.method else 1,
+            -len(self.match.headers),
+            -len(self.match.query_params),
+            _timestamp(self.route),
+            (self.ref.namespace, self.ref.name),
+            self.rule_index,
+            self.match_index,
+        )
+
+
+class GatewayAPIRouter:
+    name = ROUTER
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.services = ServiceResolver(inventory)
+        self._routes = [v for v in inventory.views(GATEWAY_API_GROUP, "HTTPRoute") if isinstance(v, HTTPRoute)]
+        self._listeners: list[tuple[K8sGateway, int, Listener]] | None = None
+        self._by_host: dict[str, list[tuple[K8sGateway, int, Listener]]] = {}
+        self._route_hosts: dict[str, list[HTTPRoute]] | None = None
+
+    def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+        for route in self._routes:
+            ref = self.inventory.ref_of(route)
+            host = sample_host(route.spec.hostnames) or self._listener_host(route, ref) or "example.com"
+            for rule_index, rule in enumerate(route.spec.rules):
+                for match in rule.matches or [RouteMatch()]:
+                    candidate = self._candidate(ref, rule_index, rule, match, host, server_paths)
+                    if candidate is not None:
+                        yield candidate
+
+    def _candidate(self, ref: ObjectRef, rule_index: int, rule: RouteRule, match: RouteMatch, host: str,
+                   server_paths: Mapping[ObjectRef, str]) -> Candidate | None:
+        path = match.effective_path
+        request_for = Request(host=host, path="/")
+
+        def matches(candidate: str) -> bool:
+            return _match_holds(RouteMatch(path=path), replace(request_for, path=candidate))
+
+        kind = {"Exact": "exact", "PathPrefix": "prefix"}.get(path.type, "regex")
+        found = socket_path(kind, path.value, matches)
+        socket_match = found is not None
+        if found is None:
+            found = server_path_through(self._rule_workloads(ref, rule), server_paths, matches)
+        if found is None:
+            return None
+        listener = self._listener(replace(request_for, path=found))
+        tls = listener is not None and listener[2].protocol.upper() == "HTTPS"
+        request = Request(host=host, path=found, scheme="https" if tls else "http", port=443 if tls else 80,
+                          source_namespace=ref.namespace)
+        return Candidate(ref, ("spec", "rules", rule_index), request, socket_match)
+
+    def _rule_workloads(self, ref: ObjectRef, rule: RouteRule) -> tuple[ObjectRef, ...]:
+        found: list[ObjectRef] = []
+        for backend_ref in rule.backend_refs:
+            service = self.inventory.service(backend_ref.namespace or ref.namespace, backend_ref.name)
+            if service is not None:
+                found.extend(self.services.selected_workloads(self.inventory.ref_of(service).namespace,
+                                                              service.spec.selector))
+        return tuple(found)
+
+    def _listener_host(self, route: HTTPRoute, ref: ObjectRef) -> str | None:
+        for gateway in self._gateways():
+            gateway_ref = self.inventory.ref_of(gateway)
+            for listener in gateway.spec.listeners:
+                if listener.hostname and self._attached(route, gateway_ref, listener):
+                    return sample_host([listener.hostname])
+        return None
+
+    def route(self, request: Request) -> RoutingResult:
+        result = RoutingResult(request=request)
+        if request.via != "gateway":
+            return result
+        found = self._listener(request)
+        if found is None:
+            result.host_routed = any(_hostname_for(r, request.host, None) is not None
+                                     for r in self._routes_for(request.host))
+            return result
+        gateway, index, listener = found
+        gateway_ref = self.inventory.ref_of(gateway)
+        result.entrance = Entrance("gateway", gateway_ref, ("spec", "listeners", index), listener.protocol.upper(),
+                                   listener.protocol.upper() in ("HTTPS", "TLS"), listener.port)
+        candidates = [c for c in self._candidates(gateway, gateway_ref, listener, request)
+                      if _match_holds(c.match, request)]
+        result.host_routed = bool(candidates) or any(
+            self._attached(r, gateway_ref, listener) and _hostname_for(r, request.host, listener) is not None
+            for r in self._routes_for(request.host))
+        for candidate in sorted(candidates, key=_Candidate.sort_key):
+            result.hops.append(self._hop(candidate, request))
+        return result
+
+    def _listener(self, request: Request) -> tuple[K8sGateway, int, Listener] | None:
+        best = None
+        for gateway, index, listener in self._listeners_for(request.host):
+            if listener.port == request.port:
+                return gateway, index, listener
+            best = best or (gateway, index, listener)
+        return best
+
+    def _listeners_for(self, host: str) -> list[tuple[K8sGateway, int, Listener]]:
+        """HTTP(S) listeners whose hostname covers `host`, in a stable order."""
+        if self._listeners is None:
+            self._listeners = [
+                (gateway, index, listener)
+                for gateway in sorted(self._gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name))
+                for index, listener in enumerate(gateway.spec.listeners)
+                if listener.protocol.upper() in ("HTTP", "HTTPS")]
+        host = host.lower()
+        found = self._by_host.get(host)
+        if found is None:
+            found = self._by_host[host] = [
+                entry for entry in self._listeners
+                if entry[2].hostname is None or host_matches(entry[2].hostname, host)]
+        return found
+
+    def _routes_for(self, host: str) -> list[HTTPRoute]:
+        """Routes whose hostnames admit `host` (routes without hostnames admit every host)."""
+        if self._route_hosts is None:
+            self._route_hosts = {}
+            for route in self._routes:
+                for name in route.spec.hostnames or ["*"]:
+                    self._route_hosts.setdefault(name.lower(), []).append(route)
+        found = list(self._route_hosts.get(host.lower(), []))
+        for pattern, routes in self._route_hosts.items():
+            if pattern.startswith("*") and host_matches(pattern, host):
+                found.extend(r for r in routes if r not in found)
+        return found
+
+    def _gateways(self) -> Iterator[K8sGateway]:
+        for view in self.inventory.views(GATEWAY_API_GROUP, "Gateway"):
+            if isinstance(view, K8sGateway):
+                yield view
+
+    def _attached(self, route: HTTPRoute, gateway: ObjectRef, listener: Listener) -> bool:
+        route_namespace = route.metadata.namespace or self.inventory.default_namespace
+        allowed = listener.allowed_routes.namespaces.from_
+        if allowed == "Same" and route_namespace != gateway.namespace:
+            return False
+        return any(_names_parent(parent, route_namespace, gateway, listener) for parent in route.spec.parent_refs)
+
+    def _candidates(self, gateway: K8sGateway, gateway_ref: ObjectRef, listener: Listener,
+                    request: Request) -> Iterator[_Candidate]:
+        for route in self._routes_for(request.host):
+            if not self._attached(route, gateway_ref, listener):
+                continue
+            hostname = _hostname_for(route, request.host, listener)
+            if hostname is None:
+                continue
+            ref = self.inventory.ref_of(route)
+            for rule_index, rule in enumerate(route.spec.rules):
+                for match_index, match in enumerate(rule.matches or [RouteMatch()]):
+                    yield _Candidate(route, ref, rule_index, match_index, rule, match, hostname)
+
+    def _hop(self, candidate: _Candidate, request: Request) -> RouteHop:
+        rule_path: FieldPath = ("spec", "rules", candidate.rule_index)
+        path = candidate.match.effective_path
+        upstream, rewrite_path = _rewrite(candidate.rule, path.type, path.value, request.path, rule_path)
+        timeout, timeout_path = _timeout(candidate.rule, rule_path)
+        assumptions = []
+        if path.type == "RegularExpression":
+            assumptions.append("RegularExpression matching is implementation-specific: taken as a full match")
+        delivers = not any(f.type == "RequestRedirect" for f in candidate.rule.filters)
+        return RouteHop(
+            router=ROUTER,
+            route=candidate.ref,
+            rule_path=rule_path,
+            match_path=(*rule_path, "matches", candidate.match_index),
+            match_text=f"{path.type} {path.value}",
+            upstream_path=upstream,
+            rewrite_path=rewrite_path,
+            backends=tuple(self._backends(candidate, rule_path)) if delivers else (),
+            timeout_ms=timeout,
+            timeout_path=timeout_path,
+            timeout_cuts_websocket=timeout is not None,
+            cors=_cors(candidate.rule, rule_path),
+            assumptions=tuple(assumptions),
+            delivers=delivers,
+        )
+
+    def _backends(self, candidate: _Candidate, rule_path: FieldPath) -> Iterator[Backend]:
+        refs = candidate.rule.backend_refs
+        total = sum(max(b.weight, 0) for b in refs) or 1
+        persistence = candidate.rule.session_persistence
+        affinity: tuple[Affinity, ...] = ()
+        if persistence is not None:
+            affinity = (Affinity("session-persistence", candidate.ref, (*rule_path, "sessionPersistence")),)
+        for index, backend_ref in enumerate(refs):
+            path = (*rule_path, "backendRefs", index)
+            weight = round(100 * max(backend_ref.weight, 0) / total)
+            if backend_ref.kind != "Service" or backend_ref.group not in ("", "core"):
+                yield Backend(host=backend_ref.name, path=path, weight=weight)
+                continue
+            namespace = backend_ref.namespace or candidate.ref.namespace
+            backend = self.services.backend(backend_ref.name, namespace, backend_ref.name, path, weight=weight,
+                                            port=backend_ref.port, affinity=affinity)
+            if namespace != candidate.ref.namespace and not self._granted(candidate.ref, namespace, backend_ref.name):
+                backend = _hidden(backend, candidate.ref, path)
+            yield backend
+
+    def _granted(self, route: ObjectRef, namespace: str, service: str) -> bool:
+        for view in self.inventory.views(GATEWAY_API_GROUP, "ReferenceGrant", namespace):
+            if not isinstance(view, ReferenceGrant):
+                continue
+            allows_from = any(f.group == GATEWAY_API_GROUP and f.kind == "HTTPRoute" and f.namespace == route.namespace
+                              for f in view.spec.from_)
+            allows_to = any(t.group in ("", "core") and t.kind == "Service" and t.name in (None, service)
+                            for t in view.spec.to)
+            if allows_from and allows_to:
+                return True
+        return False
+
+
+def _hidden(backend: Backend, route: ObjectRef, path: FieldPath) -> Backend:
+    return replace(backend, hidden_by=(*backend.hidden_by, (route, path)))
+
+
+def _names_parent(parent: ParentReference, route_namespace: str, gateway: ObjectRef, listener: Listener) -> bool:
+    if parent.kind != "Gateway" or parent.group != GATEWAY_API_GROUP:
+        return False
+    if (parent.namespace or route_namespace, parent.name) != (gateway.namespace, gateway.name):
+        return False
+    if parent.section_name is not None and parent.section_name != listener.name:
+        return False
+    return parent.port is None or parent.port == listener.port
+
+
+def _hostname_for(route: HTTPRoute, host: str, listener: Listener | None) -> str | None:
+    """The route hostname that admits `host` ("" for a route without hostnames), or None."""
+    if listener is not None and listener.hostname and not host_matches(listener.hostname, host):
+        return None
+    if not route.spec.hostnames:
+        return ""
+    matching = [h for h in route.spec.hostnames if host_matches(h, host)]
+    return max(matching, key=lambda h: (not h.startswith("*"), len(h))) if matching else None
+
+
+def _match_holds(match: RouteMatch, request: Request) -> bool:
+    path = match.effective_path
+    if path.type == "Exact" and request.path != path.value:
+        return False
+    if path.type == "PathPrefix" and not prefix_matches(path.value, request.path):
+        return False
+    if path.type == "RegularExpression":
+        compiled = _regex(path.value)
+        if compiled is None or compiled.fullmatch(request.path) is None:
+            return False
+    if match.method is not None and match.method.upper() != "GET":
+        return False
+    for header in match.headers:
+        value = request.headers.get(header.name.lower())
+        if value is None or not _value_matches(header.type, header.value, value):
+            return False
+    for param in match.query_params:
+        value = request.query.get(param.name)
+        if value is None or not _value_matches(param.type, param.value, value):
+            return False
+    return True
+
+
+def _value_matches(kind: str, expected: str, value: str) -> bool:
+    if kind == "Exact":
+        return value == expected
+    compiled = _regex(expected)
+    return compiled is not None and compiled.fullmatch(value) is not None
+
+
+def _rewrite(rule: RouteRule, match_type: str, match_value: str, path: str,
+             rule_path: FieldPath) -> tuple[str, FieldPath | None]:
+    for index, route_filter in enumerate(rule.filters):
+        modifier = route_filter.url_rewrite.path if route_filter.url_rewrite else None
+        if route_filter.type != "URLRewrite" or modifier is None:
+            continue
+        field = (*rule_path, "filters", index, "urlRewrite", "path")
+        if modifier.type == "ReplaceFullPath":
+            return modifier.replace_full_path or "/", field
+        if match_type == "PathPrefix" and modifier.replace_prefix_match is not None:
+            return replace_prefix(match_value, modifier.replace_prefix_match, path), field
+    return path, None
+
+
+def replace_prefix(prefix: str, replacement: str, path: str) -> str:
+    """ReplacePrefixMatch by whole segments: `/foo` -> `/bar` turns `/foo/x` into `/bar/x`."""
+    rest = path[len(prefix.rstrip("/")):]
+    if replacement.endswith("/") and rest.startswith("/"):
+        replacement = replacement.rstrip("/")
+    result = replacement + rest
+    return result if result.startswith("/") else "/" + result
+
+
+def _timeout(rule: RouteRule, rule_path: FieldPath) -> tuple[float | None, FieldPath | None]:
+    if rule.timeouts is None:
+        return None, None
+    for key, value in (("request", rule.timeouts.request), ("backendRequest", rule.timeouts.backend_request)):
+        if value is not None:
+            milliseconds = duration_ms(value)
+            return (milliseconds, (*rule_path, "timeouts", key)) if milliseconds > 0 else (None, None)
+    return None, None
+
+
+def _cors(rule: RouteRule, rule_path: FieldPath) -> CorsAtProxy | None:
+    for index, route_filter in enumerate(rule.filters):
+        if route_filter.type == "CORS" and route_filter.cors is not None:
+            origins = tuple(("exact", origin) for origin in route_filter.cors.allow_origins)
+            return CorsAtProxy(origins, route_filter.cors.allow_credentials, (*rule_path, "filters", index, "cors"))
+    return None
+
+
+def _timestamp(route: HTTPRoute) -> str:
+    stamp = route.metadata.creation_timestamp
+    if isinstance(stamp, datetime):
+        return stamp.isoformat()
+    return stamp or "9999"  # objects from files have none: they sort after cluster objects

@@ -1,0 +1,288 @@
+"""ingress-nginx routing: how its generated nginx configuration treats a request.
+
+Semantics modelled:
+- Ingresses of class `nginx` (or of no class, assumed to be the default ingress-nginx class);
+  other classes are listed as not modelled rather than guessed.
+- All Ingresses for one host form one nginx `server`: rules with that host (exact before
+  wildcard), else the rules without a host (the default server).
+- Locations: `Exact` is `location = p`; `Prefix` matches whole path segments; non-regex
+  `ImplementationSpecific` is nginx's plain string prefix; the longest prefix wins. When any
+  Ingress of the host sets `use-regex` or `rewrite-target`, every path of the host becomes a
+  case-insensitive regex `~* ^p`, tried longest path first (the way ingress-nginx orders them).
+- `rewrite-target` applies to every path of its Ingress: nginx runs `rewrite (?i)p target`,
+  replacing the whole URI with the target (`$n` from the path's capture groups, empty when a
+  group did not take part). No rewrite is emitted when the target equals the path.
+- `proxy-read-timeout`/`proxy-send-timeout` (default 60 s) count idle time between reads, so
+  they only need to exceed the ping interval; they do not cut a WebSocket that pings.
+- `affinity: cookie` and `upstream-hash-by` give stickiness; ingress-nginx proxies to endpoints
+  directly, so a Service's `sessionAffinity: ClientIP` gives none.
+- `enable-cors` answers CORS at the proxy (`cors-allow-origin` default `*`,
+  `cors-allow-credentials` default true).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.models.ingress import NGINX_PREFIX, HTTPIngressPath, Ingress
+from socketguard.engine.objects import FieldPath, ObjectRef
+from socketguard.engine.routing import (
+    Affinity,
+    Backend,
+    CorsAtProxy,
+    Entrance,
+    Request,
+    RouteHop,
+    RoutingResult,
+)
+from socketguard.engine.routing.backends import ServiceResolver
+from socketguard.engine.routing.candidates import Candidate, sample_host, server_path_through, socket_path
+from socketguard.engine.routing.hosts import host_matches
+
+ROUTER = "ingress-nginx"
+NGINX_CLASSES = frozenset({"nginx"})
+DEFAULT_TIMEOUT_S = 60.0
+_GROUP = re.compile(r"\$(\d)")
+
+
+@dataclass(frozen=True)
+class Location:
+    """One path of one Ingress rule, as nginx will see it."""
+
+    ingress: Ingress
+    ref: ObjectRef
+    rule_index: int
+    path_index: int
+    path: HTTPIngressPath
+    host: str | None
+
+    @property
+    def field_path(self) -> FieldPath:
+        return ("spec", "rules", self.rule_index, "http", "paths", self.path_index)
+
+
+@lru_cache(maxsize=4096)
+def _regex(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error:
+        return None
+
+
+def is_nginx(ingress: Ingress) -> bool:
+    return ingress.ingress_class is None or ingress.ingress_class in NGINX_CLASSES
+
+
+def prefix_matches(prefix: str, path: str) -> bool:
+    """Kubernetes `Prefix`: element-wise, `/abc` matches `/abc` and `/abc/x`, not `/abcd`."""
+    base = prefix.rstrip("/")
+    return base == "" or path == base or path.startswith(base + "/")
+
+
+class IngressNginxRouter:
+    name = ROUTER
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.services = ServiceResolver(inventory)
+        self._ingresses = [i for i in _ingresses(inventory) if is_nginx(i)]
+        self._blocks: tuple[dict[str, list[Location]], dict[str, list[Location]], list[Location]] | None = None
+        self._locations: dict[str, list[Location]] = {}
+
+    def unmodelled(self) -> Iterator[tuple[ObjectRef, str]]:
+        """Ingresses of other classes, whose semantics SocketGuard does not model."""
+        for ingress in _ingresses(self.inventory):
+            if not is_nginx(ingress):
+                yield self.inventory.ref_of(ingress), ingress.ingress_class or ""
+
+    def locations(self, host: str) -> list[Location]:
+        """The locations of the nginx server that handles `host` (exact host, else wildcard, else default)."""
+        host = host.lower()
+        cached = self._locations.get(host)
+        if cached is None:
+            exact, wildcard, default = self._server_blocks()
+            cached = exact.get(host) or [loc for pattern, locs in wildcard.items()
+                                         if host_matches(pattern, host) for loc in locs] or default
+            self._locations[host] = cached
+        return cached
+
+    def regex_mode(self, host: str) -> bool:
+        """Whether any Ingress of the host's server turns its paths into regex locations."""
+        return any(_regex_mode(location.ingress) for location in self.locations(host))
+
+    def _server_blocks(self) -> tuple[dict[str, list[Location]], dict[str, list[Location]], list[Location]]:
+        if self._blocks is None:
+            exact: dict[str, list[Location]] = {}
+            wildcard: dict[str, list[Location]] = {}
+            default: list[Location] = []
+            for ingress in self._ingresses:
+                ref = self.inventory.ref_of(ingress)
+                for rule_index, rule in enumerate(ingress.spec.rules):
+                    paths = rule.http.paths if rule.http else []
+                    found = [Location(ingress, ref, rule_index, i, p, rule.host) for i, p in enumerate(paths)]
+                    if rule.host is None:
+                        default.extend(found)
+                    elif rule.host.startswith("*"):
+                        wildcard.setdefault(rule.host.lower(), []).extend(found)
+                    else:
+                        exact.setdefault(rule.host.lower(), []).extend(found)
+            self._blocks = (exact, wildcard, default)
+        return self._blocks
+
+    def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+        for ingress in self._ingresses:
+            ref = self.inventory.ref_of(ingress)
+            for rule_index, rule in enumerate(ingress.spec.rules):
+                host = sample_host([rule.host]) if rule.host else "example.com"
+                for path_index, path in enumerate(rule.http.paths if rule.http else []):
+                    location = Location(ingress, ref, rule_index, path_index, path, rule.host)
+                    yield from self._candidate(location, host or "example.com", server_paths)
+
+    def _candidate(self, location: Location, host: str, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+        regex_mode = self.regex_mode(host)
+        path = location.path
+
+        def matches(candidate: str) -> bool:
+            return _location_matches(path, candidate, regex_mode)
+
+        kind = "exact" if path.path_type == "Exact" else "regex" if regex_mode else "prefix"
+        found = socket_path(kind, path.path, matches)
+        socket_match = found is not None
+        if found is None:
+            workloads = tuple(w for b in self._backend(location) for w in b.workloads)
+            found = server_path_through(workloads, server_paths, matches)
+        if found is not None:
+            tls = _tls_covers(location.ingress, host)
+            request = Request(host=host, path=found, scheme="https" if tls else "http", port=443 if tls else 80,
+                              source_namespace=location.ref.namespace)
+            yield Candidate(location.ref, location.field_path, request, socket_match)
+
+    def route(self, request: Request) -> RoutingResult:
+        result = RoutingResult(request=request)
+        if request.via != "gateway":
+            return result
+        locations = self.locations(request.host)
+        if not locations:
+            return result
+        result.host_routed = True
+        first = locations[0]
+        tls = any(_tls_covers(location.ingress, request.host) for location in locations)
+        result.entrance = Entrance("gateway", first.ref, ("spec", "rules", first.rule_index),
+                                   "HTTPS" if tls else "HTTP", tls, 443 if tls else 80)
+        regex_mode = self.regex_mode(request.host)
+        matching = [loc for loc in locations if _location_matches(loc.path, request.path, regex_mode)]
+        for location in sorted(matching, key=lambda loc: _precedence(loc.path, regex_mode)):
+            result.hops.append(self._hop(location, request, regex_mode))
+        return result
+
+    def _hop(self, location: Location, request: Request, regex_mode: bool) -> RouteHop:
+        ingress = location.ingress
+        upstream, rewrite_path = _rewrite(ingress, location.path.path, request.path)
+        timeout, timeout_path = _read_timeout(ingress)
+        path = location.path
+        mode = " (case-insensitive regex: the host uses use-regex or rewrite-target)" if regex_mode else ""
+        assumptions = () if ingress.ingress_class else (
+            f"{location.ref} has no ingress class: assumed to be served by ingress-nginx",)
+        return RouteHop(
+            router=ROUTER,
+            route=location.ref,
+            rule_path=location.field_path,
+            match_path=location.field_path,
+            match_text=f"{path.path_type} {path.path}{mode}",
+            upstream_path=upstream,
+            rewrite_path=rewrite_path,
+            backends=tuple(self._backend(location)),
+            timeout_ms=timeout * 1000,
+            timeout_path=timeout_path,
+            read_timeout=True,
+            cors=_cors(ingress),
+            assumptions=assumptions,
+        )
+
+    def _backend(self, location: Location) -> Iterator[Backend]:
+        service = location.path.backend.service
+        if service is None:
+            return
+        port: int | str | None = service.port.number if service.port.number is not None else service.port.name
+        yield self.services.backend(
+            service.name, location.ref.namespace, service.name,
+            (*location.field_path, "backend", "service"), port=port,
+            affinity=tuple(_affinity(location.ingress, location.ref)),
+        )
+
+
+def _ingresses(inventory: Inventory) -> Iterator[Ingress]:
+    for view in inventory.views("networking.k8s.io", "Ingress"):
+        if isinstance(view, Ingress):
+            yield view
+
+
+def _regex_mode(ingress: Ingress) -> bool:
+    return ingress.nginx("use-regex") == "true" or ingress.nginx("rewrite-target") is not None
+
+
+def _location_matches(path: HTTPIngressPath, request_path: str, regex_mode: bool) -> bool:
+    if path.path_type == "Exact":
+        return request_path == path.path
+    if regex_mode:
+        compiled = _regex("^" + path.path)
+        return compiled is not None and compiled.search(request_path) is not None
+    if path.path_type == "Prefix":
+        return prefix_matches(path.path, request_path)
+    return request_path.startswith(path.path)
+
+
+def _precedence(path: HTTPIngressPath, regex_mode: bool) -> tuple[int, int]:
+    """nginx order: exact first, then the longest path (prefix length, or regex order by length)."""
+    return (0 if path.path_type == "Exact" else 1, -len(path.path))
+
+
+def _rewrite(ingress: Ingress, location_path: str, request_path: str) -> tuple[str, FieldPath | None]:
+    target = ingress.nginx("rewrite-target")
+    if target is None or target == location_path:
+        return request_path, None
+    field = ("metadata", "annotations", NGINX_PREFIX + "rewrite-target")
+    compiled = _regex(location_path)
+    found = compiled.search(request_path) if compiled else None
+    if found is None:
+        return request_path, field
+    groups = found.groups()
+    return _GROUP.sub(lambda m: (groups[int(m.group(1)) - 1] or "") if 0 < int(m.group(1)) <= len(groups)
+                      else "", target), field
+
+
+def _read_timeout(ingress: Ingress) -> tuple[float, FieldPath | None]:
+    for key in ("proxy-read-timeout", "proxy-send-timeout"):
+        value = ingress.nginx(key)
+        if value is not None:
+            try:
+                return float(value.rstrip("s")), ("metadata", "annotations", NGINX_PREFIX + key)
+            except ValueError:
+                continue
+    return DEFAULT_TIMEOUT_S, None
+
+
+def _affinity(ingress: Ingress, ref: ObjectRef) -> Iterator[Affinity]:
+    if ingress.nginx("affinity") == "cookie":
+        yield Affinity("cookie", ref, ("metadata", "annotations", NGINX_PREFIX + "affinity"))
+    hash_by = ingress.nginx("upstream-hash-by")
+    if hash_by:
+        kind = "source-ip" if "remote_addr" in hash_by else "cookie" if "$cookie_" in hash_by else "header"
+        yield Affinity(kind, ref, ("metadata", "annotations", NGINX_PREFIX + "upstream-hash-by"))
+
+
+def _cors(ingress: Ingress) -> CorsAtProxy | None:
+    if ingress.nginx("enable-cors") != "true":
+        return None
+    origins = [o.strip() for o in (ingress.nginx("cors-allow-origin") or "*").split(",") if o.strip()]
+    credentials = (ingress.nginx("cors-allow-credentials") or "true") == "true"
+    return CorsAtProxy(tuple(("exact", o) for o in origins), credentials,
+                       ("metadata", "annotations", NGINX_PREFIX + "enable-cors"))
+
+
+def _tls_covers(ingress: Ingress, host: str) -> bool:
+    return any(not tls.hosts or any(host_matches(h, host) for h in tls.hosts) for tls in ingress.spec.tls)

@@ -1,0 +1,402 @@
+"""Istio VirtualService routing as Envoy applies it.
+
+Semantics modelled (see DESIGN.md): `http[]` tried in order, first match wins; a rule matches
+when any `match[]` entry matches (no `match` matches everything); `uri.prefix` is a plain string
+prefix, `exact` equality, `regex` an RE2 full match; `ignoreUriCase` for prefix and exact;
+`rewrite.uri` replaces the matched prefix (prefix matches) or the whole path (exact/regex);
+`uriRegexRewrite` substitutes; `gateways` absent means `mesh`, `match.gateways` overrides.
+Conditions other than the path are evaluated against the request a browser sends (GET, Origin,
+Upgrade for websocket, no custom headers), and each such evaluation is stated as an assumption.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from functools import lru_cache
+
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.models.base import duration_ms
+from socketguard.engine.models.istio import (
+    DestinationRule,
+    Gateway,
+    HTTPMatchRequest,
+    HTTPRoute,
+    StringMatch,
+    VirtualService,
+)
+from socketguard.engine.objects import FieldPath, ObjectRef
+from socketguard.engine.routing import (
+    Affinity,
+    Backend,
+    CorsAtProxy,
+    Entrance,
+    Request,
+    RouteHop,
+    RoutingResult,
+)
+from socketguard.engine.routing.backends import ServiceResolver
+from socketguard.engine.routing.hosts import fqdn, host_matches, in_cluster_service, service_of_host, visible
+
+ROUTER = "istio"
+
+
+@lru_cache(maxsize=4096)
+def _compile(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
+
+
+def string_matches(match: StringMatch, value: str, *, ignore_case: bool = False) -> bool:
+    if match.exact is not None:
+        return value.lower() == match.exact.lower() if ignore_case else value == match.exact
+    if match.prefix is not None:
+        return value.lower().startswith(match.prefix.lower()) if ignore_case else value.startswith(match.prefix)
+    if match.regex is not None:
+        compiled = _compile(match.regex)
+        return compiled is not None and compiled.fullmatch(value) is not None
+    return True
+
+
+def describe(match: StringMatch | None) -> str:
+    if match is None:
+        return "any path"
+    for kind in ("exact", "prefix", "regex"):
+        value = getattr(match, kind)
+        if value is not None:
+            return f"{kind} {value}"
+    return "any path"
+
+
+class IstioRouter:
+    name = ROUTER
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self._wildcards = [h for h in inventory.virtual_service_hosts() if h.startswith("*")]
+        self._servers_by_host: dict[str, list[tuple[Gateway, int]]] | None = None
+        self._wildcard_servers: list[str] = []
+        self._routes: dict[Request, RoutingResult] = {}
+        self._backend_cache: dict[tuple[str, str, FieldPath, int, int | None, str | None, str], Backend] = {}
+        self.services = ServiceResolver(inventory)
+
+    # -- entry -------------------------------------------------------------------------------
+    def route(self, request: Request) -> RoutingResult:
+        """Where the request goes; results are cached, so client and route traces share the work."""
+        # The Origin header and, at a gateway, the client's namespace do not change the route.
+        key = replace(request, origin=None, source_namespace="" if request.via == "gateway" else
+                      request.source_namespace)
+        cached = self._routes.get(key)
+        if cached is None:
+            cached = self._routes[key] = self._route(request)
+        return cached
+
+    def _route(self, request: Request) -> RoutingResult:
+        result = RoutingResult(request=request)
+        if request.via == "gateway":
+            result.missing_gateways = [
+                (self.inventory.ref_of(vs), ("spec", "gateways", index), name)
+                for vs in self._virtual_services(request.host) for index, name in self.missing_gateways(vs)]
+            result.entrance = self._entrance(request)
+            if result.entrance is None:
+                result.host_routed = any(True for _ in self._virtual_services(request.host))
+                return result
+        else:
+            result.entrance = Entrance(via="mesh")
+        viewer = result.entrance.gateway.namespace if result.entrance.gateway else request.source_namespace
+        applied = False  # a visible VirtualService claims the host: unmatched requests get 404, not the Service
+        for vs in self._virtual_services(request.host):
+            ref = self.inventory.ref_of(vs)
+            if not self._bound(vs, ref, result):
+                continue
+            result.host_routed = True
+            if not visible(vs.spec.export_to, ref.namespace, viewer):
+                result.hidden_routes.append((ref, ("spec", "exportTo")))
+                continue
+            applied = True
+            result.hops.extend(self._matching_hops(vs, ref, request, result.entrance, viewer))
+        if not applied and request.via == "mesh":
+            result.direct = self._direct_backend(request)
+        return result
+
+    # -- gateway entrance --------------------------------------------------------------------
+    def _entrance(self, request: Request) -> Entrance | None:
+        best: Entrance | None = None
+        for gateway, index in self._gateway_servers(request.host):
+            server = gateway.spec.servers[index]
+            # `tls: {httpsRedirect: true}` on an HTTP server only redirects: it terminates no TLS
+            tls = server.port.protocol.upper() in ("HTTPS", "TLS") or (
+                server.tls is not None and server.tls.mode is not None)
+            entrance = Entrance("gateway", self.inventory.ref_of(gateway), ("spec", "servers", index),
+                                server.port.protocol.upper(), tls, server.port.number)
+            if server.port.number == request.port:
+                return entrance
+            best = best or entrance
+        return best
+
+    def _gateway_servers(self, host: str) -> list[tuple[Gateway, int]]:
+        """Gateway servers whose hosts cover `host`, in a stable order (namespace, name, index)."""
+        if self._servers_by_host is None:
+            self._servers_by_host = {}
+            for gateway in self.inventory.gateways():
+                for index, server in enumerate(gateway.spec.servers):
+                    for pattern in {_gateway_host(h).lower() for h in server.hosts}:
+                        self._servers_by_host.setdefault(pattern, []).append((gateway, index))
+            self._wildcard_servers = [p for p in self._servers_by_host if p.startswith("*")]
+        found = list(self._servers_by_host.get(host.lower(), []))
+        for pattern in self._wildcard_servers:
+            if host_matches(pattern, host):
+                found.extend(self._servers_by_host[pattern])
+        return sorted(found, key=lambda e: (e[0].metadata.namespace, e[0].metadata.name, e[1]))
+
+    def _virtual_services(self, host: str) -> Iterator[VirtualService]:
+        seen: set[int] = set()
+        candidates = list(self.inventory.virtual_services_for_host(host))
+        service = in_cluster_service(host, "")
+        if service is not None and service[0]:
+            short = [vs for vs in self.inventory.virtual_services_for_host(service[1])
+                     if (vs.metadata.namespace or self.inventory.default_namespace) == service[0]]
+            candidates.extend(short)
+        for pattern in self._wildcards:
+            if host_matches(pattern, host):
+                candidates.extend(self.inventory.virtual_services_for_host(pattern))
+        for vs in sorted(candidates, key=lambda v: (v.metadata.namespace, v.metadata.name)):
+            if id(vs) not in seen:
+                seen.add(id(vs))
+                yield vs
+
+    def _bound(self, vs: VirtualService, ref: ObjectRef, result: RoutingResult) -> bool:
+        """Whether the VirtualService applies at this entrance (`gateways`, default `mesh`)."""
+        assert result.entrance is not None
+        gateways = vs.spec.gateways or ["mesh"]
+        if self._entrance_in(gateways, ref, result.entrance):
+            return True
+        return any(m.gateways and self._entrance_in(m.gateways, ref, result.entrance)
+                   for rule in vs.spec.http for m in rule.match or [])
+
+    def _entrance_in(self, gateways: list[str], ref: ObjectRef, entrance: Entrance) -> bool:
+        if entrance.via == "mesh":
+            return "mesh" in gateways
+        assert entrance.gateway is not None
+        wanted = (entrance.gateway.namespace, entrance.gateway.name)
+        return any(_gateway_ref(name, ref.namespace) == wanted for name in gateways)
+
+    def missing_gateways(self, vs: VirtualService) -> Iterator[tuple[int, str]]:
+        ref = self.inventory.ref_of(vs)
+        for index, name in enumerate(vs.spec.gateways):
+            if name == "mesh":
+                continue
+            namespace, gateway_name = _gateway_ref(name, ref.namespace)
+            if self.inventory.gateway(namespace, gateway_name) is None:
+                yield index, name
+
+    # -- rules -------------------------------------------------------------------------------
+    def _matching_hops(self, vs: VirtualService, ref: ObjectRef, request: Request, entrance: Entrance,
+                       viewer: str) -> Iterator[RouteHop]:
+        vs_gateways = vs.spec.gateways or ["mesh"]
+        for index, rule in enumerate(vs.spec.http):
+            rule_path: FieldPath = ("spec", "http", index)
+            matched = self._match(rule, ref, request, entrance, vs_gateways)
+            if matched is None:
+                continue
+            match_index, assumptions = matched
+            yield self._hop(rule, ref, rule_path, match_index, request, viewer, assumptions)
+
+    def _match(self, rule: HTTPRoute, ref: ObjectRef, request: Request, entrance: Entrance,
+               vs_gateways: list[str]) -> tuple[int | None, tuple[str, ...]] | None:
+        if not rule.match:
+            return (None, ()) if self._entrance_in(vs_gateways, ref, entrance) else None
+        for index, match in enumerate(rule.match):
+            gateways = match.gateways or vs_gateways
+            if not self._entrance_in(gateways, ref, entrance):
+                continue
+            assumptions = _conditions_hold(match, request)
+            if assumptions is not None:
+                return index, assumptions
+        return None
+
+    def _hop(self, rule: HTTPRoute, ref: ObjectRef, rule_path: FieldPath, match_index: int | None,
+             request: Request, viewer: str, assumptions: tuple[str, ...]) -> RouteHop:
+        match = rule.match[match_index] if rule.match and match_index is not None else None
+        upstream, rewrite_path = _rewrite(rule, match, request.path, rule_path)
+        timeout = None if rule.timeout is None else duration_ms(rule.timeout)
+        cors = None
+        if rule.cors_policy is not None:
+            origins = [(k, v) for m in rule.cors_policy.allow_origins
+                       for k in ("exact", "prefix", "regex") if (v := getattr(m, k)) is not None]
+            origins += [("exact", o) for o in rule.cors_policy.allow_origin]
+            cors = CorsAtProxy(tuple(origins), rule.cors_policy.allow_credentials, (*rule_path, "corsPolicy"))
+        delivers = rule.redirect is None and rule.direct_response is None and rule.delegate is None
+        return RouteHop(
+            router=ROUTER,
+            route=ref,
+            rule_path=rule_path,
+            match_path=None if match_index is None else (*rule_path, "match", match_index),
+            match_text=describe(match.uri if match else None),
+            upstream_path=upstream,
+            rewrite_path=rewrite_path,
+            backends=tuple(self._backends(rule, ref, rule_path, request, viewer)) if delivers else (),
+            timeout_ms=timeout if timeout else None,
+            timeout_path=(*rule_path, "timeout") if timeout else None,
+            timeout_cuts_websocket=bool(timeout),
+            cors=cors,
+            assumptions=assumptions,
+            delivers=delivers,
+        )
+
+    # -- destinations ------------------------------------------------------------------------
+    def _backends(self, rule: HTTPRoute, ref: ObjectRef, rule_path: FieldPath, request: Request,
+                  viewer: str) -> Iterator[Backend]:
+        weights = [d.weight for d in rule.route]
+        # No weights: a single destination takes everything, several split evenly. Once some
+        # destinations carry a weight, Istio gives the unweighted ones none.
+        even = 100 // len(rule.route) if rule.route and all(w is None for w in weights) else 0
+        for index, destination in enumerate(rule.route):
+            weight = destination.weight if destination.weight is not None else even
+            port = destination.destination.port.number if destination.destination.port else None
+            yield self.resolve_backend(
+                destination.destination.host, ref.namespace, (*rule_path, "route", index),
+                weight=weight, port=port, subset=destination.destination.subset, viewer=viewer,
+            )
+
+    def resolve_backend(self, host: str, namespace: str, path: FieldPath, *, weight: int = 100,
+                        port: int | None = None, subset: str | None = None, viewer: str = "") -> Backend:
+        """Service, Service port, targetPort, selected workloads and affinity of one destination."""
+        key = (host, namespace, path, weight, port, subset, viewer)
+        cached = self._backend_cache.get(key)
+        if cached is None:
+            cached = self._backend_cache[key] = self._resolve_backend(host, namespace, path, weight, port, subset,
+                                                                      viewer)
+        return cached
+
+    def _resolve_backend(self, host: str, namespace: str, path: FieldPath, weight: int, port: int | None,
+                         subset: str | None, viewer: str) -> Backend:
+        located = service_of_host(host, namespace)
+        if located is None:
+            return Backend(host=host, path=path, weight=weight, port_number=port)
+        backend = self.services.backend(host, *located, path, weight=weight, port=port)
+        if backend.service is None:
+            return backend
+        service_ref = backend.service
+        service = self.inventory.service(service_ref.namespace, service_ref.name)
+        hidden: list[tuple[ObjectRef, FieldPath]] = []
+        if service is not None and not visible(service.export_to, service_ref.namespace, viewer or namespace):
+            hidden.append((service_ref, ("metadata", "annotations", "networking.istio.io/exportTo")))
+        hidden.extend(self._hidden_rules(service_ref, viewer or namespace))
+        # A DestinationRule the proxy cannot see does not balance its traffic: its hash is no affinity.
+        unseen = {ref for ref, _ in hidden if ref.kind == "DestinationRule"}
+        hashed = [a for a in self._affinity(service_ref, backend.service_port, subset) if a.source not in unseen]
+        return replace(backend, affinity=(*hashed, *backend.affinity), hidden_by=tuple(hidden))
+
+    def _destination_rules(self, service: ObjectRef) -> Iterator[DestinationRule]:
+        yield from self.inventory.destination_rules_for_host(fqdn(service.namespace, service.name))
+        for rule in self.inventory.destination_rules_for_host(service.name):
+            if (rule.metadata.namespace or self.inventory.default_namespace) == service.namespace:
+                yield rule
+
+    def _affinity(self, service: ObjectRef, port: int | None, subset: str | None) -> Iterator[Affinity]:
+        for rule in self._destination_rules(service):
+            ref = self.inventory.ref_of(rule)
+            policy = rule.spec.traffic_policy
+            if policy is not None:
+                if policy.load_balancer and policy.load_balancer.consistent_hash:
+                    kind = policy.load_balancer.consistent_hash.kind
+                    yield Affinity(kind, ref, ("spec", "trafficPolicy", "loadBalancer", "consistentHash"))
+                for index, level in enumerate(policy.port_level_settings):
+                    hashed = level.load_balancer.consistent_hash if level.load_balancer else None
+                    if hashed and level.port and level.port.number == port:
+                        yield Affinity(hashed.kind, ref, ("spec", "trafficPolicy", "portLevelSettings", index))
+            for index, named in enumerate(rule.spec.subsets):
+                lb = named.traffic_policy.load_balancer if named.traffic_policy else None
+                if named.name == subset and lb and lb.consistent_hash:
+                    yield Affinity(lb.consistent_hash.kind, ref, ("spec", "subsets", index, "trafficPolicy"))
+
+    def _hidden_rules(self, service: ObjectRef, viewer: str) -> Iterator[tuple[ObjectRef, FieldPath]]:
+        for rule in self._destination_rules(service):
+            ref = self.inventory.ref_of(rule)
+            if not visible(rule.spec.export_to, ref.namespace, viewer):
+                yield ref, ("spec", "exportTo")
+
+    def _direct_backend(self, request: Request) -> Backend | None:
+        located = in_cluster_service(request.host, request.source_namespace)
+        if located is None or self.inventory.service(*located) is None:
+            return None
+        return self.resolve_backend(fqdn(*located), located[0], (), port=request.port,
+                                    viewer=request.source_namespace)
+
+
+def _gateway_host(host: str) -> str:
+    """Gateway server hosts may be `namespace/host`; the namespace part scopes VirtualServices."""
+    return host.partition("/")[2] if "/" in host else host
+
+
+@lru_cache(maxsize=65536)
+def _gateway_ref(name: str, namespace: str) -> tuple[str, str]:
+    if "/" in name:
+        ns, _, gateway = name.partition("/")
+        return ns, gateway
+    if "." in name:  # <name>.<namespace>.svc.cluster.local form
+        parts = name.split(".")
+        return parts[1], parts[0]
+    return namespace, name
+
+
+def _conditions_hold(match: HTTPMatchRequest, request: Request) -> tuple[str, ...] | None:
+    """None when the match rejects the handshake; else the assumptions made to accept it."""
+    if match.uri is not None and not string_matches(match.uri, request.path, ignore_case=match.ignore_uri_case):
+        return None
+    checks: list[tuple[StringMatch | None, str]] = [
+        (match.method, "GET"), (match.scheme, request.scheme), (match.authority, request.host),
+    ]
+    if any(m is not None and not string_matches(m, value) for m, value in checks):
+        return None
+    if match.port is not None and match.port != request.port:
+        return None
+    assumptions: list[str] = []
+    for name, header in match.headers.items():
+        value = request.headers.get(name.lower())
+        if value is None or not string_matches(header, value):
+            return None
+        assumptions.append(f"header `{name}` matched as a browser sends it for {request.transport}")
+    for name, header in match.without_headers.items():
+        value = request.headers.get(name.lower())
+        if value is not None and string_matches(header, value):
+            return None
+    for name, param in match.query_params.items():
+        value = request.query.get(name)
+        if value is None or not string_matches(param, value):
+            return None
+    if match.source_labels or match.source_namespace:
+        assumptions.append("sourceLabels/sourceNamespace assumed to match the client")
+    return tuple(assumptions)
+
+
+def _rewrite(rule: HTTPRoute, match: HTTPMatchRequest | None, path: str,
+             rule_path: FieldPath) -> tuple[str, FieldPath | None]:
+    rewrite = rule.rewrite
+    if rewrite is None:
+        return path, None
+    if rewrite.uri_regex_rewrite is not None:
+        compiled = _compile(rewrite.uri_regex_rewrite.match)
+        replacement = re.sub(r"\\(\d)", r"\\g<\1>", rewrite.uri_regex_rewrite.rewrite)
+        if compiled is None:
+            return path, (*rule_path, "rewrite", "uriRegexRewrite")
+        try:
+            return compiled.sub(replacement, path), (*rule_path, "rewrite", "uriRegexRewrite")
+        except (re.error, IndexError):
+            return path, (*rule_path, "rewrite", "uriRegexRewrite")
+    if rewrite.uri is None:
+        return path, None
+    uri = match.uri if match is not None else None
+    prefix = "/" if uri is None else uri.prefix
+    if prefix is not None:
+        return rewrite.uri + path[len(prefix):], (*rule_path, "rewrite", "uri")
+    return rewrite.uri, (*rule_path, "rewrite", "uri")
+
+
+gateway_ref = _gateway_ref
+
+__all__ = ["ROUTER", "IstioRouter", "gateway_ref", "string_matches"]

@@ -1,0 +1,160 @@
+"""Shared by SG501-SG505: who talks to whom, unions over several peers, room patterns, names.
+
+Not a rule module (no `sg` prefix), so the registry skips it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Protocol
+
+from socketguard import ANNOTATION_PREFIX
+from socketguard.engine.objects import FieldPath, ObjectRef, annotation_path
+
+if TYPE_CHECKING:
+    from socketguard.engine.contract import ClientSpec, EventContract, ServerSpec
+
+
+class _Pair(Protocol):
+    @property
+    def client(self) -> ClientSpec: ...
+
+    @property
+    def server(self) -> ServerSpec: ...
+
+
+class PairSource(Protocol):
+    """All SG5xx rules read of the context: the client/server pairings."""
+
+    @property
+    def pairs(self) -> Sequence[_Pair]: ...
+
+
+def servers_by_client(ctx: PairSource) -> list[tuple[ClientSpec, tuple[ServerSpec, ...]]]:
+    """Each client once, with each server it reaches once, in pairing order."""
+    clients: dict[ObjectRef, ClientSpec] = {}
+    servers: dict[ObjectRef, dict[ObjectRef, ServerSpec]] = {}
+    for pair in ctx.pairs:
+        clients.setdefault(pair.client.workload, pair.client)
+        servers.setdefault(pair.client.workload, {}).setdefault(pair.server.workload, pair.server)
+    return [(clients[ref], tuple(servers[ref].values())) for ref in clients]
+
+
+def clients_by_server(ctx: PairSource) -> list[tuple[ServerSpec, tuple[ClientSpec, ...]]]:
+    servers: dict[ObjectRef, ServerSpec] = {}
+    clients: dict[ObjectRef, dict[ObjectRef, ClientSpec]] = {}
+    for pair in ctx.pairs:
+        servers.setdefault(pair.server.workload, pair.server)
+        clients.setdefault(pair.server.workload, {}).setdefault(pair.client.workload, pair.client)
+    return [(servers[ref], tuple(clients[ref].values())) for ref in servers]
+
+
+def union_known(sets: Iterable[frozenset[str] | None]) -> frozenset[str] | None:
+    """The union of every peer's set, or None when any peer's set is unknown."""
+    merged: set[str] = set()
+    for names in sets:
+        if names is None:
+            return None
+        merged.update(names)
+    return frozenset(merged)
+
+
+def source_path(events: EventContract, key: str) -> FieldPath:
+    return events.sources.get(key) or annotation_path(f"{ANNOTATION_PREFIX}{key}")
+
+
+def names(objects: Iterable[ObjectRef]) -> str:
+    return " and ".join(str(ref) for ref in objects)
+
+
+def listing(values: Iterable[str], empty: str = "nothing", limit: int = 6) -> str:
+    ordered = sorted(values)
+    if not ordered:
+        return empty
+    shown = ", ".join(f"'{value}'" for value in ordered[:limit])
+    return shown if len(ordered) <= limit else f"{shown} and {len(ordered) - limit} more"
+
+
+# --- room patterns -------------------------------------------------------------------------------
+
+_ONE, _ANY = object(), object()
+
+
+def _tokens(pattern: str) -> tuple[object, ...]:
+    """`task:{id}` -> 't','a','s','k',':',ONE,ANY: a placeholder is one or more characters."""
+    out: list[object] = []
+    index = 0
+    while index < len(pattern):
+        close = pattern.find("}", index) if pattern[index] == "{" else -1
+        if close > index + 1:
+            out.extend((_ONE, _ANY))
+            index = close + 1
+        else:
+            out.append(pattern[index])
+            index += 1
+    return tuple(out)
+
+
+def rooms_overlap(left: str, right: str) -> bool:
+    """True when some room name matches both patterns (`task:{id}` vs `task:42`: yes; vs `agent:{id}`: no)."""
+    return _overlap(_tokens(left), _tokens(right))
+
+
+@cache
+def _overlap(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
+    # A search over (position in a, position in b), iterative so long annotation values cannot
+    # exhaust the stack.
+    seen = {(0, 0)}
+    todo = [(0, 0)]
+    while todo:
+        i, j = todo.pop()
+        if i == len(a) and j == len(b):
+            return True
+        steps: list[tuple[int, int]] = []
+        if i < len(a) and a[i] is _ANY:
+            steps.append((i + 1, j))  # the wildcard stops here
+            if j < len(b):
+                steps.append((i, j + 1))  # or eats b's next token
+        elif j < len(b) and b[j] is _ANY:
+            steps.append((i, j + 1))
+            if i < len(a):
+                steps.append((i + 1, j))
+        elif i < len(a) and j < len(b) and (a[i] is _ONE or b[j] is _ONE or a[i] == b[j]):
+            steps.append((i + 1, j + 1))
+        for step in steps:
+            if step not in seen:
+                seen.add(step)
+                todo.append(step)
+    return False
+
+
+# --- event names ---------------------------------------------------------------------------------
+
+
+@cache  # event names repeat across every pair of a cluster
+def _words(event: str) -> frozenset[str]:
+    words: list[str] = []
+    current = ""
+    for char in event:
+        if not char.isalnum() or (char.isupper() and current and not current[-1].isupper()):
+            if current:
+                words.append(current.lower())
+            current = char if char.isalnum() else ""
+        else:
+            current += char
+    if current:
+        words.append(current.lower())
+    return frozenset(words)
+
+
+def counterpart(event: str, emitted: Iterable[str]) -> str | None:
+    """The emitted event sharing the most name words with `event`, when exactly one does best.
+
+    `agent:spawned` -> `agent_stream`: the message a fix would most likely rename.
+    """
+    wanted = _words(event)
+    scored = [(len(wanted & _words(candidate)), candidate) for candidate in emitted if candidate != event]
+    best = max((score for score, _ in scored), default=0)
+    winners = [candidate for score, candidate in scored if score == best]
+    return winners[0] if best > 0 and len(winners) == 1 else None

@@ -1,0 +1,168 @@
+"""Shared readings of traces for the routing rules (SG101-SG113); not a rule module.
+
+The routing rules look at the same few things: which traces are live (not shadowed, so the
+rule that really handles the request is the one checked), whether a hop reaches a server, and
+how to name a hop, a Service port or a client annotation in a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fnmatch import fnmatchcase
+from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
+
+from socketguard.engine.context import Context
+from socketguard.engine.contract import ClientSpec, ServerSpec
+from socketguard.engine.models.services import Service, ServicePort
+from socketguard.engine.objects import FieldPath, ObjectRef
+from socketguard.engine.routing import Backend, RouteHop
+from socketguard.engine.trace import Trace, has_socket_segment
+
+ANNOTATIONS: FieldPath = ("metadata", "annotations")
+
+
+def reaches_server(ctx: Context, hop: RouteHop) -> bool:
+    return any(w in ctx.servers for b in hop.backends for w in b.workloads)
+
+
+def client_shadow(ctx: Context, trace: Trace) -> tuple[RouteHop, RouteHop] | None:
+    """(winner, the later hop it hides) when a client's winner reaches no server but a later one does."""
+    if trace.kind != "client" or trace.hop is None or reaches_server(ctx, trace.hop):
+        return None
+    later = next((h for h in trace.routing.hops[1:] if reaches_server(ctx, h)), None)
+    return None if later is None else (trace.hop, later)
+
+
+def live_traces(ctx: Context) -> list[Trace]:
+    """Traces whose winning rule is the one meant for the request (SG103 reports the others)."""
+    found = _LIVE.get(ctx)
+    if found is None:  # most routing rules read them: select once per analysis
+        found = _LIVE[ctx] = [t for t in ctx.traces.traces if not t.shadowed and client_shadow(ctx, t) is None]
+    return found
+
+
+_LIVE: WeakKeyDictionary[Context, list[Trace]] = WeakKeyDictionary()
+
+
+def live_backends(trace: Trace) -> Iterator[Backend]:
+    """The destinations the request really reaches: the winner's, or the Service reached directly."""
+    if trace.hop is not None:
+        yield from trace.hop.backends
+    elif trace.routing.direct is not None:
+        yield trace.routing.direct
+
+
+def hop_text(hop: RouteHop) -> str:
+    return f"{hop.route} {hop.rule_path_text} ({hop.match_text})"
+
+
+def hop_field(hop: RouteHop) -> FieldPath:
+    return hop.match_path or hop.rule_path
+
+
+def client_field(client: ClientSpec, key: str) -> FieldPath:
+    return client.sources.get(key) or ANNOTATIONS
+
+
+def client_url(client: ClientSpec) -> str | None:
+    """The URL `io()` is given, or the page origin when it is given none (or a relative one)."""
+    return client.url if client.url and not client.url.startswith("/") else client.origin
+
+
+def port_index(service: Service, number: int | None) -> int | None:
+    for index, port in enumerate(service.spec.ports):
+        if port.port == number:
+            return index
+    return None
+
+
+def port_text(port: ServicePort) -> str:
+    return f"{port.port}/{port.name}" if port.name else str(port.port)
+
+
+def ports_text(service: Service) -> str:
+    return ", ".join(port_text(p) for p in service.spec.ports) or "none"
+
+
+def service_of(ctx: Context, ref: ObjectRef | None) -> Service | None:
+    return None if ref is None else ctx.inventory.service(ref.namespace, ref.name)
+
+
+def socket_virtual_services(ctx: Context) -> set[ObjectRef]:
+    """VirtualServices that carry socket traffic: a socket.io match, or a rule a trace passes."""
+    found = _SOCKET_ROUTES.get(ctx)
+    if found is None:
+        found = _SOCKET_ROUTES[ctx] = {ctx.inventory.ref_of(vs) for vs in ctx.inventory.virtual_services()
+                                       if any(has_socket_segment(rule) for rule in vs.spec.http)}
+        for trace in ctx.traces.traces:
+            found.update(hop.route for hop in trace.routing.hops)
+            found.update(ref for ref, _ in trace.routing.hidden_routes)
+    return found
+
+
+_SOCKET_ROUTES: WeakKeyDictionary[Context, set[ObjectRef]] = WeakKeyDictionary()
+
+
+def targets_text(ctx: Context, hop: RouteHop) -> str:
+    """Where a hop sends the request, in words: Services and the workloads they select."""
+    if not hop.delivers:
+        return "a redirect or direct response"
+    parts = []
+    for backend in hop.backends:
+        if backend.service is None:
+            parts.append(f"host {backend.host} (no Service)")
+            continue
+        workloads = ", ".join(f"{w.kind} {w.name}" for w in backend.workloads) or "no pods"
+        parts.append(f"{backend.service} ({workloads})")
+    return "; ".join(parts) or "nowhere"
+
+
+def url_namespace(client: ClientSpec) -> str:
+    """The Socket.IO namespace `io(url)` connects to: the URL's path, `/` when it has none."""
+    if not client.url:
+        return "/"
+    path = urlsplit(client.url).path.rstrip("/")
+    return path or "/"
+
+
+def serves_namespace(server: ServerSpec, namespace: str) -> bool:
+    return any(fnmatchcase(namespace, pattern.rstrip("/") or "/") for pattern in server.namespaces)
+
+
+def paired_servers(ctx: Context, client: ClientSpec) -> list[ServerSpec]:
+    by_client = _PAIRED.get(ctx)
+    if by_client is None:  # indexed once per analysis: a scan per client is quadratic
+        by_client = _PAIRED[ctx] = {}
+        for pair in ctx.pairs:
+            by_client.setdefault(pair.client.workload, {})[pair.server.workload] = pair.server
+    return list(by_client.get(client.workload, {}).values())
+
+
+_PAIRED: WeakKeyDictionary[Context, dict[ObjectRef, dict[ObjectRef, ServerSpec]]] = WeakKeyDictionary()
+
+
+
+def looks_like_http_path(ctx: Context, client: ClientSpec, namespace: str) -> bool:
+    """Whether a URL path reads as the HTTP route prefix (`/mageagent` before `/mageagent/socket.io/`)."""
+    if "socket.io" in namespace or client.path.startswith(namespace + "/"):
+        return True
+    return any(t.request.path.startswith(namespace + "/") for t in ctx.traces.route_traces())
+
+
+def destination_field(hop: RouteHop, backend: Backend, what: str) -> FieldPath:
+    """The field of a route destination to change, in the router's own schema.
+
+    `what` is "host" (the Service name), "port", or "destination" (the whole entry).
+    """
+    if hop.router == "istio":
+        return {"host": (*backend.path, "destination", "host"),
+                "port": (*backend.path, "destination", "port", "number"),
+                }.get(what, (*backend.path, "destination"))
+    # Gateway API backendRefs[j] and Ingress backend.service both have `name` and `port`.
+    return {"host": (*backend.path, "name"), "port": (*backend.path, "port")}.get(what, backend.path)
+
+
+def port_snippet(hop: RouteHop, number: int) -> str:
+    """How the route names a Service port, in the router's own schema."""
+    return f"port: {number}" if hop.router == "gateway-api" else f"port: {{number: {number}}}"

@@ -1,0 +1,110 @@
+"""The Service a socket route reaches selects no pod template (selector and labels drifted apart).
+
+What it checks
+--------------
+For every socket route and client handshake, SocketGuard matches the destination Service's
+`spec.selector` against the pod template labels of the Deployments, StatefulSets and
+DaemonSets in its namespace. A Service that selects none of them is reported, with the
+closest workload and the labels that differ on both sides (`version: v2` in the selector,
+`version: v1` on the pods). A Service without a selector (hand-made Endpoints) is a warning:
+its endpoints are outside the manifests; so is a namespace with no workload in the inputs at
+all.
+
+Why it matters
+--------------
+A Service that selects no pods has no endpoints: the proxy answers 503 (`UH`, no healthy
+upstream) and every handshake fails, although the route, the Service and the Deployment each
+look valid. A relabelled Deployment or a copied selector causes it.
+
+How to fix
+----------
+Make the selector a subset of the server's pod template labels:
+
+```yaml
+# Service
+spec:
+  selector:
+    app: chat                 # must match spec.template.metadata.labels
+---
+# Deployment
+spec:
+  template:
+    metadata:
+      labels:
+        app: chat
+        version: v1
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from socketguard.engine.context import Context
+from socketguard.engine.findings import Finding, Severity
+from socketguard.engine.models.services import Service
+from socketguard.engine.models.workloads import Workload
+from socketguard.engine.routing import Backend
+from socketguard.engine.rules._routes import live_backends, live_traces, service_of
+from socketguard.engine.rules.base import Rule
+from socketguard.engine.trace import Trace
+
+RULE = Rule.define(__doc__, code="SG106", name="service-selects-no-server", severity=Severity.ERROR)
+
+
+@RULE.checker
+def check(ctx: Context) -> Iterator[Finding]:
+    for trace in live_traces(ctx):
+        for backend in live_backends(trace):
+            service = service_of(ctx, backend.service)
+            if service is not None and not backend.workloads and service.spec.type != "ExternalName":
+                yield _finding(ctx, trace, backend, service)
+
+
+def _finding(ctx: Context, trace: Trace, backend: Backend, service: Service) -> Finding:
+    assert backend.service is not None
+    ref = backend.service
+    related = [*([trace.hop.route] if trace.hop else []), *([trace.client.workload] if trace.client else [])]
+    selector = service.spec.selector
+    if not selector:
+        return RULE.finding(
+            ref, ("spec",), f"{ref} has no selector, so its endpoints are managed outside these manifests and "
+            "SocketGuard cannot tell which server the handshake reaches", severity=Severity.WARNING,
+            fixes=["add a selector matching the server's pod template labels"], related=related,
+            assumptions=["the hand-made Endpoints point at a Socket.IO server"])
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(selector.items()))
+    closest = _closest(ctx, ref.namespace, selector)
+    if closest is None:
+        message = f"{ref} selects no pod template in namespace {ref.namespace} (selector {shown})"
+        fixes = ["fix the selector, or deploy the server's workload in this namespace"]
+        if not any(True for _ in ctx.inventory.workloads(ref.namespace)):
+            return RULE.finding(ref, ("spec", "selector"), message, fixes=fixes, related=related,
+                                severity=Severity.WARNING, assumptions=[
+                                    f"the inputs hold no workload in namespace {ref.namespace}: the server may be "
+                                    "deployed from other manifests"])
+    else:
+        labels = closest.pod_labels
+        differs = ", ".join(f"{k}={v} vs {labels.get(k, '(missing)')}"
+                            for k, v in sorted(selector.items()) if labels.get(k) != v)
+        workload = ctx.inventory.ref_of(closest)
+        message = (f"{ref} selects no pod template in namespace {ref.namespace}: selector {shown}; the closest, "
+                   f"{workload}, differs in {differs}")
+        fixes = [f"set the selector to labels that {workload}'s pod template carries",
+                 f"or add the labels to {workload}'s spec.template.metadata.labels"]
+        related.append(workload)
+    return RULE.finding(ref, ("spec", "selector"), message, fixes=fixes, related=related)
+
+
+def _closest(ctx: Context, namespace: str, selector: dict[str, str]) -> Workload | None:
+    """The workload sharing the most selector labels (servers first), if it shares any."""
+    best: tuple[int, int, str] | None = None
+    found: Workload | None = None
+    for workload in ctx.inventory.workloads(namespace):
+        labels = workload.pod_labels
+        shared = sum(1 for k, v in selector.items() if labels.get(k) == v)
+        keys = sum(1 for k in selector if k in labels)
+        is_server = ctx.inventory.ref_of(workload) in ctx.servers
+        score = (shared * 2 + keys + (1 if is_server else 0), -len(labels), workload.metadata.name)
+        if (shared or keys) and (best is None or score[:2] > best[:2]):
+            best, found = score, workload
+    return found

@@ -1,0 +1,98 @@
+"""How many pods may serve a workload (spec.replicas, an HPA's maxReplicas, a DaemonSet), and stickiness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from socketguard.engine.context import Pairing
+from socketguard.engine.contract import ServerSpec
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.objects import FieldPath, ObjectRef, get_path
+from socketguard.engine.routing import Backend, RouteHop
+from socketguard.engine.routing.hosts import fqdn
+
+# Service sessionAffinity: ClientIP is honoured by kube-proxy only; Envoy balances endpoints itself.
+KUBE_PROXY_ONLY = frozenset({"client-ip", "none"})
+
+
+@dataclass(frozen=True)
+class Replicas:
+    workload: ObjectRef
+    count: int | None  # spec.replicas with the API default; None for a DaemonSet
+    hpa: ObjectRef | None = None
+    hpa_max: int | None = None
+
+    @property
+    def several(self) -> bool:
+        return self.count is None or self.count > 1 or (self.hpa_max or 0) > 1
+
+    @property
+    def describe(self) -> str:
+        if self.count is None:
+            return f"{self.workload} (a DaemonSet: one pod per node)"
+        if self.hpa is not None and self.hpa_max is not None:
+            return f"{self.workload} (up to {self.hpa_max} replicas by {self.hpa})"
+        return f"{self.workload} ({self.count} replicas)"
+
+    @property
+    def cause(self) -> tuple[ObjectRef, FieldPath]:
+        """The object and field that make it several pods (to set to 1 as a last resort)."""
+        if self.hpa is not None and (self.hpa_max or 0) > 1:
+            return self.hpa, ("spec", "maxReplicas")
+        return self.workload, ("spec", "replicas")
+
+    @property
+    def related(self) -> tuple[ObjectRef, ...]:
+        return (self.workload,) if self.hpa is None else (self.workload, self.hpa)
+
+
+def replicas_of(inventory: Inventory, ref: ObjectRef) -> Replicas | None:
+    """The pod count of a workload in the inventory; the largest HPA maxReplicas when one targets it."""
+    workload = inventory.workload(ref.kind, ref.namespace, ref.name)
+    if workload is None:
+        return None
+    autoscalers = sorted(inventory.autoscalers_for(workload), key=lambda h: -h.spec.max_replicas)
+    if autoscalers and workload.replicas is not None:
+        top = autoscalers[0]
+        return Replicas(ref, workload.replicas, inventory.ref_of(top), top.spec.max_replicas)
+    return Replicas(ref, workload.replicas)
+
+
+def polls(server: ServerSpec, paired: list[Pairing]) -> bool:
+    """Polling enabled on the server, and on some client of `paired` (its pairings) when any is paired."""
+    if "polling" not in server.transports:
+        return False
+    return not paired or any("polling" in p.client.transports for p in paired)
+
+
+def sticky(backend: Backend) -> bool:
+    """Affinity that an Istio proxy honours (a consistentHash), not only the Service's ClientIP."""
+    return any(a.kind not in KUBE_PROXY_ONLY for a in backend.affinity)
+
+
+def sidecar_injected(inventory: Inventory, namespace: str) -> bool:
+    """Whether pods of the namespace get an Istio sidecar (its Namespace object's injection labels)."""
+    raw = inventory.raw(ObjectRef("v1", "Namespace", "", namespace)) or {}
+    labels = get_path(raw, ("metadata", "labels"))
+    if not isinstance(labels, dict):
+        return False
+    return labels.get("istio-injection") == "enabled" or "istio.io/rev" in labels
+
+
+def cookie_affinity_fix(hop: RouteHop | None, backend: Backend, namespace: str) -> str:
+    """Cookie affinity in the words of the router that balances this backend (Istio when no route)."""
+    if hop is not None and hop.router == "ingress-nginx":
+        return (f"add cookie affinity to {hop.route}: `nginx.ingress.kubernetes.io/affinity: cookie` and "
+                "`nginx.ingress.kubernetes.io/affinity-mode: persistent`")
+    if hop is not None and hop.router == "gateway-api":
+        return (f"add `sessionPersistence: {{sessionName: io-affinity, type: Cookie}}` to {hop.route} "
+                f"{hop.rule_path_text}")
+    service = backend.service
+    host = fqdn(service.namespace, service.name) if service else backend.host
+    fix = (f"add a DestinationRule: `apiVersion: networking.istio.io/v1, kind: DestinationRule, metadata: "
+           f"{{name: {host.split('.')[0]}-sticky, namespace: {service.namespace if service else namespace}}}, "
+           f"spec: {{host: {host}, trafficPolicy: {{loadBalancer: {{consistentHash: {{httpCookie: "
+           "{name: io-affinity, path: /, ttl: 0s}}}}}`")
+    if hop is None and service is not None:
+        fix += f"; for clients without a sidecar, `sessionAffinity: ClientIP` on {service} is enough"
+    return fix

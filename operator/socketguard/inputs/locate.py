@@ -1,0 +1,150 @@
+"""Where a finding points: `FieldPath` -> `file:line:col`, or a JSONPath when there is no file.
+
+The loader keeps the composed YAML node of every object it reads (an `Origin`); the node tree
+is walked along the finding's path only when the finding is reported, so locating costs
+nothing for the objects that have no finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import yaml
+
+from socketguard.engine.findings import Finding
+from socketguard.engine.objects import FieldPath, ObjectRef, render_path
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A 1-based position in a file; `line == 0` means the file alone (no position known)."""
+
+    file: str | None
+    line: int = 0
+    column: int = 0
+    json_path: str = "$"
+
+    def __str__(self) -> str:
+        if self.file is None:
+            return self.json_path
+        if not self.line:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "column": self.column, "jsonPath": self.json_path}
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where one object was read: the file, its node (None for JSON read without positions)."""
+
+    file: str
+    node: yaml.Node | None = None
+    line: int = 1
+    column: int = 1
+
+    @classmethod
+    def of_node(cls, file: str, node: yaml.Node) -> Origin:
+        return cls(file, node, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def json_path(path: FieldPath) -> str:
+    rendered = render_path(path)
+    if not rendered:
+        return "$"
+    return f"${rendered}" if rendered.startswith("[") else f"$.{rendered}"
+
+
+def node_position(node: yaml.Node, path: FieldPath) -> tuple[int, int]:
+    """0-based (line, column) of the deepest part of `path` that exists under `node`.
+
+    A mapping entry points at its key (`uri:`), a list item at the item; a missing field
+    points at its nearest existing ancestor, so a missing annotation lands on `annotations:`.
+    """
+    mark = node.start_mark
+    current = node
+    for segment in path:
+        child = _child(current, segment)
+        if child is None:
+            break
+        mark, current = child
+    return mark.line, mark.column
+
+
+def _child(node: yaml.Node, segment: str | int) -> tuple[yaml.Mark, yaml.Node] | None:
+    if isinstance(segment, int) and isinstance(node, yaml.SequenceNode):
+        items = node.value
+        if -len(items) <= segment < len(items):
+            item: yaml.Node = items[segment]
+            return item.start_mark, item
+        return None
+    if isinstance(segment, str) and isinstance(node, yaml.MappingNode):
+        # Last match wins, as in the constructed dict when a key is repeated.
+        for key_node, value_node in reversed(node.value):
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == segment:
+                return key_node.start_mark, value_node
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A finding and where it points."""
+
+    finding: Finding
+    location: Location
+
+
+def by_location(item: Located) -> tuple[bool, str, int, int, int, str, str]:
+    """Report order: by file and position (objects without a file last), worst first."""
+    where = item.location
+    return (
+        where.file is None,
+        where.file or str(item.finding.subject),
+        where.line,
+        where.column,
+        -item.finding.severity,
+        item.finding.code,
+        item.finding.message,
+    )
+
+
+_Key = tuple[str, str, str, str]
+
+
+def _key(ref: ObjectRef) -> _Key:
+    # By group, not version: a rule may name the object with another served version.
+    return (ref.group, ref.kind, ref.namespace, ref.name)
+
+
+class Locator:
+    """Locates findings on the objects that were loaded from files."""
+
+    def __init__(self, origins: Mapping[ObjectRef, Origin] | None = None) -> None:
+        self._origins: dict[_Key, Origin] = {}
+        if origins:
+            self.update(origins.items())
+
+    def add(self, ref: ObjectRef, origin: Origin) -> None:
+        self._origins[_key(ref)] = origin
+
+    def update(self, pairs: Iterable[tuple[ObjectRef, Origin]]) -> None:
+        for ref, origin in pairs:
+            self.add(ref, origin)
+
+    def origin(self, ref: ObjectRef) -> Origin | None:
+        return self._origins.get(_key(ref))
+
+    def locate(self, ref: ObjectRef, path: FieldPath = ()) -> Location:
+        origin = self.origin(ref)
+        where = json_path(path)
+        if origin is None:
+            return Location(None, json_path=where)
+        if origin.node is None:
+            return Location(origin.file, origin.line, origin.column, where)
+        line, column = node_position(origin.node, path)
+        return Location(origin.file, line + 1, column + 1, where)
+
+    def locate_finding(self, finding: Finding) -> Located:
+        return Located(finding, self.locate(finding.subject, finding.path))
