@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import Request
+from socketguard.engine.routing.matching import SOCKET_SEGMENT
 
-SOCKET_SEGMENT = re.compile(r"^(.*?/socket\.io)(?:/|$)", re.IGNORECASE)
 _REGEX_LITERAL = re.compile(r"^\^?((?:[^\\.^$*+?()\[\]{}|]|\\.)*)")
 
 
@@ -27,7 +27,11 @@ class Candidate:
 
 
 def socket_path(kind: str, value: str, matches: Callable[[str], bool]) -> str | None:
-    """The handshake path `P/` a match names (prefix, exact or regex), or None."""
+    """The handshake path `P/` a match names (prefix, exact or regex), or None.
+
+    The `socket.io` segment is recognised in any case; `matches` (the router's own matcher, with
+    its own case rules) only picks between `P/` and `P` for a regex.
+    """
     if kind == "regex":
         literal = _REGEX_LITERAL.match(value)
         value = re.sub(r"\\(.)", r"\1", literal.group(1)) if literal else ""

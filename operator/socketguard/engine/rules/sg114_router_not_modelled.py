@@ -39,8 +39,8 @@ from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.models.ingress import Ingress
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing.backends import ServiceResolver
-from socketguard.engine.routing.candidates import SOCKET_SEGMENT
 from socketguard.engine.routing.ingress_nginx import is_nginx
+from socketguard.engine.routing.matching import socket_segment
 from socketguard.engine.rules.base import Rule
 
 RULE = Rule.define(__doc__, code="SG114", name="router-not-modelled", severity=Severity.INFO)
@@ -81,6 +81,6 @@ def _socket_targets(ingress: Ingress, namespace: str, resolver: ServiceResolver,
             target = resolver.inventory.service(namespace, service.name) if service else None
             selected = resolver.selected_workloads(namespace, target.spec.selector) if target else ()
             found.update(str(workload) for workload in selected if workload in servers)
-            if SOCKET_SEGMENT.match(path.path):
+            if socket_segment(path.path) is not None:
                 found.add(f"the path {path.path}")
     return found
