@@ -141,6 +141,10 @@ class Router(Protocol):
     name: str  # as hops name it (`RouteHop.router`), unique among the registered routers
     handles_mesh: bool  # whether it routes in-cluster (mesh) requests, not only gateway requests
 
+    def models(self, ref: ObjectRef) -> bool:
+        """Whether this router gives the object its meaning (SG114 reports routes no router models)."""
+        ...
+
     def route(self, request: Request) -> RoutingResult:
         """Where the request goes: the entrance, and every matching rule, winner first."""
         ...

@@ -84,6 +84,9 @@ class GatewayAPIRouter:
         self._by_host: dict[str, list[tuple[K8sGateway, int, Listener]]] = {}
         self._route_hosts: dict[str, list[HTTPRoute]] | None = None
 
+    def models(self, ref: ObjectRef) -> bool:
+        return ref.group == GATEWAY_API_GROUP
+
     def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
         for route in self._routes:
             ref = self.inventory.ref_of(route)
@@ -103,7 +106,7 @@ class GatewayAPIRouter:
             return _match_holds(RouteMatch(path=path), replace(request_for, path=candidate))
 
         kind = {"Exact": "exact", "PathPrefix": "prefix"}.get(path.type, "regex")
-        found = socket_path(kind, path.value, matches)
+        found = socket_path(kind, path.value, matches, server_paths.values())
         socket_match = found is not None
         if found is None:
             found = server_path_through(self._rule_workloads(ref, rule), server_paths, matches)

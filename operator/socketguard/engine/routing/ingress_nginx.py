@@ -79,6 +79,13 @@ class IngressNginxRouter:
         self._ingresses = [i for i in _ingresses(inventory) if is_nginx(i)]
         self._blocks: tuple[dict[str, list[Location]], dict[str, list[Location]], list[Location]] | None = None
         self._locations: dict[str, list[Location]] = {}
+        self._refs: frozenset[ObjectRef] | None = None
+
+    def models(self, ref: ObjectRef) -> bool:
+        """Ingresses of the nginx class (or of none)."""
+        if self._refs is None:
+            self._refs = frozenset(self.inventory.ref_of(ingress) for ingress in self._ingresses)
+        return ref in self._refs
 
     def unmodelled(self) -> Iterator[tuple[ObjectRef, str]]:
         """Ingresses of other classes, whose semantics SocketGuard does not model."""
@@ -137,7 +144,7 @@ class IngressNginxRouter:
             return _location_matches(path, candidate, regex_mode)
 
         kind = "exact" if path.path_type == "Exact" else "regex" if regex_mode else "prefix"
-        found = socket_path(kind, path.path, matches)
+        found = socket_path(kind, path.path, matches, server_paths.values())
         socket_match = found is not None
         if found is None:
             workloads = tuple(w for b in self._backend(location) for w in b.workloads)

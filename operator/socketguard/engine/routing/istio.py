@@ -17,6 +17,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from socketguard.engine.inventory import Inventory
+from socketguard.engine.models import ISTIO_GROUP
 from socketguard.engine.models.base import duration_ms
 from socketguard.engine.models.istio import (
     DestinationRule,
@@ -122,6 +123,9 @@ class IstioRouter:
             result.direct = self._direct_backend(request)
         return result
 
+    def models(self, ref: ObjectRef) -> bool:
+        return ref.group == ISTIO_GROUP
+
     # -- candidates --------------------------------------------------------------------------
     def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
         """Each `http[]` rule with destinations, once per handshake path its matches are written for."""
@@ -164,7 +168,7 @@ class IstioRouter:
             return match.uri is None or string_matches(match.uri, path, ignore_case=match.ignore_uri_case)
 
         written = None if match.uri is None else uri_kind(match.uri)
-        found = None if written is None else socket_path(*written, matches)
+        found = None if written is None else socket_path(*written, matches, server_paths.values())
         if found is not None:
             return found
         workloads = tuple(w for destination in rule.route
