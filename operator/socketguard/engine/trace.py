@@ -1,10 +1,10 @@
 """Traces: the hops from a client (or a socket route) to the pods that serve it.
 
-Two kinds of trace are built:
-- a *client* trace for every annotated client: its handshake request routed like any request;
-- a *route* trace for every route rule that looks like a socket route (its match has a
-  `socket.io` segment) or that reaches an annotated server: the handshake that rule is meant
-  for, routed through the whole host, so shadowing by an earlier rule shows.
+Two kinds of trace are built, through every registered router alike (`Router` protocol):
+- a *route* trace for every candidate a router lists (a rule whose match names a `socket.io`
+  segment, or that reaches an annotated server): the handshake that rule is meant for, routed
+  through the same router for the whole host, so shadowing by an earlier rule shows;
+- a *client* trace for every annotated client: its handshake request routed like any request.
 Workloads behind a `socket.io` route that carry no server annotations become *inferred*
 servers with the default contract.
 """
