@@ -58,22 +58,21 @@ def test_the_default_handshake_misses_a_case_sensitive_match(router: str) -> Non
     assert "write /Socket.IO as /socket.io" in missing.fixes[0]
 
 
-def test_istio_ignore_uri_case_matches_the_default_handshake() -> None:
-    route = ISTIO.replace("    - uri: {prefix: /Socket.IO/}",
-                          "    - uri: {prefix: /Socket.IO/}\n      ignoreUriCase: true")
-    text = _world("istio", route=route)
-    [client_trace] = Context(inventory(text)).traces.client_traces()
-    assert client_trace.hop is not None and _is_route(client_trace.hop.route, "istio")
-    assert lint(text) == []
+CASE_INSENSITIVE = {
+    "istio": ISTIO.replace("    - uri: {prefix: /Socket.IO/}",
+                           "    - uri: {prefix: /Socket.IO/}\n      ignoreUriCase: true"),
+    "ingress-nginx": NGINX.replace("metadata: {name: chat, namespace: web}",
+                                   "metadata:\n  name: chat\n  namespace: web\n"
+                                   "  annotations: {nginx.ingress.kubernetes.io/use-regex: 'true'}"),
+}
 
 
-def test_ingress_nginx_regex_locations_match_the_default_handshake() -> None:
-    route = NGINX.replace("metadata: {name: chat, namespace: web}",
-                          "metadata:\n  name: chat\n  namespace: web\n"
-                          "  annotations: {nginx.ingress.kubernetes.io/use-regex: 'true'}")
-    text = _world("ingress-nginx", route=route)
+@pytest.mark.parametrize("router", CASE_INSENSITIVE)
+def test_a_case_insensitive_match_takes_the_default_handshake(router: str) -> None:
+    """Istio `ignoreUriCase`, nginx regex locations (`~*`)."""
+    text = _world(router, route=CASE_INSENSITIVE[router])
     [client_trace] = Context(inventory(text)).traces.client_traces()
-    assert client_trace.hop is not None and _is_route(client_trace.hop.route, "ingress-nginx")
+    assert client_trace.hop is not None and _is_route(client_trace.hop.route, router)
     assert lint(text) == []
 
 

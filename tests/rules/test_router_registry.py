@@ -1,18 +1,17 @@
 """A router added through the registry alone is used by the trace and by the rules.
 
 `ToyRouter` models a made-up ingress controller: Ingresses of class `toy`, every path a plain
-string prefix, no rewrite, no TLS. Nothing outside this file knows about it.
+string prefix, no rewrite, TLS on 443 for every host. Nothing outside this file knows about it.
 """
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterator, Mapping
 
 import pytest
-import yaml
+from routing_kit import inventory, lint, world
+from test_routing_rules_other_routers import INGRESS
 
-from socketguard.engine.analysis import analyze
 from socketguard.engine.context import Context
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.models.ingress import Ingress
@@ -46,7 +45,7 @@ class ToyRouter:
             handshake = found or server_path_through(reached, server_paths, matches)
             if handshake is not None:
                 yield Candidate(self.inventory.ref_of(ingress), self._field(rule_index, path_index),
-                                Request(host=host, path=handshake, scheme="http", port=80), found is not None)
+                                Request(host=host, path=handshake), found is not None)
 
     def route(self, request: Request) -> RoutingResult:
         result = RoutingResult(request=request)
@@ -54,7 +53,7 @@ class ToyRouter:
         if request.via != "gateway" or not paths:
             return result
         result.host_routed = True
-        result.entrance = Entrance("gateway", self.inventory.ref_of(paths[0][0]), ("spec",), "HTTP", False, 80)
+        result.entrance = Entrance("gateway", self.inventory.ref_of(paths[0][0]), ("spec",), "HTTPS", True, 443)
         matching = [p for p in paths if string_prefix_matches(p[4], request.path)]
         for ingress, rule_index, path_index, _, path in sorted(matching, key=lambda p: -len(p[4])):
             result.hops.append(self._hop(ingress, rule_index, path_index, path, request.path))
@@ -82,59 +81,12 @@ class ToyRouter:
         return ("spec", "rules", rule_index, "http", "paths", path_index)
 
 
-WORLD = """
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: app
-  namespace: web
-  annotations:
-    socketguard.io/role: client
-    socketguard.io/client-url: http://toy.example.com
-spec:
-  template:
-    metadata: {labels: {app: web-app}}
-    spec: {containers: [{name: app}]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: chat
-  namespace: web
-  annotations: {socketguard.io/role: server, socketguard.io/port: http}
-spec:
-  template:
-    metadata: {labels: {app: chat}}
-    spec: {containers: [{name: chat, ports: [{name: http, containerPort: 3000}]}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: chat, namespace: web}
-spec:
-  selector: {app: chat}
-  ports: [{name: http, port: 80, targetPort: http}]
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: chat, namespace: web}
-spec:
-  ingressClassName: toy
-  rules:
-  - host: toy.example.com
-    http:
-      paths:
-      - path: PATH
-        pathType: ImplementationSpecific
-        backend:
-          service: {name: chat, port: {number: PORT}}
-"""
+TOY_INGRESS = INGRESS.replace("ingressClassName: nginx", "ingressClassName: toy")
 
 
-def _inventory(path: str = "/socket.io", port: int = 80) -> Inventory:
-    inventory = Inventory()
-    for document in yaml.safe_load_all(textwrap.dedent(WORLD).replace("PATH", path).replace("PORT", str(port))):
-        inventory.add(document)
-    return inventory
+def _world(path: str = "/socket.io", port: int = 80) -> str:
+    route = TOY_INGRESS.replace("path: /socket.io", f"path: {path}").replace("number: 80", f"number: {port}")
+    return world(gateway=None, route=route)
 
 
 @pytest.fixture
@@ -145,7 +97,7 @@ def toy() -> Iterator[type[ToyRouter]]:
 
 
 def test_the_trace_routes_through_a_registered_router(toy: type[ToyRouter]) -> None:
-    context = Context(_inventory())
+    context = Context(inventory(_world()))
     assert isinstance(context.router("toy"), toy)
     [route_trace] = context.traces.route_traces()
     [client_trace] = context.traces.client_traces()
@@ -156,16 +108,16 @@ def test_the_trace_routes_through_a_registered_router(toy: type[ToyRouter]) -> N
 
 
 def test_the_rules_read_the_registered_router(toy: type[ToyRouter]) -> None:
-    assert analyze(_inventory()) == []  # served: no SG114 "not modelled", no SG101/SG110 "not routed"
-    [wrong_port] = [f for f in analyze(_inventory(port=8080)) if f.code == "SG105"]
+    assert lint(_world()) == []  # served: no SG114 "not modelled", no SG101/SG110 "not routed"
+    [wrong_port] = [f for f in lint(_world(port=8080)) if f.code == "SG105"]
     assert (wrong_port.subject.kind, wrong_port.field_path) == ("Ingress", "spec.rules[0].http.paths[0].backend."
                                                                 "service.port")
-    mismatch = [f for f in analyze(_inventory(path="/chat/socket.io")) if f.code in ("SG101", "SG102")]
+    mismatch = [f for f in lint(_world(path="/chat/socket.io")) if f.code in ("SG101", "SG102")]
     assert [(f.code, f.subject.kind) for f in mismatch] == [("SG101", "Deployment"), ("SG102", "Ingress")]
     assert "toy route Ingress web/chat" in mismatch[1].message
 
 
 def test_without_the_registration_the_toy_ingress_is_not_modelled() -> None:
-    assert "toy" not in [router.name for router in Context(_inventory()).routers]
-    codes = {f.code for f in analyze(_inventory())}
+    assert "toy" not in [router.name for router in Context(inventory(_world())).routers]
+    codes = {f.code for f in lint(_world())}
     assert "SG114" in codes
