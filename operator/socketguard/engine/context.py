@@ -1,4 +1,4 @@
-"""The shared, lazily computed view that every rule reads: contracts, pairings and traces.
+"""The shared, lazily computed view that every rule reads: contracts, routers, pairings and traces.
 
 Each piece is computed at most once per analysis, so twenty rules cost one parse of the
 annotations and one routing pass.
@@ -6,9 +6,10 @@ annotations and one routing pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from socketguard import ANNOTATION_PREFIX
 from socketguard.engine.contract import ClientSpec, ServerSpec
@@ -18,7 +19,11 @@ from socketguard.engine.objects import ObjectRef
 
 if TYPE_CHECKING:
     from socketguard.engine.contract import ContractSet, EventSources
+    from socketguard.engine.routing import Router
     from socketguard.engine.trace import Trace, TraceSet
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 IGNORE_ANNOTATION = f"{ANNOTATION_PREFIX}ignore"
 
@@ -33,10 +38,19 @@ class Pairing:
 
 
 class Context:
+    """One analysis: the inventory and everything derived from it, each computed once, on first use.
+
+    Cost to keep in mind: `contracts` only parses annotations, but `traces`, `servers`, `pairs`
+    and `cap_inferred` run the routing pass (every router over every candidate rule and client),
+    because zero-config servers are inferred from the routes that lead to them. A rule that only
+    needs the annotated servers reads `contracts.servers`, which routes nothing.
+    """
+
     def __init__(self, inventory: Inventory, event_sources: EventSources | None = None) -> None:
         self.inventory = inventory
         self.event_sources = event_sources
         self._ignored: dict[ObjectRef, frozenset[str]] = {}
+        self._memo: dict[Callable[[Context], object], object] = {}
 
     @cached_property
     def contracts(self) -> ContractSet:
@@ -44,9 +58,36 @@ class Context:
 
         return read_contracts(self.inventory, self.event_sources)
 
+    @cached_property
+    def routers(self) -> tuple[Router, ...]:
+        """Every registered router, built once over the inventory (see `routing/registry.py`)."""
+        from socketguard.engine.routing.registry import build_routers
+
+        return build_routers(self.inventory)
+
+    def router(self, name: str) -> Router:
+        """The registered router called `name` (`RouteHop.router`); KeyError for an unknown name."""
+        for router in self.routers:
+            if router.name == name:
+                return router
+        raise KeyError(name)
+
+    def router_of(self, kind: type[R]) -> R:
+        """The router of one class, for the rules that read that router's own objects."""
+        for router in self.routers:
+            if isinstance(router, kind):
+                return router
+        raise KeyError(kind.__name__)
+
+    def memo(self, compute: Callable[[Context], T]) -> T:
+        """`compute(self)`, computed once per analysis; `compute` (a module-level function) is the key."""
+        if compute not in self._memo:
+            self._memo[compute] = compute(self)
+        return cast(T, self._memo[compute])
+
     @property
     def servers(self) -> dict[ObjectRef, ServerSpec]:
-        """Annotated and inferred servers by workload."""
+        """Annotated and inferred servers by workload; runs the routing pass (see the class docstring)."""
         return self.traces.servers
 
     @property
@@ -57,7 +98,7 @@ class Context:
     def traces(self) -> TraceSet:
         from socketguard.engine.trace import build_traces
 
-        return build_traces(self.inventory, self.contracts)
+        return build_traces(self.inventory, self.contracts, self.routers)
 
     @property
     def pairs(self) -> list[Pairing]:
@@ -70,7 +111,7 @@ class Context:
         return finding.code in codes
 
     def cap_inferred(self, finding: Finding) -> Finding:
-        """Findings that rest on an inferred server are at most warnings (DESIGN: zero-config)."""
+        """Findings that rest on an inferred (zero-config) server are at most warnings."""
         if finding.severity <= Severity.WARNING:
             return finding
         inferred = self.traces.inferred

@@ -1,18 +1,17 @@
 """Traces: the hops from a client (or a socket route) to the pods that serve it.
 
-Two kinds of trace are built:
-- a *client* trace for every annotated client: its handshake request routed like any request;
-- a *route* trace for every route rule that looks like a socket route (its match has a
-  `socket.io` segment) or that reaches an annotated server: the handshake that rule is meant
-  for, routed through the whole host, so shadowing by an earlier rule shows.
+Two kinds of trace are built, through every registered router alike (`Router` protocol):
+- a *route* trace for every candidate a router lists (a rule whose match names a `socket.io`
+  segment, or that reaches an annotated server): the handshake that rule is meant for, routed
+  through the same router for the whole host, so shadowing by an earlier rule shows;
+- a *client* trace for every annotated client: its handshake request routed like any request.
 Workloads behind a `socket.io` route that carry no server annotations become *inferred*
 servers with the default contract.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
@@ -20,17 +19,10 @@ from urllib.parse import urlsplit
 from socketguard.engine.context import Pairing
 from socketguard.engine.contract import ClientSpec, ContractSet, ServerSpec, annotated_keys, default_server
 from socketguard.engine.inventory import Inventory
-from socketguard.engine.models.istio import HTTPMatchRequest, HTTPRoute, VirtualService
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing import Backend, Request, RouteHop, Router, RoutingResult
 from socketguard.engine.routing.candidates import Candidate
-from socketguard.engine.routing.gatewayapi import GatewayAPIRouter
 from socketguard.engine.routing.hosts import fqdn, in_cluster_service
-from socketguard.engine.routing.ingress_nginx import IngressNginxRouter
-from socketguard.engine.routing.istio import IstioRouter, string_matches
-
-_SOCKET_SEGMENT = re.compile(r"^(.*?/socket\.io)(?:/|$)")
-_REGEX_LITERAL = re.compile(r"^\^?((?:[^\\.^$*+?()\[\]{}|]|\\.)*)")
 
 
 @dataclass(frozen=True)
@@ -103,8 +95,9 @@ class TraceSet:
         return self._deliveries_by_workload.get(workload, [])
 
 
-def build_traces(inventory: Inventory, contracts: ContractSet) -> TraceSet:
-    builder = _Builder(inventory, contracts)
+def build_traces(inventory: Inventory, contracts: ContractSet, routers: Sequence[Router]) -> TraceSet:
+    """Route and client traces through `routers` (each router's rules, every client's handshake)."""
+    builder = _Builder(inventory, contracts, routers)
     return builder.build()
 
 
@@ -114,18 +107,15 @@ def handshake_path(socket_path: str) -> str:
 
 
 class _Builder:
-    def __init__(self, inventory: Inventory, contracts: ContractSet) -> None:
+    def __init__(self, inventory: Inventory, contracts: ContractSet, routers: Sequence[Router]) -> None:
         self.inventory = inventory
         self.contracts = contracts
-        self.router = IstioRouter(inventory)
-        self.other_routers: list[Router] = [GatewayAPIRouter(inventory), IngressNginxRouter(inventory)]
+        self.routers = tuple(routers)
         self.result = TraceSet(servers=dict(contracts.servers))
 
     def build(self) -> TraceSet:
-        for vs in self.inventory.virtual_services():
-            self._route_traces(vs)
         server_paths = {ref: handshake_path(spec.path) for ref, spec in self.contracts.servers.items()}
-        for router in self.other_routers:
+        for router in self.routers:
             for candidate in router.candidates(server_paths):
                 self._candidate_trace(router, candidate)
         for client in self.contracts.clients.values():
@@ -136,27 +126,6 @@ class _Builder:
         return self.result
 
     # -- route traces ------------------------------------------------------------------------
-    def _route_traces(self, vs: VirtualService) -> None:
-        ref = self.inventory.ref_of(vs)
-        for index, rule in enumerate(vs.spec.http):
-            if not rule.route:
-                continue
-            for path in self._socket_paths(vs, rule):
-                request = self._request_for(vs, ref, path)
-                if request is None:
-                    continue
-                routing = self.router.route(request)
-                origin = next((h for h in routing.hops if h.route == ref and h.rule_path == ("spec", "http", index)),
-                              None)
-                if origin is None:
-                    continue
-                socket_match = _has_socket_segment(rule)
-                if socket_match:
-                    self._infer(origin)
-                deliveries = tuple(self._deliveries(origin))
-                if socket_match or any(d.server for d in deliveries):
-                    self.result.traces.append(Trace("route", request, routing, origin=origin, deliveries=deliveries))
-
     def _candidate_trace(self, router: Router, candidate: Candidate) -> None:
         routing = router.route(candidate.request)
         origin = next((h for h in routing.hops if (h.route, h.rule_path) == (candidate.route, candidate.rule_path)),
@@ -168,44 +137,6 @@ class _Builder:
         deliveries = tuple(self._deliveries(origin))
         if candidate.socket_match or any(d.server for d in deliveries):
             self.result.traces.append(Trace("route", candidate.request, routing, origin=origin, deliveries=deliveries))
-
-    def _socket_paths(self, vs: VirtualService, rule: HTTPRoute) -> list[str]:
-        paths: list[str] = []
-        for match in rule.match or [HTTPMatchRequest()]:
-            path = _representative_path(match)
-            if path is None:
-                path = self._server_path_through(vs, rule, match)
-            if path is not None and path not in paths:
-                paths.append(path)
-        return paths
-
-    def _server_path_through(self, vs: VirtualService, rule: HTTPRoute, match: HTTPMatchRequest) -> str | None:
-        """For a rule without a socket.io path: the handshake of an annotated server it reaches."""
-        ref = self.inventory.ref_of(vs)
-        for destination in rule.route:
-            backend = self.router.resolve_backend(destination.destination.host, ref.namespace, ())
-            for workload in backend.workloads:
-                server = self.contracts.servers.get(workload)
-                if server is None:
-                    continue
-                path = handshake_path(server.path)
-                if match.uri is None or string_matches(match.uri, path, ignore_case=match.ignore_uri_case):
-                    return path
-        return None
-
-    def _request_for(self, vs: VirtualService, ref: ObjectRef, path: str) -> Request | None:
-        hosts = [h for h in vs.spec.hosts if not h.startswith("*")] or [
-            "example" + h.lstrip("*") if h != "*" else "example.com" for h in vs.spec.hosts]
-        if not hosts:
-            return None
-        gateways = [g for g in vs.spec.gateways if g != "mesh"]
-        if gateways:
-            return Request(host=hosts[0], path=path, via="gateway", source_namespace=ref.namespace)
-        host = hosts[0]
-        located = in_cluster_service(host, ref.namespace)
-        if located is not None:
-            host = fqdn(*located)
-        return Request(host=host, path=path, scheme="http", port=80, via="mesh", source_namespace=ref.namespace)
 
     def _infer(self, hop: RouteHop) -> None:
         for backend in hop.backends:
@@ -237,13 +168,16 @@ class _Builder:
         return Trace("client", request, routing, client=client, deliveries=deliveries)
 
     def _route_anywhere(self, request: Request) -> RoutingResult:
-        """The result of the router that handles the host: Istio first (mesh requests are Istio's),
-        then the first other router with a matching route, then the first that serves the host."""
-        results = [self.router.route(request)]
-        if request.via == "gateway":
-            results += [router.route(request) for router in self.other_routers]
+        """The answer of the router that handles a client's request.
+
+        Mesh requests go to the routers that handle the mesh, gateway requests to every router, in
+        registry order: the first result with a matching rule wins, then the first whose entrance
+        serves a routed host, then the first router asked (it says how the request fails).
+        """
+        results = [r.route(request) for r in self.routers if r.handles_mesh or request.via == "gateway"]
         return next((r for r in results if r.hops), None) or next(
-            (r for r in results if r.entrance is not None and r.host_routed), results[0])
+            (r for r in results if r.entrance is not None and r.host_routed), None) or (
+            results[0] if results else RoutingResult(request=request))
 
     def _client_request(self, client: ClientSpec) -> Request | None:
         url = client.url if client.url and not client.url.startswith("/") else client.origin
@@ -272,35 +206,3 @@ class _Builder:
         for server in servers:
             self.result.pairs.append(Pairing(client, server, trace))
 
-
-def _has_socket_segment(rule: HTTPRoute) -> bool:
-    return any(m.uri is not None and _representative_path(m) is not None for m in rule.match or [])
-
-
-def _representative_path(match: HTTPMatchRequest) -> str | None:
-    """The handshake path a socket route's match is written for, when it names socket.io."""
-    uri = match.uri
-    if uri is None:
-        return None
-    if uri.prefix is not None:
-        found = _SOCKET_SEGMENT.match(uri.prefix)
-        return found.group(1) + "/" if found else None
-    if uri.exact is not None:
-        # The handshake is always `P/`: an exact `P` is meant for it but never matches (SG104),
-        # so no route trace pretends the request arrives as `P`.
-        found = _SOCKET_SEGMENT.match(uri.exact)
-        return found.group(1) + "/" if found else None
-    if uri.regex is not None:
-        literal = _REGEX_LITERAL.match(uri.regex)
-        text = re.sub(r"\\(.)", r"\1", literal.group(1)) if literal else ""
-        found = _SOCKET_SEGMENT.match(text + "/")
-        if found is None:
-            return None
-        candidate = found.group(1) + "/"
-        return candidate if string_matches(uri, candidate) else (
-            found.group(1) if string_matches(uri, found.group(1)) else candidate)
-    return None
-
-
-# Public names for the rules that need the same readings of a route.
-has_socket_segment = _has_socket_segment

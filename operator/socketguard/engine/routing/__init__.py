@@ -1,8 +1,10 @@
 """Routers answer one question: where does `GET <path>` on host H go, and how does it arrive?
 
-Each router module (Istio today; Gateway API and ingress-nginx follow the same shape) turns a
-`Request` into ordered `RouteHop`s (every rule that matches, in precedence order: the first one
-wins) with their `Backend`s. Rules never look at router-specific objects; they read hops.
+Every router module (Istio, Gateway API, ingress-nginx) implements the `Router` protocol below:
+it turns a `Request` into ordered `RouteHop`s (every rule that matches, in precedence order: the
+first one wins) with their `Backend`s, and lists its rules as `Candidate`s. Routers are listed in
+`routing/registry.py`; shared path matching lives in `routing/matching.py`. The trace builder and
+most rules read only these types.
 """
 
 from __future__ import annotations
@@ -131,9 +133,17 @@ class RoutingResult:
 
 
 class Router(Protocol):
-    """One router's semantics: Istio, Gateway API, ingress-nginx."""
+    """One router's semantics: Istio, Gateway API, ingress-nginx.
 
-    name: str
+    A router is built once per analysis from the inventory (`Context.routers`), so it may cache.
+    """
+
+    name: str  # as hops name it (`RouteHop.router`), unique among the registered routers
+    handles_mesh: bool  # whether it routes in-cluster (mesh) requests, not only gateway requests
+
+    def models(self, ref: ObjectRef) -> bool:
+        """Whether this router gives the object its meaning (SG114 reports routes no router models)."""
+        ...
 
     def route(self, request: Request) -> RoutingResult:
         """Where the request goes: the entrance, and every matching rule, winner first."""

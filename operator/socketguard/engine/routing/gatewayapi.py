@@ -19,11 +19,9 @@ Semantics modelled:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import lru_cache
 
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.models.base import duration_ms
@@ -42,17 +40,9 @@ from socketguard.engine.routing import Affinity, Backend, CorsAtProxy, Entrance,
 from socketguard.engine.routing.backends import ServiceResolver
 from socketguard.engine.routing.candidates import Candidate, sample_host, server_path_through, socket_path
 from socketguard.engine.routing.hosts import host_matches
-from socketguard.engine.routing.ingress_nginx import prefix_matches
+from socketguard.engine.routing.matching import compiled, segment_prefix_matches
 
 ROUTER = "gateway-api"
-
-
-@lru_cache(maxsize=4096)
-def _regex(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern)
-    except re.error:
-        return None
 
 
 @dataclass(frozen=True)
@@ -84,6 +74,7 @@ class _Candidate:
 
 class GatewayAPIRouter:
     name = ROUTER
+    handles_mesh = False  # HTTPRoutes attached to a Gateway only (GAMMA mesh routes are not modelled)
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
@@ -92,6 +83,9 @@ class GatewayAPIRouter:
         self._listeners: list[tuple[K8sGateway, int, Listener]] | None = None
         self._by_host: dict[str, list[tuple[K8sGateway, int, Listener]]] = {}
         self._route_hosts: dict[str, list[HTTPRoute]] | None = None
+
+    def models(self, ref: ObjectRef) -> bool:
+        return ref.group == GATEWAY_API_GROUP
 
     def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
         for route in self._routes:
@@ -112,7 +106,7 @@ class GatewayAPIRouter:
             return _match_holds(RouteMatch(path=path), replace(request_for, path=candidate))
 
         kind = {"Exact": "exact", "PathPrefix": "prefix"}.get(path.type, "regex")
-        found = socket_path(kind, path.value, matches)
+        found = socket_path(kind, path.value, matches, server_paths.values())
         socket_match = found is not None
         if found is None:
             found = server_path_through(self._rule_workloads(ref, rule), server_paths, matches)
@@ -312,11 +306,11 @@ def _match_holds(match: RouteMatch, request: Request) -> bool:
     path = match.effective_path
     if path.type == "Exact" and request.path != path.value:
         return False
-    if path.type == "PathPrefix" and not prefix_matches(path.value, request.path):
+    if path.type == "PathPrefix" and not segment_prefix_matches(path.value, request.path):
         return False
     if path.type == "RegularExpression":
-        compiled = _regex(path.value)
-        if compiled is None or compiled.fullmatch(request.path) is None:
+        pattern = compiled(path.value)
+        if pattern is None or pattern.fullmatch(request.path) is None:
             return False
     if match.method is not None and match.method.upper() != "GET":
         return False
@@ -334,8 +328,8 @@ def _match_holds(match: RouteMatch, request: Request) -> bool:
 def _value_matches(kind: str, expected: str, value: str) -> bool:
     if kind == "Exact":
         return value == expected
-    compiled = _regex(expected)
-    return compiled is not None and compiled.fullmatch(value) is not None
+    pattern = compiled(expected)
+    return pattern is not None and pattern.fullmatch(value) is not None
 
 
 def _rewrite(rule: RouteRule, match_type: str, match_value: str, path: str,

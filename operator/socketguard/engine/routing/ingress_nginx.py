@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.models.ingress import NGINX_PREFIX, HTTPIngressPath, Ingress
@@ -42,6 +41,7 @@ from socketguard.engine.routing import (
 from socketguard.engine.routing.backends import ServiceResolver
 from socketguard.engine.routing.candidates import Candidate, sample_host, server_path_through, socket_path
 from socketguard.engine.routing.hosts import host_matches
+from socketguard.engine.routing.matching import compiled, segment_prefix_matches, string_prefix_matches
 
 ROUTER = "ingress-nginx"
 NGINX_CLASSES = frozenset({"nginx"})
@@ -65,26 +65,13 @@ class Location:
         return ("spec", "rules", self.rule_index, "http", "paths", self.path_index)
 
 
-@lru_cache(maxsize=4096)
-def _regex(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern, re.IGNORECASE)
-    except re.error:
-        return None
-
-
 def is_nginx(ingress: Ingress) -> bool:
     return ingress.ingress_class is None or ingress.ingress_class in NGINX_CLASSES
 
 
-def prefix_matches(prefix: str, path: str) -> bool:
-    """Kubernetes `Prefix`: element-wise, `/abc` matches `/abc` and `/abc/x`, not `/abcd`."""
-    base = prefix.rstrip("/")
-    return base == "" or path == base or path.startswith(base + "/")
-
-
 class IngressNginxRouter:
     name = ROUTER
+    handles_mesh = False  # the controller is an edge proxy: in-cluster clients bypass it
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
@@ -92,6 +79,13 @@ class IngressNginxRouter:
         self._ingresses = [i for i in _ingresses(inventory) if is_nginx(i)]
         self._blocks: tuple[dict[str, list[Location]], dict[str, list[Location]], list[Location]] | None = None
         self._locations: dict[str, list[Location]] = {}
+        self._refs: frozenset[ObjectRef] | None = None
+
+    def models(self, ref: ObjectRef) -> bool:
+        """Ingresses of the nginx class (or of none)."""
+        if self._refs is None:
+            self._refs = frozenset(self.inventory.ref_of(ingress) for ingress in self._ingresses)
+        return ref in self._refs
 
     def unmodelled(self) -> Iterator[tuple[ObjectRef, str]]:
         """Ingresses of other classes, whose semantics SocketGuard does not model."""
@@ -150,7 +144,7 @@ class IngressNginxRouter:
             return _location_matches(path, candidate, regex_mode)
 
         kind = "exact" if path.path_type == "Exact" else "regex" if regex_mode else "prefix"
-        found = socket_path(kind, path.path, matches)
+        found = socket_path(kind, path.path, matches, server_paths.values())
         socket_match = found is not None
         if found is None:
             workloads = tuple(w for b in self._backend(location) for w in b.workloads)
@@ -228,12 +222,12 @@ def _regex_mode(ingress: Ingress) -> bool:
 def _location_matches(path: HTTPIngressPath, request_path: str, regex_mode: bool) -> bool:
     if path.path_type == "Exact":
         return request_path == path.path
-    if regex_mode:
-        compiled = _regex("^" + path.path)
-        return compiled is not None and compiled.search(request_path) is not None
+    if regex_mode:  # `location ~* ^p`: case-insensitive
+        pattern = compiled("^" + path.path, ignore_case=True)
+        return pattern is not None and pattern.search(request_path) is not None
     if path.path_type == "Prefix":
-        return prefix_matches(path.path, request_path)
-    return request_path.startswith(path.path)
+        return segment_prefix_matches(path.path, request_path)
+    return string_prefix_matches(path.path, request_path)
 
 
 def _precedence(path: HTTPIngressPath, regex_mode: bool) -> tuple[int, int]:
@@ -246,8 +240,8 @@ def _rewrite(ingress: Ingress, location_path: str, request_path: str) -> tuple[s
     if target is None or target == location_path:
         return request_path, None
     field = ("metadata", "annotations", NGINX_PREFIX + "rewrite-target")
-    compiled = _regex(location_path)
-    found = compiled.search(request_path) if compiled else None
+    pattern = compiled(location_path, ignore_case=True)  # `rewrite (?i)p target`
+    found = pattern.search(request_path) if pattern else None
     if found is None:
         return request_path, field
     groups = found.groups()

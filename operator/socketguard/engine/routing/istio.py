@@ -1,6 +1,6 @@
 """Istio VirtualService routing as Envoy applies it.
 
-Semantics modelled (see DESIGN.md): `http[]` tried in order, first match wins; a rule matches
+Semantics modelled: `http[]` tried in order, first match wins; a rule matches
 when any `match[]` entry matches (no `match` matches everything); `uri.prefix` is a plain string
 prefix, `exact` equality, `regex` an RE2 full match; `ignoreUriCase` for prefix and exact;
 `rewrite.uri` replaces the matched prefix (prefix matches) or the whole path (exact/regex);
@@ -12,11 +12,12 @@ Upgrade for websocket, no custom headers), and each such evaluation is stated as
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from functools import lru_cache
 
 from socketguard.engine.inventory import Inventory
+from socketguard.engine.models import ISTIO_GROUP
 from socketguard.engine.models.base import duration_ms
 from socketguard.engine.models.istio import (
     DestinationRule,
@@ -37,42 +38,42 @@ from socketguard.engine.routing import (
     RoutingResult,
 )
 from socketguard.engine.routing.backends import ServiceResolver
+from socketguard.engine.routing.candidates import Candidate, sample_host, server_path_through, socket_path
 from socketguard.engine.routing.hosts import fqdn, host_matches, in_cluster_service, service_of_host, visible
+from socketguard.engine.routing.matching import compiled, exact_matches, string_prefix_matches
 
 ROUTER = "istio"
 
 
-@lru_cache(maxsize=4096)
-def _compile(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern)
-    except re.error:
-        return None
-
-
 def string_matches(match: StringMatch, value: str, *, ignore_case: bool = False) -> bool:
+    """An Istio StringMatch; `ignore_case` (the match's `ignoreUriCase`) applies to exact and prefix."""
     if match.exact is not None:
-        return value.lower() == match.exact.lower() if ignore_case else value == match.exact
+        return exact_matches(match.exact, value, ignore_case=ignore_case)
     if match.prefix is not None:
-        return value.lower().startswith(match.prefix.lower()) if ignore_case else value.startswith(match.prefix)
+        return string_prefix_matches(match.prefix, value, ignore_case=ignore_case)
     if match.regex is not None:
-        compiled = _compile(match.regex)
-        return compiled is not None and compiled.fullmatch(value) is not None
+        pattern = compiled(match.regex)
+        return pattern is not None and pattern.fullmatch(value) is not None
     return True
 
 
-def describe(match: StringMatch | None) -> str:
-    if match is None:
-        return "any path"
+def uri_kind(match: StringMatch) -> tuple[str, str] | None:
+    """(exact|prefix|regex, value) of a StringMatch, or None when it sets none of them."""
     for kind in ("exact", "prefix", "regex"):
         value = getattr(match, kind)
         if value is not None:
-            return f"{kind} {value}"
-    return "any path"
+            return kind, value
+    return None
+
+
+def describe(match: StringMatch | None) -> str:
+    written = None if match is None else uri_kind(match)
+    return "any path" if written is None else f"{written[0]} {written[1]}"
 
 
 class IstioRouter:
     name = ROUTER
+    handles_mesh = True  # VirtualServices bound to `mesh` route in-cluster requests too
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
@@ -121,6 +122,58 @@ class IstioRouter:
         if not applied and request.via == "mesh":
             result.direct = self._direct_backend(request)
         return result
+
+    def models(self, ref: ObjectRef) -> bool:
+        return ref.group == ISTIO_GROUP
+
+    # -- candidates --------------------------------------------------------------------------
+    def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+        """Each `http[]` rule with destinations, once per handshake path its matches are written for."""
+        for vs in self.inventory.virtual_services():
+            ref = self.inventory.ref_of(vs)
+            request = self._candidate_request(vs, ref)
+            if request is None:
+                continue
+            for index, rule in enumerate(vs.spec.http):
+                if not rule.route:
+                    continue
+                socket_match = is_socket_rule(rule)
+                for path in self._handshake_paths(rule, ref, server_paths):
+                    yield Candidate(ref, ("spec", "http", index), replace(request, path=path), socket_match)
+
+    def _candidate_request(self, vs: VirtualService, ref: ObjectRef) -> Request | None:
+        """The request a rule of `vs` is written for: through its gateways, else from the mesh."""
+        host = sample_host(vs.spec.hosts)
+        if host is None:
+            return None
+        if any(g != "mesh" for g in vs.spec.gateways):
+            return Request(host=host, path="/", via="gateway", source_namespace=ref.namespace)
+        located = in_cluster_service(host, ref.namespace)
+        if located is not None:
+            host = fqdn(*located)
+        return Request(host=host, path="/", scheme="http", port=80, via="mesh", source_namespace=ref.namespace)
+
+    def _handshake_paths(self, rule: HTTPRoute, ref: ObjectRef, server_paths: Mapping[ObjectRef, str]) -> list[str]:
+        paths: list[str] = []
+        for match in rule.match or [HTTPMatchRequest()]:
+            path = self._handshake_path(match, rule, ref, server_paths)
+            if path is not None and path not in paths:
+                paths.append(path)
+        return paths
+
+    def _handshake_path(self, match: HTTPMatchRequest, rule: HTTPRoute, ref: ObjectRef,
+                        server_paths: Mapping[ObjectRef, str]) -> str | None:
+        """The socket path the match names, else the handshake of an annotated server the rule reaches."""
+        def matches(path: str) -> bool:
+            return match.uri is None or string_matches(match.uri, path, ignore_case=match.ignore_uri_case)
+
+        written = None if match.uri is None else uri_kind(match.uri)
+        found = None if written is None else socket_path(*written, matches, server_paths.values())
+        if found is not None:
+            return found
+        workloads = tuple(w for destination in rule.route
+                          for w in self.resolve_backend(destination.destination.host, ref.namespace, ()).workloads)
+        return server_path_through(workloads, server_paths, matches)
 
     # -- gateway entrance --------------------------------------------------------------------
     def _entrance(self, request: Request) -> Entrance | None:
@@ -328,6 +381,15 @@ class IstioRouter:
                                     viewer=request.source_namespace)
 
 
+def is_socket_rule(rule: HTTPRoute) -> bool:
+    """Whether some match of the rule names a `socket.io` segment (in any case)."""
+    for match in rule.match or []:
+        written = None if match.uri is None else uri_kind(match.uri)
+        if written is not None and socket_path(*written, lambda _: True) is not None:
+            return True
+    return False
+
+
 def _gateway_host(host: str) -> str:
     """Gateway server hosts may be `namespace/host`; the namespace part scopes VirtualServices."""
     return host.partition("/")[2] if "/" in host else host
@@ -380,12 +442,12 @@ def _rewrite(rule: HTTPRoute, match: HTTPMatchRequest | None, path: str,
     if rewrite is None:
         return path, None
     if rewrite.uri_regex_rewrite is not None:
-        compiled = _compile(rewrite.uri_regex_rewrite.match)
+        pattern = compiled(rewrite.uri_regex_rewrite.match)
         replacement = re.sub(r"\\(\d)", r"\\g<\1>", rewrite.uri_regex_rewrite.rewrite)
-        if compiled is None:
+        if pattern is None:
             return path, (*rule_path, "rewrite", "uriRegexRewrite")
         try:
-            return compiled.sub(replacement, path), (*rule_path, "rewrite", "uriRegexRewrite")
+            return pattern.sub(replacement, path), (*rule_path, "rewrite", "uriRegexRewrite")
         except (re.error, IndexError):
             return path, (*rule_path, "rewrite", "uriRegexRewrite")
     if rewrite.uri is None:
@@ -399,4 +461,4 @@ def _rewrite(rule: HTTPRoute, match: HTTPMatchRequest | None, path: str,
 
 gateway_ref = _gateway_ref
 
-__all__ = ["ROUTER", "IstioRouter", "gateway_ref", "string_matches"]
+__all__ = ["ROUTER", "IstioRouter", "gateway_ref", "is_socket_rule", "string_matches"]

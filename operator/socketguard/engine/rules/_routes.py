@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
-from weakref import WeakKeyDictionary
 
 from socketguard.engine.context import Context
 from socketguard.engine.contract import ClientSpec, ServerSpec
 from socketguard.engine.models.services import Service, ServicePort
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import Backend, RouteHop
-from socketguard.engine.trace import Trace, has_socket_segment
+from socketguard.engine.routing.istio import is_socket_rule
+from socketguard.engine.trace import Trace
 
 ANNOTATIONS: FieldPath = ("metadata", "annotations")
 
@@ -36,13 +36,11 @@ def client_shadow(ctx: Context, trace: Trace) -> tuple[RouteHop, RouteHop] | Non
 
 def live_traces(ctx: Context) -> list[Trace]:
     """Traces whose winning rule is the one meant for the request (SG103 reports the others)."""
-    found = _LIVE.get(ctx)
-    if found is None:  # most routing rules read them: select once per analysis
-        found = _LIVE[ctx] = [t for t in ctx.traces.traces if not t.shadowed and client_shadow(ctx, t) is None]
-    return found
+    return ctx.memo(_live_traces)  # most routing rules read them: select once per analysis
 
 
-_LIVE: WeakKeyDictionary[Context, list[Trace]] = WeakKeyDictionary()
+def _live_traces(ctx: Context) -> list[Trace]:
+    return [t for t in ctx.traces.traces if not t.shadowed and client_shadow(ctx, t) is None]
 
 
 def live_backends(trace: Trace) -> Iterator[Backend]:
@@ -90,18 +88,21 @@ def service_of(ctx: Context, ref: ObjectRef | None) -> Service | None:
 
 
 def socket_virtual_services(ctx: Context) -> set[ObjectRef]:
-    """VirtualServices that carry socket traffic: a socket.io match, or a rule a trace passes."""
-    found = _SOCKET_ROUTES.get(ctx)
-    if found is None:
-        found = _SOCKET_ROUTES[ctx] = {ctx.inventory.ref_of(vs) for vs in ctx.inventory.virtual_services()
-                                       if any(has_socket_segment(rule) for rule in vs.spec.http)}
-        for trace in ctx.traces.traces:
-            found.update(hop.route for hop in trace.routing.hops)
-            found.update(ref for ref, _ in trace.routing.hidden_routes)
+    """VirtualServices that carry socket traffic: a socket.io match, or a rule a trace passes.
+
+    (Routes of other routers that traces pass are included too; the Istio rules SG110 and SG113
+    only ask about VirtualServices.)
+    """
+    return ctx.memo(_socket_virtual_services)
+
+
+def _socket_virtual_services(ctx: Context) -> set[ObjectRef]:
+    found = {ctx.inventory.ref_of(vs) for vs in ctx.inventory.virtual_services()
+             if any(is_socket_rule(rule) for rule in vs.spec.http)}
+    for trace in ctx.traces.traces:
+        found.update(hop.route for hop in trace.routing.hops)
+        found.update(ref for ref, _ in trace.routing.hidden_routes)
     return found
-
-
-_SOCKET_ROUTES: WeakKeyDictionary[Context, set[ObjectRef]] = WeakKeyDictionary()
 
 
 def targets_text(ctx: Context, hop: RouteHop) -> str:
@@ -131,16 +132,15 @@ def serves_namespace(server: ServerSpec, namespace: str) -> bool:
 
 
 def paired_servers(ctx: Context, client: ClientSpec) -> list[ServerSpec]:
-    by_client = _PAIRED.get(ctx)
-    if by_client is None:  # indexed once per analysis: a scan per client is quadratic
-        by_client = _PAIRED[ctx] = {}
-        for pair in ctx.pairs:
-            by_client.setdefault(pair.client.workload, {})[pair.server.workload] = pair.server
-    return list(by_client.get(client.workload, {}).values())
+    # indexed once per analysis: a scan per client is quadratic
+    return list(ctx.memo(_servers_by_client).get(client.workload, {}).values())
 
 
-_PAIRED: WeakKeyDictionary[Context, dict[ObjectRef, dict[ObjectRef, ServerSpec]]] = WeakKeyDictionary()
-
+def _servers_by_client(ctx: Context) -> dict[ObjectRef, dict[ObjectRef, ServerSpec]]:
+    by_client: dict[ObjectRef, dict[ObjectRef, ServerSpec]] = {}
+    for pair in ctx.pairs:
+        by_client.setdefault(pair.client.workload, {})[pair.server.workload] = pair.server
+    return by_client
 
 
 def looks_like_http_path(ctx: Context, client: ClientSpec, namespace: str) -> bool:

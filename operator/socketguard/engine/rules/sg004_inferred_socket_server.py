@@ -35,20 +35,17 @@ metadata:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import ObjectRef
+from socketguard.engine.routing.matching import socket_segment
 from socketguard.engine.rules._routes import ANNOTATIONS, hop_text
 from socketguard.engine.rules.base import Rule
 from socketguard.engine.trace import Delivery
 
 RULE = Rule.define(__doc__, code="SG004", name="inferred-socket-server", severity=Severity.INFO)
-
-_SOCKET_PREFIX = re.compile(r"^(.*?/socket\.io)(?:/|$)")
-
 
 @RULE.checker
 def check(ctx: Context) -> Iterator[Finding]:
@@ -83,5 +80,4 @@ def _finding(workload: ObjectRef, deliveries: list[Delivery]) -> Finding:
 
 
 def _implied_path(upstream: str) -> str:
-    found = _SOCKET_PREFIX.match(upstream)
-    return found.group(1) if found else (upstream.rstrip("/") or "/")
+    return socket_segment(upstream) or upstream.rstrip("/") or "/"

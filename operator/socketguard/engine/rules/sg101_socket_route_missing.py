@@ -42,6 +42,7 @@ from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing import Backend
 from socketguard.engine.routing.hosts import CLUSTER_SUFFIX, fqdn, in_cluster_service
+from socketguard.engine.routing.matching import differs_only_in_case
 from socketguard.engine.rules._routes import client_field, destination_field, hop_text, live_backends, live_traces
 from socketguard.engine.rules.base import Rule
 from socketguard.engine.rules.sg104_exact_match_misses_handshake import exact_misses
@@ -115,13 +116,14 @@ def _client(ctx: Context, trace: Trace) -> Iterator[Finding]:
     if trace.hop is None and routing.direct is None:
         if routing.hidden_routes or exact_misses(ctx, request.host, request.path):
             return  # SG113 (exportTo) or SG104 (exact match) name the cause
+        case_note, case_fixes, case_routes = _case_mismatch(ctx, trace)
         yield RULE.finding(
             client.workload, path_field,
-            f"no rule of the VirtualServices for {request.host} matches the handshake {where}, so the proxy "
-            "answers 404", fixes=[f"add a route matching `prefix: {request.path}` before broader rules",
-                                  "or set `socketguard.io/client-path` (and the client's path option) to a "
-                                  "path a route serves"],
-            related=[ref for ref, _, _ in routing.missing_gateways])
+            f"no route rule for {request.host} matches the handshake {where}, so the proxy answers 404"
+            f"{case_note}", fixes=[*case_fixes, f"add a route matching `prefix: {request.path}` before broader rules",
+                                   "or set `socketguard.io/client-path` (and the client's path option) to a "
+                                   "path a route serves"],
+            related=[*(ref for ref, _, _ in routing.missing_gateways), *case_routes])
         return
     if trace.hop is not None and not trace.hop.delivers:
         yield RULE.finding(
@@ -131,6 +133,25 @@ def _client(ctx: Context, trace: Trace) -> Iterator[Finding]:
             fixes=["add a route for the socket path before this rule"], related=[client.workload])
         return
     yield from _wrong_workloads(ctx, trace)
+
+
+def _case_mismatch(ctx: Context, trace: Trace) -> tuple[str, list[str], list[ObjectRef]]:
+    """A socket route for the host written in another letter case than the client's path.
+
+    Every router recognises `/Socket.IO/` as a socket route, but matches it by its own case rules:
+    say why the handshake misses it.
+    """
+    request = trace.request
+    for route_trace in ctx.traces.route_traces():
+        origin = route_trace.origin
+        segments = differs_only_in_case(route_trace.request.path, request.path)
+        if origin is None or segments is None or route_trace.request.host.lower() != request.host.lower():
+            continue
+        written, sent = segments
+        note = (f"; {hop_text(origin)} is written for {written}, which differs from the client's {sent} only in "
+                "letter case, and that match is case-sensitive")
+        return note, [f"write {written} as {sent} in {origin.route} {origin.rule_path_text}"], [origin.route]
+    return "", [], []
 
 
 def _wrong_workloads(ctx: Context, trace: Trace) -> Iterator[Finding]:

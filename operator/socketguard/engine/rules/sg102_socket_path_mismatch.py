@@ -44,6 +44,7 @@ from collections.abc import Iterator
 
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
+from socketguard.engine.routing.matching import differs_only_in_case
 from socketguard.engine.rules.base import Rule
 from socketguard.engine.semantics import accepted_prefix, path_option, server_accepts
 from socketguard.engine.trace import Delivery, Trace
@@ -78,8 +79,13 @@ def _finding(trace: Trace, delivery: Delivery) -> Finding:
         where = "the direct connection to the Service"
         subject = trace.client.workload if trace.client else server.workload
         path = trace.client.sources.get("client-path", ()) if trace.client else ()
+    accepted = accepted_prefix(server)
+    segments = differs_only_in_case(arrives, accepted)
+    case_note = "" if segments is None else (
+        f" ({segments[0]} differs from {segments[1]} only in letter case, and the server compares paths "
+        "case-sensitively)")
     message = (f"{where} delivers the handshake to {server.workload} as {arrives}{share}, but the "
-               f"{server.stack} server accepts only paths starting with {accepted_prefix(server)}")
+               f"{server.stack} server accepts only paths starting with {accepted}{case_note}")
     related = [server.workload, *([trace.client.workload] if trace.client else [])]
     assumptions = (*(hop.assumptions if hop else ()),
                    *(["server path is the default /socket.io (no socketguard.io/path)"] if server.inferred else []))

@@ -31,10 +31,8 @@ http:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
@@ -44,14 +42,13 @@ from socketguard.engine.models.istio import VirtualService
 from socketguard.engine.objects import FieldPath, ObjectRef, render_path
 from socketguard.engine.routing import Request
 from socketguard.engine.routing.hosts import host_matches
-from socketguard.engine.routing.istio import IstioRouter
+from socketguard.engine.routing.istio import ROUTER as ISTIO
+from socketguard.engine.routing.matching import ends_in_socket_segment
 from socketguard.engine.rules._routes import client_url, hop_text, targets_text
 from socketguard.engine.rules.base import Rule
 from socketguard.engine.trace import handshake_path
 
 RULE = Rule.define(__doc__, code="SG104", name="exact-match-misses-handshake", severity=Severity.ERROR)
-
-_ENDS_IN_SOCKET = re.compile(r"/socket\.io/?$")
 
 
 @dataclass(frozen=True)
@@ -74,28 +71,25 @@ class ExactMiss:
 
 @RULE.checker
 def check(ctx: Context) -> Iterator[Finding]:
-    router = IstioRouter(ctx.inventory)
-    for miss in _misses(ctx, _exact_matches(ctx)):
-        yield _finding(ctx, router, miss)
+    for miss in ctx.memo(_all_misses):
+        yield _finding(ctx, miss)
 
 
 def exact_misses(ctx: Context, host: str, handshake: str) -> list[ExactMiss]:
     """The exact matches on routes for `host` that were written for `handshake` but miss it."""
-    found = _MISSES.get(ctx)
-    if found is None:
-        found = _MISSES[ctx] = list(_misses(ctx, _exact_matches(ctx)))  # once per analysis, not per client
-    return [miss for miss in found
+    return [miss for miss in ctx.memo(_all_misses)  # found once per analysis, not per client
             if miss.handshake == handshake and any(host_matches(h, host) for h in miss.match.hosts or ("*",))]
 
 
-_MISSES: WeakKeyDictionary[Context, list[ExactMiss]] = WeakKeyDictionary()
+def _all_misses(ctx: Context) -> list[ExactMiss]:
+    return list(_misses(ctx, _exact_matches(ctx)))
 
 
 def _misses(ctx: Context, matches: Iterator[ExactMatch]) -> Iterator[ExactMiss]:
     client_paths = frozenset(c.path.rstrip("/") for c in ctx.clients.values())
     for match in matches:
         bare = match.value.split("?", 1)[0]
-        meant = _ENDS_IN_SOCKET.search(bare) is not None or bare.rstrip("/") in client_paths
+        meant = ends_in_socket_segment(bare) or bare.rstrip("/") in client_paths
         wanted = handshake_path(bare)
         if meant and match.value != wanted and not (match.ignore_case and match.value.lower() == wanted.lower()):
             yield ExactMiss(match, wanted)
@@ -137,7 +131,7 @@ def _ingress(ref: ObjectRef, ingress: Ingress) -> Iterator[ExactMatch]:
                                  (rule.host,) if rule.host else ())
 
 
-def _finding(ctx: Context, router: IstioRouter, miss: ExactMiss) -> Finding:
+def _finding(ctx: Context, miss: ExactMiss) -> Finding:
     match = miss.match
     kind = match.route.kind
     written = {"VirtualService": f"`exact: {match.value}`",
@@ -145,7 +139,7 @@ def _finding(ctx: Context, router: IstioRouter, miss: ExactMiss) -> Finding:
         kind, f"`path: {match.value}` with `pathType: Exact`")
     message = (f"{written} never equals the handshake path {miss.handshake} (Engine.IO always requests "
                f"`{miss.handshake}?EIO=4&...` and the query is not part of the match), so {match.route} "
-               f"{render_path(match.rule_path)} never matches; the handshake {_where_it_goes(ctx, router, miss)}")
+               f"{render_path(match.rule_path)} never matches; the handshake {_where_it_goes(ctx, miss)}")
     fixes = {
         "VirtualService": [f"match the prefix: `uri: {{prefix: {miss.handshake}}}`",
                            f"or the exact handshake path: `uri: {{exact: {miss.handshake}}}`"],
@@ -154,7 +148,7 @@ def _finding(ctx: Context, router: IstioRouter, miss: ExactMiss) -> Finding:
     return RULE.finding(match.route, match.path, message, fixes=fixes)
 
 
-def _where_it_goes(ctx: Context, router: IstioRouter, miss: ExactMiss) -> str:
+def _where_it_goes(ctx: Context, miss: ExactMiss) -> str:
     match = miss.match
     vs = ctx.inventory.view(match.route.group, match.route.kind, match.route.namespace, match.route.name)
     host = next((h for h in match.hosts if not h.startswith("*")), None)
@@ -168,7 +162,7 @@ def _where_it_goes(ctx: Context, router: IstioRouter, miss: ExactMiss) -> str:
             scheme = url.split(":", 1)[0].replace("wss", "https").replace("ws", "http")
     request = Request(host=host, path=miss.handshake, scheme=scheme, port=443 if scheme == "https" else 80,
                       via="gateway" if gateways else "mesh", source_namespace=match.route.namespace)
-    routing = router.route(request)
+    routing = ctx.router(ISTIO).route(request)
     if routing.winner is None:
         return "matches no rule (404)"
     return f"goes to {hop_text(routing.winner)} instead, reaching {targets_text(ctx, routing.winner)}"

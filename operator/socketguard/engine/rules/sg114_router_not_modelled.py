@@ -39,8 +39,7 @@ from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.models.ingress import Ingress
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing.backends import ServiceResolver
-from socketguard.engine.routing.candidates import SOCKET_SEGMENT
-from socketguard.engine.routing.ingress_nginx import is_nginx
+from socketguard.engine.routing.matching import socket_segment
 from socketguard.engine.rules.base import Rule
 
 RULE = Rule.define(__doc__, code="SG114", name="router-not-modelled", severity=Severity.INFO)
@@ -56,9 +55,11 @@ _KNOWN_LIMITS = {
 def check(ctx: Context) -> Iterator[Finding]:
     resolver = ServiceResolver(ctx.inventory)
     for view in ctx.inventory.views("networking.k8s.io", "Ingress"):
-        if not isinstance(view, Ingress) or is_nginx(view):
+        if not isinstance(view, Ingress):
             continue
         ref = ctx.inventory.ref_of(view)
+        if any(router.models(ref) for router in ctx.routers):
+            continue
         reached = sorted(_socket_targets(view, ref.namespace, resolver, ctx.traces.servers.keys()))
         if not reached:
             continue
@@ -81,6 +82,6 @@ def _socket_targets(ingress: Ingress, namespace: str, resolver: ServiceResolver,
             target = resolver.inventory.service(namespace, service.name) if service else None
             selected = resolver.selected_workloads(namespace, target.spec.selector) if target else ()
             found.update(str(workload) for workload in selected if workload in servers)
-            if SOCKET_SEGMENT.match(path.path):
+            if socket_segment(path.path) is not None:
                 found.add(f"the path {path.path}")
     return found

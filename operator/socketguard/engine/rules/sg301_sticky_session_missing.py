@@ -111,7 +111,7 @@ def _paths(ctx: Context, server: ServerSpec) -> Iterator[Path]:
 
 def _unrouted(ctx: Context, server: ServerSpec) -> Iterator[Path]:
     """No route reaches the server: in-cluster clients use the Services that select it."""
-    router = IstioRouter(ctx.inventory)
+    router = ctx.router_of(IstioRouter)  # Istio's resolution adds DestinationRule affinity
     for service in ctx.inventory.services(server.workload.namespace):
         ref = ctx.inventory.ref_of(service)
         backend = router.resolve_backend(fqdn(ref.namespace, ref.name), ref.namespace, ())
