@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from socketguard.engine.context import Context, Pairing
+from socketguard.engine.context import Context
 from socketguard.engine.contract import ClientSpec, EventContract, ServerSpec
 from socketguard.engine.findings import Finding
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.rules.base import Rule
+from socketguard.engine.trace import Pairing
 
 
 @dataclass

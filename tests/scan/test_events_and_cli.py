@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from socketguard.cli import main
-from socketguard.engine.context import Context, Pairing
+from socketguard.engine.context import Context
 from socketguard.engine.contract import ClientSpec, ServerSpec
 from socketguard.engine.findings import Finding
 from socketguard.engine.objects import ObjectRef
@@ -19,6 +19,7 @@ from socketguard.engine.rules import sg501_event_never_emitted as sg501
 from socketguard.engine.rules import sg504_room_pattern_mismatch as sg504
 from socketguard.engine.rules import sg505_payload_fields_missing as sg505
 from socketguard.engine.rules.base import Rule
+from socketguard.engine.trace import Pairing
 from socketguard.inputs.scan.events import annotations_for, events_from_scan, split_by_role
 from socketguard.inputs.scan.source import scan_paths, scan_source
 

@@ -7,7 +7,6 @@ annotations and one routing pass.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -16,25 +15,16 @@ from socketguard.engine.contract import ClientSpec, ServerSpec
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.objects import ObjectRef
+from socketguard.engine.trace import Pairing, TraceSet, build_traces
 
 if TYPE_CHECKING:
     from socketguard.engine.contract import ContractSet, EventSources
     from socketguard.engine.routing import Router
-    from socketguard.engine.trace import Trace, TraceSet
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 IGNORE_ANNOTATION = f"{ANNOTATION_PREFIX}ignore"
-
-
-@dataclass(frozen=True)
-class Pairing:
-    """A client and one server its handshake reaches (by routing, or pinned by client-server)."""
-
-    client: ClientSpec
-    server: ServerSpec
-    trace: Trace | None = None
 
 
 class Context:
@@ -96,8 +86,6 @@ class Context:
 
     @cached_property
     def traces(self) -> TraceSet:
-        from socketguard.engine.trace import build_traces
-
         return build_traces(self.inventory, self.contracts, self.routers)
 
     @property

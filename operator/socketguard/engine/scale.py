@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from socketguard.engine.context import Pairing
 from socketguard.engine.contract import ServerSpec
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.objects import FieldPath, ObjectRef, get_path
 from socketguard.engine.routing import Backend, RouteHop
 from socketguard.engine.routing.hosts import fqdn
+from socketguard.engine.trace import Pairing
 
 # Service sessionAffinity: ClientIP is honoured by kube-proxy only; Envoy balances endpoints itself.
 KUBE_PROXY_ONLY = frozenset({"client-ip", "none"})

@@ -16,13 +16,21 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from socketguard.engine.context import Pairing
 from socketguard.engine.contract import ClientSpec, ContractSet, ServerSpec, annotated_keys, default_server
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing import Backend, Request, RouteHop, Router, RoutingResult
 from socketguard.engine.routing.candidates import Candidate
 from socketguard.engine.routing.hosts import fqdn, in_cluster_service
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """A client and one server its handshake reaches (by routing, or pinned by client-server)."""
+
+    client: ClientSpec
+    server: ServerSpec
+    trace: Trace | None = None
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from socketguard.engine.context import Context, Pairing
+from socketguard.engine.context import Context
 from socketguard.engine.contract import ServerSpec
 from socketguard.engine.cors import (
     Refusal,
@@ -75,6 +75,7 @@ from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import FieldPath, ObjectRef, get_path
 from socketguard.engine.routing import RouteHop
 from socketguard.engine.rules.base import Rule
+from socketguard.engine.trace import Pairing
 
 RULE = Rule.define(__doc__, code="SG201", name="cors-origin-not-allowed", severity=Severity.ERROR)
 

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from socketguard.engine.context import Context, Pairing
+from socketguard.engine.context import Context
 from socketguard.engine.contract import ServerSpec
 from socketguard.engine.cors import (
     describe_proxy,
@@ -61,6 +61,7 @@ from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import RouteHop
 from socketguard.engine.rules.base import Rule
+from socketguard.engine.trace import Pairing
 
 RULE = Rule.define(__doc__, code="SG202", name="cors-wildcard-with-credentials", severity=Severity.ERROR)
 
