@@ -110,6 +110,8 @@ def display_name(path: Path, base: Path) -> str:
     # String operations, not Path.resolve(): this runs for every file of a large tree.
     absolute = os.path.abspath(path)  # noqa: PTH100 (no symlink resolution wanted, and cheap)
     prefix = str(base).rstrip(os.sep) + os.sep
+    if absolute + os.sep == prefix:
+        return "."
     shown = absolute[len(prefix) :] if absolute.startswith(prefix) else absolute
     return shown.replace(os.sep, "/")
 

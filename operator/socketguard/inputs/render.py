@@ -9,6 +9,7 @@ located at the template it names when it names one.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 import shutil
@@ -87,7 +88,7 @@ def _run(command: Sequence[str]) -> _Run:
 
 def render_chart(chart: Path, shown: str, options: HelmOptions) -> Rendering:
     """`helm template` of `chart` (shown as `shown`), split by template (helm's `# Source:` comments)."""
-    chart_file = f"{shown}/{CHART_FILE}"
+    chart_file = _inside(shown, CHART_FILE)
     helm = shutil.which("helm")
     base_command = ["helm", "template", options.release, shown, *options.arguments()]
     command = shlex.join(base_command)
@@ -99,13 +100,18 @@ def render_chart(chart: Path, shown: str, options: HelmOptions) -> Rendering:
         return Rendering(command, problems=[_helm_failure(shown, chart_file, run.error)])
     files = [
         RenderedFile(
-            f"{shown}/{_within_chart(source)}",
+            _inside(shown, _within_chart(source)),
             text,
             shlex.join([*base_command, "--show-only", _within_chart(source)]),
         )
         for source, text in _split_by_source(run.output).items()
     ]
     return Rendering(command, files=files)
+
+
+def _inside(directory: str, relative: str) -> str:
+    """`chart` + `templates/x.yaml`; `.` + `templates/x.yaml` -> `templates/x.yaml`."""
+    return posixpath.normpath(f"{directory}/{relative}")
 
 
 def _within_chart(source: str) -> str:
@@ -139,19 +145,21 @@ def _helm_failure(shown: str, chart_file: str, message: str) -> Located:
         location = Location(chart_file)
     else:
         line, column = int(at.group("line") or 0), int(at.group("column") or 0)
-        location = Location(f"{shown}/{_within_chart(at.group('source'))}", line, column if line else 0)
+        location = Location(_inside(shown, _within_chart(at.group("source"))), line, column if line else 0)
     finding = file_problem(location.file or chart_file, f"helm template failed: {_one_line(message)}")
     return Located(finding, location)
 
 
 def _one_line(message: str) -> str:
-    return " ".join(line.strip() for line in message.splitlines() if line.strip())
+    # helm's hint about its own --debug flag does not apply to a lint run
+    lines = (line.strip() for line in message.splitlines())
+    return " ".join(line for line in lines if line and not line.startswith("Use --debug"))
 
 
 def render_kustomization(directory: Path, shown: str) -> Rendering:
     """`kubectl kustomize` (or `kustomize build`) of `directory`; the objects are shown in its kustomization file."""
     found = kustomization_file(directory)
-    file = f"{shown}/{found.name if found is not None else KUSTOMIZATION_FILES[0]}"
+    file = _inside(shown, found.name if found is not None else KUSTOMIZATION_FILES[0])
     tool = _kustomize_command()
     if tool is None:
         command = shlex.join(["kubectl", "kustomize", shown])
