@@ -139,6 +139,19 @@ def test_gitignore_above_the_linted_directory_counts_up_to_the_repository_root(
     assert check.returncode == 0
 
 
+def test_linked_folders_are_not_followed_and_a_linked_root_keeps_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    write(tmp_path / ".gitignore", "real/ignored.yaml\n")
+    write(tmp_path / "real" / "svc.yaml", SERVICE.replace("name: api", "name: api, labels: {x: 1"))
+    write(tmp_path / "real" / "ignored.yaml", BROKEN_YAML)
+    (tmp_path / "real" / "loop").symlink_to(tmp_path)  # would never end if followed
+    (tmp_path / "k8s").symlink_to(tmp_path / "real")
+    result = lint(tmp_path, monkeypatch, "k8s", "-o", "json")
+    assert [item["location"]["file"] for item in findings(result)] == ["k8s/svc.yaml"]
+
+
 def test_exclude_flag_and_config_drop_files_charts_and_overlays(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path_with: Callable[..., None]
 ) -> None:
@@ -221,13 +234,18 @@ def test_templates_and_values_are_never_parsed(tmp_path: Path, monkeypatch: pyte
     assert [item["code"] for item in findings(result)] == ["SG005"]
 
 
+def edited_chart(tmp_path: Path, template: str, old: str, new: str) -> Path:
+    """A copy of the example chart in `tmp_path/chart` with one edit to one template; the template's path."""
+    path = shutil.copytree(EXAMPLE_REPO / "chart", tmp_path / "chart") / "templates" / template
+    path.write_text(path.read_text().replace(old, new))
+    return path
+
+
 def test_a_chart_helm_cannot_render_is_one_located_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path_with: Callable[..., None]
 ) -> None:
     path_with("helm")
-    chart = shutil.copytree(EXAMPLE_REPO / "chart", tmp_path / "chart")
-    template = chart / "templates" / "mageagent.yaml"
-    template.write_text(template.read_text().replace(".Values.mageagent.replicas", ".Values.missing.replicas"))
+    template = edited_chart(tmp_path, "mageagent.yaml", ".Values.mageagent.replicas", ".Values.missing.replicas")
     result = lint(tmp_path, monkeypatch, ".", "--color", "never")
     assert result.exit_code == 2
     assert "Traceback" not in result.output
@@ -242,9 +260,7 @@ def test_a_chart_that_renders_invalid_yaml_is_one_error_at_the_template(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path_with: Callable[..., None]
 ) -> None:
     path_with("helm")
-    chart = shutil.copytree(EXAMPLE_REPO / "chart", tmp_path / "chart")
-    route = chart / "templates" / "virtualservice.yaml"
-    route.write_text(route.read_text().replace("      match:", "     match:"))
+    edited_chart(tmp_path, "virtualservice.yaml", "      match:", "     match:")
     result = lint(tmp_path, monkeypatch, ".", "-o", "json")
     assert result.exit_code == 2
     (item,) = findings(result)

@@ -50,11 +50,6 @@ class Discovered:
     charts: list[Path] = field(default_factory=list)
     kustomizations: list[Path] = field(default_factory=list)
 
-    def extend(self, other: Discovered) -> None:
-        self.files.extend(other.files)
-        self.charts.extend(other.charts)
-        self.kustomizations.extend(other.kustomizations)
-
     def __bool__(self) -> bool:
         return bool(self.files or self.charts or self.kustomizations)
 
@@ -85,18 +80,24 @@ def is_manifest_name(name: str) -> bool:
 
 
 class _Ignores:
-    """The `.gitignore` files that apply to one directory: each matches paths relative to its own folder."""
+    """The `.gitignore` files that apply to one directory, each matching paths relative to its folder.
 
-    def __init__(self, specs: tuple[tuple[Path, pathspec.GitIgnoreSpec], ...] = ()) -> None:
+    An entry is (walked folder, prefix, spec): the path is taken relative to the folder, and a
+    `.gitignore` above the linted directory sees it behind the prefix (the linted directory's
+    path from that file's folder).
+    """
+
+    def __init__(self, specs: tuple[tuple[Path, str, pathspec.GitIgnoreSpec], ...] = ()) -> None:
         self._specs = specs
 
     def entering(self, directory: Path) -> _Ignores:
         spec = _read_gitignore(directory / _GITIGNORE)
-        return _Ignores((*self._specs, (directory, spec))) if spec is not None else self
+        return _Ignores((*self._specs, (directory, "", spec))) if spec is not None else self
 
     def ignored(self, path: Path, is_dir: bool) -> bool:
-        for folder, spec in self._specs:
+        for folder, prefix, spec in self._specs:
             relative = os.path.relpath(path, folder).replace(os.sep, "/")
+            relative = f"{prefix}/{relative}" if prefix else relative
             if spec.match_file(relative + "/" if is_dir else relative):
                 return True
         return False
@@ -110,26 +111,29 @@ def _read_gitignore(path: Path) -> pathspec.GitIgnoreSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
-def _outer_ignores(directory: Path) -> _Ignores:
-    """`.gitignore` files of the folders above `directory` (resolved), up to the repository's root."""
+def _outer_ignores(root: Path) -> _Ignores:
+    """`.gitignore` files of the folders above `root`, up to the repository's root (none outside one)."""
+    real = root.resolve()
     above: list[Path] = []
-    for folder in directory.parents:
+    for folder in real.parents:
         above.append(folder)
         if (folder / ".git").exists():
             break
     else:
-        above = []  # not in a git repository: only the linted tree's own files count
-    ignores = _Ignores()
-    for folder in reversed(above):
-        ignores = ignores.entering(folder)
-    return ignores
+        return _Ignores()
+    specs = (
+        (root, real.relative_to(folder).as_posix(), spec)
+        for folder in reversed(above)
+        if (spec := _read_gitignore(folder / _GITIGNORE)) is not None
+    )
+    return _Ignores(tuple(specs))
 
 
 def discover(directory: Path, shown: Callable[[Path], str], exclude: Sequence[str] = ()) -> Discovered:
     """Plain manifest files, charts and Kustomize directories to render under `directory`."""
     found = Discovered()
     kustomize_dirs: list[Path] = []
-    root = directory.resolve()
+    root = Path(os.path.abspath(directory))  # noqa: PTH100 (names as given: no symlink resolution)
     _walk(root, _outer_ignores(root).entering(root), shown, exclude, False, found, kustomize_dirs)
     found.kustomizations = _overlays(kustomize_dirs)
     found.files.sort()
@@ -160,6 +164,8 @@ def _walk(
     for entry in entries:
         path = Path(entry.path)
         is_dir = entry.is_dir()
+        if is_dir and entry.is_symlink():
+            continue  # as `find` and os.walk do: a link to a folder above would never end
         if entry.name.startswith(".") or is_excluded(shown(path), exclude) or ignores.ignored(path, is_dir):
             continue
         if is_dir:
