@@ -82,7 +82,7 @@ def test_unparseable_input_exits_2_even_with_fail_on_never(tmp_path: Path, outpu
 
 @pytest.mark.parametrize("output", FORMATS)
 def test_ignoring_sg003_lifts_exit_2(tmp_path: Path, output: str) -> None:
-    write(tmp_path / "bad.yaml", "- a list\n- not an object\n")
+    write(tmp_path / "bad.yaml", "- kind: Service\n- not an object\n")
     write(tmp_path / "svc.yaml", service("api"))
     assert lint(".", "-o", output, "--ignore", "SG003").exit_code == 1
     assert lint(".", "-o", output, "--ignore", "sg003,SG901").exit_code == 0

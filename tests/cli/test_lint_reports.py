@@ -80,7 +80,7 @@ def test_colour_only_when_asked(tmp_path: Path) -> None:
 
 
 def test_baseline_round_trip(tmp_path: Path) -> None:
-    write(tmp_path / "app.yaml", service("api"), deployment("api"), "- not an object\n")
+    write(tmp_path / "app.yaml", service("api"), deployment("api"), "not an object\n")
     recorded = lint("app.yaml", "--write-baseline", "baseline.json")
     assert recorded.exit_code == 0
     assert "recorded 3 findings" in recorded.stderr
@@ -91,7 +91,7 @@ def test_baseline_round_trip(tmp_path: Path) -> None:
     assert known.exit_code == 0, known.output  # the SG003 too is known
     assert "No findings. (3 known from the baseline)" in known.stdout
 
-    write(tmp_path / "app.yaml", service("api"), deployment("api"), "- not an object\n", service("new"))
+    write(tmp_path / "app.yaml", service("api"), deployment("api"), "not an object\n", service("new"))
     new = lint("app.yaml", "--baseline", "baseline.json", "-o", "json")
     assert new.exit_code == 1
     assert [(f["code"], f["object"]["name"]) for f in json.loads(new.stdout)] == [("SG901", "new")]

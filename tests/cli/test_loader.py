@@ -80,15 +80,15 @@ def test_unknown_kinds_are_kept() -> None:
 
 
 def test_documents_that_are_not_objects() -> None:
-    text = "- a\n- list\n---\njust a string\n---\n42\n---\napiVersion: v1\nkind: Service\n---\nkind: 3\n"
+    text = "- kind: Service\n---\njust a string\n---\n42\n---\napiVersion: v1\nkind: Service\n---\nkind: 3\n"
     loaded = load_bytes("bad.yaml", text.encode())
     assert loaded.objects == []
     found = problems(loaded)
     assert found[0] == ("bad.yaml:1:1", "not a Kubernetes object: expected a Kubernetes object (a mapping), got a list")
-    assert found[1][0] == "bad.yaml:4:1" and "got a string" in found[1][1]
-    assert found[2][0] == "bad.yaml:6:1" and "got a number" in found[2][1]
-    assert found[3][0] == "bad.yaml:8:1" and "`metadata` must be a mapping" in found[3][1]
-    assert ("bad.yaml:11:1", "not a Kubernetes object: `kind` must be a non-empty string") in found[4:]
+    assert found[1][0] == "bad.yaml:3:1" and "got a string" in found[1][1]
+    assert found[2][0] == "bad.yaml:5:1" and "got a number" in found[2][1]
+    assert found[3][0] == "bad.yaml:7:1" and "`metadata` must be a mapping" in found[3][1]
+    assert ("bad.yaml:10:1", "not a Kubernetes object: `kind` must be a non-empty string") in found[4:]
     assert {p.finding.code for p in loaded.problems} == {"SG003"}
     assert loaded.problems[0].finding.subject.name == "bad.yaml#1"
 
@@ -167,7 +167,7 @@ def test_directory_without_manifests_and_unreadable_file(tmp_path: Path) -> None
     (tmp_path / "dangling.yaml").symlink_to(tmp_path / "nowhere.yaml")
     loaded = load_inputs([str(tmp_path / "empty"), str(tmp_path / "dangling.yaml")], cwd=tmp_path)
     assert problems(loaded) == [
-        ("empty", "no *.yaml, *.yml or *.json files in this directory"),
+        ("empty", "no Kubernetes manifests (*.yaml, *.yml, *.json), Helm charts or Kustomize directories here"),
         ("dangling.yaml", "cannot read the file: No such file or directory"),
     ]
 
@@ -175,5 +175,5 @@ def test_directory_without_manifests_and_unreadable_file(tmp_path: Path) -> None
 def test_stdin_is_named(tmp_path: Path) -> None:
     import io
 
-    loaded = load_inputs(["-"], io.BytesIO(b"- not an object\n"), cwd=tmp_path)
+    loaded = load_inputs(["-"], io.BytesIO(b"not an object\n"), cwd=tmp_path)
     assert [str(p.location) for p in loaded.problems] == [f"{STDIN_NAME}:1:1"]

@@ -50,6 +50,8 @@ RESERVED: dict[str, tuple[str, Severity]] = {
     "SG504": ("room-pattern-mismatch", Severity.WARNING),
     "SG505": ("payload-fields-missing", Severity.WARNING),
     "SG601": ("probe-handshake-failed", Severity.ERROR),
+    # reported by `lint` for a chart or Kustomize directory it cannot render (no checker)
+    "SG005": ("manifest-not-rendered", Severity.INFO),
 }
 SECTIONS = ("What it checks", "Why it matters", "How to fix")
 _YAML_LINE = re.compile(r"^\s+(- )?[\w./'-]+:(\s|$)")

@@ -19,6 +19,7 @@ from socketguard.engine.objects import ObjectRef
 from socketguard.engine.rules.base import Rule
 from socketguard.inputs.loader import STDIN, Loaded, LoadedObject, load_inputs
 from socketguard.inputs.locate import Located, Locator, by_location
+from socketguard.inputs.render import HelmOptions
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 UNPARSEABLE = "SG003"
@@ -26,6 +27,8 @@ UNPARSEABLE = "SG003"
 _EPILOG = """\b
 Examples:
   socketguard lint manifests/                  every *.yaml, *.yml, *.json below
+  socketguard lint .                           also renders Helm charts and Kustomize overlays
+  socketguard lint . --helm-values prod.yaml --helm-set replicas=3 --helm-namespace shop
   helm template app ./chart | socketguard lint -
   kubectl get deploy,svc,vs,dr -A -o yaml | socketguard lint -
   socketguard lint --cluster                   the current kube context
@@ -143,6 +146,16 @@ def _fail(message: str) -> NoReturn:
               help="Rule codes to skip, comma-separated; repeatable.")
 @click.option("--exclude", "exclude_values", multiple=True, metavar="GLOB",
               help="Skip files found in directories whose path (or folder) matches; repeatable.")
+@click.option("--helm-values", "helm_values", multiple=True, metavar="FILE",
+              help="Values file for every Helm chart found (helm template --values); repeatable.")
+@click.option("--helm-set", "helm_set", multiple=True, metavar="KEY=VALUE",
+              help="Value for every Helm chart found (helm template --set); repeatable.")
+@click.option("--helm-release", default="release", show_default=True, metavar="NAME",
+              help="Release name charts are rendered with.")
+@click.option("--helm-namespace", default="default", show_default=True, metavar="NS",
+              help="Release namespace charts are rendered with.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="List the documents skipped as not Kubernetes and the helm/kustomize commands run.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Settings file (default: nearest .socketguard.yaml or pyproject.toml).")
 @click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -164,6 +177,11 @@ def lint(
     show: str | None,
     ignore_values: tuple[str, ...],
     exclude_values: tuple[str, ...],
+    helm_values: tuple[str, ...],
+    helm_set: tuple[str, ...],
+    helm_release: str,
+    helm_namespace: str,
+    verbose: bool,
     config_file: Path | None,
     baseline_file: Path | None,
     write_baseline_file: Path | None,
@@ -175,9 +193,11 @@ def lint(
 ) -> None:
     """Check Socket.IO routing in Kubernetes manifests, offline.
 
-    Reads files, directories (recursively: *.yaml, *.yml, *.json), multi-document YAML and
-    List objects; `-` reads stdin. Every finding names the file, line and column of the field
-    to change.
+    Reads files, directories (recursively: *.yaml, *.yml, *.json; Helm charts rendered with
+    `helm template`, Kustomize directories with `kubectl kustomize`; .gitignore honoured),
+    multi-document YAML and List objects; `-` reads stdin. YAML or JSON with neither
+    apiVersion nor kind is not Kubernetes and is skipped. Every finding names the file, line
+    and column of the field to change.
     """
     _check_inputs(paths, cluster)
     try:
@@ -188,7 +208,14 @@ def lint(
         _fail(str(error))
     ignore = (*settings.ignore, *parse_codes(ignore_values))
     exclude = (*settings.exclude, *exclude_values)
-    loaded = _read_cluster(kube_context, namespace) if cluster else load_inputs(paths, _stdin(), exclude=exclude)
+    helm = HelmOptions(helm_release, helm_namespace, helm_values, helm_set)
+    loaded = (
+        _read_cluster(kube_context, namespace)
+        if cluster
+        else load_inputs(paths, _stdin(), exclude=exclude, helm=helm)
+    )
+    if verbose:
+        _note_read(loaded)
     rules = rule_set()
     try:
         bindings = [SourceBinding.parse(value) for value in source_values]
@@ -203,7 +230,7 @@ def lint(
     fail_severity = _severity(fail_on or settings.fail_on or "error")
     shown_severity = _severity(show or settings.show or "info") or Severity.INFO
     shown = [item for item in result.new if item.finding.severity >= shown_severity]
-    _emit(output, shown, result, rules, colour, hidden=len(result.new) - len(shown))
+    _emit(output, shown, result, rules, colour, hidden=len(result.new) - len(shown), skipped=len(loaded.skipped))
     sys.exit(exit_code([item.finding for item in result.new], fail_severity))
 
 
@@ -217,6 +244,13 @@ def _note_replaced(replaced: list[tuple[ObjectRef, str]], limit: int = 5) -> Non
         f"the last definition is checked: {shown}{more}",
         err=True,
     )
+
+
+def _note_read(loaded: Loaded) -> None:
+    for command in loaded.rendered:
+        click.echo(f"socketguard lint: rendered: {command}", err=True)
+    for document in loaded.skipped:
+        click.echo(f"socketguard lint: skipped, not a Kubernetes object (no apiVersion or kind): {document}", err=True)
 
 
 def _count(count: int, one: str, many: str) -> str:
@@ -257,7 +291,14 @@ def _severity(label: str) -> Severity | None:
 
 
 def _emit(
-    output: str, shown: list[Located], result: LintResult, rules: Sequence[Rule], colour: str, *, hidden: int
+    output: str,
+    shown: list[Located],
+    result: LintResult,
+    rules: Sequence[Rule],
+    colour: str,
+    *,
+    hidden: int,
+    skipped: int = 0,
 ) -> None:
     if output == "json":
         from socketguard.report import json as json_report
@@ -272,6 +313,11 @@ def _emit(
 
         use_colour = _use_colour(colour)
         report = text.render(
-            shown, colour=use_colour, locate_ref=result.locator.locate, hidden=hidden, baselined=len(result.known)
+            shown,
+            colour=use_colour,
+            locate_ref=result.locator.locate,
+            hidden=hidden,
+            baselined=len(result.known),
+            skipped=skipped,
         )
         click.echo(report, nl=False, color=use_colour)

@@ -3,13 +3,16 @@
 Each document is composed once by libyaml and constructed once from that node, exactly what
 `yaml.load_all` does, so reading costs what PyYAML's C loader costs; the node is kept so a
 finding's field path can be turned into `file:line:col` later, only for objects with findings.
-Anything that is not a usable Kubernetes object becomes an SG003 finding with a location.
+A document with neither `apiVersion` nor `kind` (a chart's values, a compose file, a JSON schema)
+is not a Kubernetes object and is skipped, counted in `Loaded.skipped`; anything else that is not
+a usable Kubernetes object becomes an SG003 finding with a location. Directories are searched as
+`inputs.discovery` says; Helm charts and Kustomize directories are rendered (`inputs.render`).
 """
 
 from __future__ import annotations
 
 import codecs
-import fnmatch
+import dataclasses
 import gc
 import json
 import os
@@ -18,16 +21,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import accumulate
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import yaml
 
 from socketguard.engine.inventory import identity_problems
 from socketguard.engine.rules.sg003_unparseable_manifest import document_problem, file_problem
+from socketguard.inputs.discovery import Discovered, discover
 from socketguard.inputs.locate import Located, Location, Origin, json_path, node_position
+from socketguard.inputs.render import HelmOptions, Rendering, render_chart, render_kustomization
 
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 
@@ -49,16 +53,20 @@ class LoadedObject:
 
 @dataclass(slots=True)
 class Loaded:
-    """Objects read, problems found (SG003, located), and the files that were read."""
+    """Objects read, problems found (SG003, located), the files read, what was skipped or rendered."""
 
     objects: list[LoadedObject] = field(default_factory=list)
     problems: list[Located] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # documents that are not Kubernetes objects
+    rendered: list[str] = field(default_factory=list)  # the helm / kustomize commands that were run
 
     def extend(self, other: Loaded) -> None:
         self.objects.extend(other.objects)
         self.problems.extend(other.problems)
         self.files.extend(other.files)
+        self.skipped.extend(other.skipped)
+        self.rendered.extend(other.rendered)
 
 
 def load_inputs(
@@ -66,11 +74,13 @@ def load_inputs(
     stdin: BinaryIO | None = None,
     cwd: Path | None = None,
     exclude: Sequence[str] = (),
+    helm: HelmOptions | None = None,
 ) -> Loaded:
     """Reads every path (`-` is stdin); directories are searched recursively for manifests.
 
-    `exclude` globs (`charts/*/templates`, `*.values.yaml`) drop files found in directories
-    when they match the file's path relative to the working directory, or one of its folders.
+    `exclude` globs (`charts/*/templates`, `*.values.yaml`) drop what is found in directories
+    when they match its path relative to the working directory, or one of its folders; charts
+    found are rendered with `helm` options.
     Everything loaded is moved to the collector's permanent generation (`gc.freeze`): it lives
     for the whole run, and rescanning millions of YAML nodes would double the cost of a lint.
     """
@@ -78,17 +88,19 @@ def load_inputs(
     loaded = Loaded()
     with _no_gc(freeze=True):
         for given in paths:
-            _load_path(given, stdin, base, exclude, loaded)
+            _load_path(given, stdin, base, exclude, helm or HelmOptions(), loaded)
     return loaded
 
 
-def _load_path(given: str, stdin: BinaryIO | None, base: Path, exclude: Sequence[str], loaded: Loaded) -> None:
+def _load_path(
+    given: str, stdin: BinaryIO | None, base: Path, exclude: Sequence[str], helm: HelmOptions, loaded: Loaded
+) -> None:
     if given == STDIN:
         loaded.extend(load_bytes(STDIN_NAME, stdin.read() if stdin is not None else b""))
         return
     path = Path(given)
     if path.is_dir():
-        loaded.extend(_load_directory(path, base, exclude))
+        loaded.extend(_load_directory(path, base, exclude, helm))
     else:
         loaded.extend(load_file(path, display_name(path, base)))
 
@@ -98,43 +110,50 @@ def display_name(path: Path, base: Path) -> str:
     # String operations, not Path.resolve(): this runs for every file of a large tree.
     absolute = os.path.abspath(path)  # noqa: PTH100 (no symlink resolution wanted, and cheap)
     prefix = str(base).rstrip(os.sep) + os.sep
+    if absolute + os.sep == prefix:
+        return "."
     shown = absolute[len(prefix) :] if absolute.startswith(prefix) else absolute
     return shown.replace(os.sep, "/")
 
 
-def manifest_files(directory: Path) -> list[Path]:
-    """Manifest files under `directory`, sorted; hidden files and directories are skipped.
-
-    (`.git/`, `.github/workflows/*.yml`, `.pre-commit-config.yaml`, `.socketguard.yaml`: none of
-    them is a Kubernetes manifest.)
-    """
-    found: list[Path] = []
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        wanted = (name for name in files if name.endswith(MANIFEST_SUFFIXES) and not name.startswith("."))
-        found.extend(Path(root, name) for name in wanted)
-    return sorted(found)
-
-
-def is_excluded(name: str, patterns: Sequence[str]) -> bool:
-    if not patterns:
-        return False
-    parts = PurePosixPath(name).parts
-    prefixes = ["/".join(parts[: end + 1]) for end in range(len(parts))]
-    return any(fnmatch.fnmatchcase(prefix, pattern) for pattern in patterns for prefix in prefixes)
-
-
-def _load_directory(directory: Path, base: Path, exclude: Sequence[str] = ()) -> Loaded:
-    named = ((path, display_name(path, base)) for path in manifest_files(directory))
-    files = [(path, name) for path, name in named if not is_excluded(name, exclude)]
-    if not files:
+def _load_directory(directory: Path, base: Path, exclude: Sequence[str], helm: HelmOptions) -> Loaded:
+    found = discover(directory, lambda path: display_name(path, base), exclude)
+    if not found:
         name = display_name(directory, base)
-        message = "no *.yaml, *.yml or *.json files in this directory"
+        message = "no Kubernetes manifests (*.yaml, *.yml, *.json), Helm charts or Kustomize directories here"
         problem = file_problem(name, f"{message} (after --exclude)" if exclude else message)
         return Loaded(problems=[Located(problem, Location(name))])
+    return _load_discovered(found, base, helm)
+
+
+def _load_discovered(found: Discovered, base: Path, helm: HelmOptions) -> Loaded:
     loaded = Loaded()
-    for path, name in files:
-        loaded.extend(load_file(path, name))
+    for path in found.files:
+        loaded.extend(load_file(path, display_name(path, base)))
+    for chart in found.charts:
+        loaded.extend(_load_rendering(render_chart(chart, display_name(chart, base), helm)))
+    for directory in found.kustomizations:
+        loaded.extend(_load_rendering(render_kustomization(directory, display_name(directory, base))))
+    return loaded
+
+
+def _load_rendering(rendering: Rendering) -> Loaded:
+    """Rendered text read like a file; its objects and problems remember the command that printed it."""
+    loaded = Loaded(problems=list(rendering.problems), rendered=[] if rendering.problems else [rendering.command])
+    for rendered in rendering.files:
+        part = load_bytes(rendered.name, rendered.text)
+        loaded.objects.extend(
+            dataclasses.replace(item, origin=dataclasses.replace(item.origin, rendered_by=rendered.rendered_by))
+            if item.origin is not None
+            else item
+            for item in part.objects
+        )
+        loaded.problems.extend(
+            Located(item.finding, dataclasses.replace(item.location, rendered_by=rendered.rendered_by))
+            for item in part.problems
+        )
+        loaded.files.extend(part.files)
+        loaded.skipped.extend(part.skipped)
     return loaded
 
 
@@ -252,12 +271,30 @@ def _read_document(loader: Any, node: yaml.Node, document: str, file: str, loade
         return
     items = _list_items(data)
     if items is None:
-        _add_object(data, node, document, file, loaded)
+        if is_kubernetes_like(data):
+            _add_object(data, node, document, file, loaded)
+        else:
+            loaded.skipped.append(document)
         return
     item_nodes = node.value if isinstance(node, yaml.SequenceNode) else _items_node(node)
     for index, item in enumerate(items):
         item_node = item_nodes[index] if index < len(item_nodes) else node
         _add_object(item, item_node, f"{document}.items[{index}]", file, loaded)
+
+
+def is_kubernetes_like(document: Any) -> bool:
+    """Whether a top-level document means to be a Kubernetes object (or a list of them).
+
+    A mapping with neither `apiVersion` nor `kind` (values, compose files, JSON schemas) is
+    something else, and so is a list without such a mapping (an Ansible playbook): both are
+    skipped. A list holding an object is a common mistake for a `List`, and a bare string or
+    number is a broken manifest: both stay SG003.
+    """
+    if isinstance(document, dict):
+        return "apiVersion" in document or "kind" in document
+    if isinstance(document, list):
+        return any(isinstance(item, dict) and ("apiVersion" in item or "kind" in item) for item in document)
+    return True
 
 
 def _list_items(data: Any) -> list[Any] | None:
@@ -329,6 +366,9 @@ def _parse_json(name: str, data: bytes) -> Loaded | None:
     loaded = Loaded(files=[name])
     origin = Origin(name)
     items = _list_items(document)
+    if items is None and not is_kubernetes_like(document):
+        loaded.skipped.append(f"{name}#1")
+        return loaded
     for index, raw in enumerate(items if items is not None else [document]):
         if raw is None:
             continue

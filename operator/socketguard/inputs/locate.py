@@ -24,6 +24,8 @@ class Location:
     line: int = 0
     column: int = 0
     json_path: str = "$"
+    # For rendered manifests (Helm, Kustomize): the command that prints the text `line` counts in.
+    rendered_by: str = ""
 
     def __str__(self) -> str:
         if self.file is None:
@@ -33,7 +35,9 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
     def as_dict(self) -> dict[str, object]:
-        return {"file": self.file, "line": self.line, "column": self.column, "jsonPath": self.json_path}
+        shown: dict[str, object] = {"file": self.file, "line": self.line, "column": self.column}
+        shown["jsonPath"] = self.json_path  # after the position, as JSON reports have always listed it
+        return {**shown, "renderedBy": self.rendered_by} if self.rendered_by else shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,7 @@ class Origin:
     node: yaml.Node | None = None
     line: int = 1
     column: int = 1
+    rendered_by: str = ""  # see Location.rendered_by
 
     @classmethod
     def of_node(cls, file: str, node: yaml.Node) -> Origin:
@@ -142,9 +147,9 @@ class Locator:
         if origin is None:
             return Location(None, json_path=where)
         if origin.node is None:
-            return Location(origin.file, origin.line, origin.column, where)
+            return Location(origin.file, origin.line, origin.column, where, origin.rendered_by)
         line, column = node_position(origin.node, path)
-        return Location(origin.file, line + 1, column + 1, where)
+        return Location(origin.file, line + 1, column + 1, where, origin.rendered_by)
 
     def locate_finding(self, finding: Finding) -> Located:
         return Located(finding, self.locate(finding.subject, finding.path))

@@ -30,16 +30,23 @@ def render(
     locate_ref: RefLocator | None = None,
     hidden: int = 0,
     baselined: int = 0,
+    skipped: int = 0,
 ) -> str:
-    """The whole report; `hidden` and `baselined` count findings left out, for the summary."""
+    """The whole report; `hidden` and `baselined` count findings left out, `skipped` documents that
+    are not Kubernetes objects, for the summary."""
     style = _styler(colour)
     lines: list[str] = []
-    for file, group in groupby(sorted(located, key=by_location), key=lambda item: item.location.file):
+    for file, grouped in groupby(sorted(located, key=by_location), key=lambda item: item.location.file):
+        group = list(grouped)
         lines.append(style(file if file is not None else _NO_FILE, bold=True, underline=True))
+        rendered_by = group[0].location.rendered_by
+        if rendered_by:
+            # Positions in a rendered file count lines of this command's output, not of the template.
+            lines.append(f"  (rendered: lines of `{rendered_by}`)")
         for item in group:
             lines.extend(_finding_lines(item, style, locate_ref))
         lines.append("")
-    lines.append(summary(located, hidden=hidden, baselined=baselined, style=style))
+    lines.append(summary(located, hidden=hidden, baselined=baselined, skipped=skipped, style=style))
     return "\n".join(lines) + "\n"
 
 
@@ -74,7 +81,7 @@ def _finding_lines(item: Located, style: Style, locate_ref: RefLocator | None) -
 
 
 def summary(
-    located: Sequence[Located], *, hidden: int = 0, baselined: int = 0, style: Style | None = None
+    located: Sequence[Located], *, hidden: int = 0, baselined: int = 0, skipped: int = 0, style: Style | None = None
 ) -> str:
     style = style or _styler(False)
     counts = Counter(item.finding.severity for item in located)
@@ -92,6 +99,8 @@ def summary(
         notes.append(f"{hidden} below --show not printed")
     if baselined:
         notes.append(f"{baselined} known from the baseline")
+    if skipped:
+        notes.append(f"{_plural(skipped, 'document', 's')} not Kubernetes skipped, --verbose lists them")
     if notes:
         text = f"{text} ({'; '.join(notes)})"
     worst = max(counts) if counts else None

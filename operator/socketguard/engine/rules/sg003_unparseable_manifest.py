@@ -8,13 +8,17 @@ or a `List` whose `items` are objects. SG003 reports what could not be used:
 - a file that cannot be read, is not UTF-8 text, or is binary;
 - a YAML or JSON syntax error (the position of the error is reported; documents after it in
   the same file are not read);
-- a document that is a list, a string or a number instead of a mapping;
-- an object without a string `apiVersion`, `kind` or `metadata.name`;
+- a document that is a string or a number, or a list holding an object (instead of a `List`);
+- a document with `apiVersion` or `kind` but without a string `apiVersion`, `kind` or
+  `metadata.name`;
 - a field that SocketGuard reads having the wrong type (a string where a list is expected,
-  say); the object is then left out of the analysis.
+  say); the object is then left out of the analysis;
+- a Helm chart or Kustomize directory whose rendering fails (the tool's message, at the
+  template and line it names).
 
-Empty documents and `null` are skipped, and objects of kinds SocketGuard does not model are
-accepted and ignored.
+Empty documents and `null` are skipped, and so is a document with neither `apiVersion` nor
+`kind` (a chart's `values.yaml`, a compose file, a JSON schema): it is not a Kubernetes object.
+Objects of kinds SocketGuard does not model are accepted and ignored.
 
 Why it matters
 --------------
@@ -26,8 +30,9 @@ these documents too.
 
 How to fix
 ----------
-Fix the document at the reported position. A Helm chart's templates are not YAML until they
-are rendered, so lint the rendered output instead of the `templates/` directory:
+Fix the document at the reported position. A Helm template is not YAML until it is rendered:
+lint the chart's directory (`socketguard lint` renders it with helm) or the rendered output,
+not a file of `templates/`:
 
 ```sh
 helm template my-release ./chart | socketguard lint -
