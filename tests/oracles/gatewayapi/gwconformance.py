@@ -113,9 +113,10 @@ def extracted() -> dict[str, Any]:
         return document
     document = run_extractor(module_dir())
     cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".partial")
-    partial.write_text(json.dumps(document))
-    partial.replace(cached)
+    # A file of its own per writer, renamed into place: concurrent runs never read a partial cache.
+    with tempfile.NamedTemporaryFile("w", dir=cached.parent, suffix=".partial", delete=False) as partial:
+        partial.write(json.dumps(document))
+    Path(partial.name).replace(cached)
     return document
 
 
