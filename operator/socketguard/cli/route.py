@@ -17,7 +17,7 @@ _EPILOG = """\b
 Examples:
   socketguard route https://app.example.com/socket.io/?EIO=4 k8s/
   socketguard route http://app.example.com/api k8s/ --method POST --header version=two
-  socketguard route http://app.example.com/ k8s/ --gateway infra/public:https -o json
+  socketguard route https://app.example.com/ k8s/ --gateway infra/public:https -o json
   socketguard route http://chat.web.svc.cluster.local/socket.io/ k8s/    in-cluster (Istio mesh)
   helm template . | socketguard route https://app.example.com/ws -
 
