@@ -25,6 +25,7 @@ from socketguard.engine.routing.matching import string_prefix_matches
 class ToyRouter:
     name = "toy"
     handles_mesh = False
+    unresolved_status = 503
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
@@ -46,6 +47,9 @@ class ToyRouter:
             if handshake is not None:
                 yield Candidate(self.inventory.ref_of(ingress), self._field(rule_index, path_index),
                                 Request(host=host, path=handshake), found is not None)
+
+    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
+        return iter(())  # no entrance of its own to pin: it is asked unpinned
 
     def route(self, request: Request) -> RoutingResult:
         result = RoutingResult(request=request)

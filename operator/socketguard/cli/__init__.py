@@ -15,6 +15,7 @@ _COMMANDS: dict[str, str] = {
     "operator": "socketguard.cli.operator:operator",
     "probe": "socketguard.cli.probe:probe_command",
     "lint": "socketguard.cli.lint:lint",
+    "route": "socketguard.cli.route:route_command",
     "rules": "socketguard.cli.rules:rules",
     "explain": "socketguard.cli.rules:explain",
     "trace": "socketguard.cli.trace:trace_command",

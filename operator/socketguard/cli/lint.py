@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 import click
 
@@ -20,6 +20,9 @@ from socketguard.engine.rules.base import Rule
 from socketguard.inputs.loader import STDIN, Loaded, LoadedObject, load_inputs
 from socketguard.inputs.locate import Located, Locator, by_location
 from socketguard.inputs.render import HelmOptions
+
+if TYPE_CHECKING:
+    from socketguard.engine.inventory import Inventory
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 UNPARSEABLE = "SG003"
@@ -267,6 +270,27 @@ def _check_inputs(paths: tuple[str, ...], cluster: bool) -> None:
     missing = [p for p in paths if p != STDIN and not os.path.lexists(p)]
     if missing:
         raise click.BadParameter(f"no such file or directory: {', '.join(missing)}", param_hint="PATH")
+
+
+def read_inventory(command: str, paths: tuple[str, ...], cluster: bool, context: str | None,
+                   namespace: str | None) -> tuple[Inventory, Loaded]:
+    """The inventory of PATHs (or the cluster) for commands that read manifests as `lint` does.
+
+    Unreadable input is reported on stderr; the caller exits 2 after its output when there was any.
+    """
+    from socketguard.engine.inventory import InvalidObjectError, Inventory
+
+    _check_inputs(paths, cluster)
+    loaded = _read_cluster(context, namespace) if cluster else load_inputs(paths, _stdin())
+    for problem in loaded.problems:
+        click.echo(f"socketguard {command}: {problem.location}: {problem.finding.message}", err=True)
+    inventory = Inventory()
+    for item in loaded.objects:
+        try:
+            inventory.add(item.raw)
+        except InvalidObjectError:
+            continue  # the loader already reported objects without identity
+    return inventory, loaded
 
 
 def _stdin() -> BinaryIO:

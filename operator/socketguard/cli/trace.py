@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import click
 
-from socketguard.cli.lint import EXIT_INPUT, _check_inputs, _read_cluster, _stdin
-from socketguard.engine.inventory import InvalidObjectError, Inventory
+from socketguard.cli.lint import EXIT_INPUT, read_inventory
+from socketguard.engine.inventory import Inventory
 from socketguard.engine.models import WORKLOAD_KINDS
 from socketguard.engine.objects import ObjectRef
-from socketguard.inputs.loader import load_inputs
 
 _EPILOG = """\b
 Examples:
@@ -41,16 +40,7 @@ def trace_command(paths: tuple[str, ...], client_name: str | None, output: str, 
     from socketguard.engine.context import Context
     from socketguard.report.trace import render_dot, render_mermaid, render_text, trace_trees
 
-    _check_inputs(paths, cluster)
-    loaded = _read_cluster(kube_context, namespace) if cluster else load_inputs(paths, _stdin())
-    for problem in loaded.problems:
-        click.echo(f"socketguard trace: {problem.location}: {problem.finding.message}", err=True)
-    inventory = Inventory()
-    for item in loaded.objects:
-        try:
-            inventory.add(item.raw)
-        except InvalidObjectError:
-            continue
+    inventory, loaded = read_inventory("trace", paths, cluster, kube_context, namespace)
     client = _client_ref(inventory, client_name) if client_name else None
     context = Context(inventory)
     trees = trace_trees(context.traces, analyze(inventory), client)

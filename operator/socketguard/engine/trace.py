@@ -21,6 +21,7 @@ from socketguard.engine.inventory import Inventory
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing import Backend, Request, RouteHop, Router, RoutingResult
 from socketguard.engine.routing.candidates import Candidate
+from socketguard.engine.routing.decide import route_everywhere
 from socketguard.engine.routing.hosts import fqdn, in_cluster_service
 
 
@@ -178,11 +179,11 @@ class _Builder:
     def _route_anywhere(self, request: Request) -> RoutingResult:
         """The answer of the router that handles a client's request.
 
-        Mesh requests go to the routers that handle the mesh, gateway requests to every router, in
+        The routers answer as `socketguard route` asks them (`routing.decide.route_everywhere`), in
         registry order: the first result with a matching rule wins, then the first whose entrance
         serves a routed host, then the first router asked (it says how the request fails).
         """
-        results = [r.route(request) for r in self.routers if r.handles_mesh or request.via == "gateway"]
+        results = [result for _, result in route_everywhere(self.routers, request)]
         return next((r for r in results if r.hops), None) or next(
             (r for r in results if r.entrance is not None and r.host_routed), None) or (
             results[0] if results else RoutingResult(request=request))

@@ -85,6 +85,14 @@ class URLRewrite(View):
     path: PathModifier | None = None
 
 
+class RequestRedirect(View):
+    scheme: Literal["http", "https"] | None = None
+    hostname: str | None = None
+    path: PathModifier | None = None
+    port: int | None = None
+    status_code: Literal[301, 302, 303, 307, 308] = 302
+
+
 class CORSFilter(View):
     allow_origins: list[str] = Field(default_factory=list)
     allow_credentials: bool | None = None
@@ -94,7 +102,7 @@ class RouteFilter(View):
     type: str
     url_rewrite: URLRewrite | None = None
     cors: CORSFilter | None = None
-    request_redirect: dict[str, object] | None = None
+    request_redirect: RequestRedirect | None = None
 
 
 class BackendRef(View):

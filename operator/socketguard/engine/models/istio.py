@@ -61,12 +61,24 @@ class CorsPolicy(View):
     allow_credentials: bool | None = None
 
 
+class HTTPRedirect(View):
+    uri: str | None = None
+    authority: str | None = None
+    port: int | None = None
+    scheme: str | None = None
+    redirect_code: int = 301
+
+
+class HTTPDirectResponse(View):
+    status: int
+
+
 class HTTPRoute(View):
     name: str | None = None
     match: list[HTTPMatchRequest] | None = None
     route: list[HTTPRouteDestination] = Field(default_factory=list)
-    redirect: dict[str, object] | None = None
-    direct_response: dict[str, object] | None = None
+    redirect: HTTPRedirect | None = None
+    direct_response: HTTPDirectResponse | None = None
     delegate: dict[str, object] | None = None
     rewrite: HTTPRewrite | None = None
     timeout: Duration | None = None

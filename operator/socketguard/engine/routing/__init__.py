@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
+from urllib.parse import parse_qsl
 
 from socketguard.engine.objects import FieldPath, ObjectRef, render_path
 
@@ -23,7 +24,12 @@ Via = Literal["gateway", "mesh"]
 
 @dataclass(frozen=True)
 class Request:
-    """The Engine.IO handshake as a browser (or in-cluster client) sends it."""
+    """A request: by default the Engine.IO handshake as a browser (or in-cluster client) sends it.
+
+    `socketguard route` asks about any request: its method, extra headers and raw query replace
+    the handshake's defaults, and `entrance` (with `listener`) pins the Gateway, Istio Gateway or
+    ingress class it enters through.
+    """
 
     host: str
     path: str
@@ -33,6 +39,11 @@ class Request:
     source_namespace: str = "default"
     transport: str = "polling"
     origin: str | None = None
+    method: str = "GET"
+    more_headers: tuple[tuple[str, str], ...] = ()  # lower-case names, beyond the handshake's own
+    raw_query: str | None = None  # None: the handshake's `EIO=4&transport=...`
+    entrance: ObjectRef | None = None  # None: whichever entrance serves the host
+    listener: str | None = None  # a Gateway API listener name within `entrance`
 
     @property
     def headers(self) -> dict[str, str]:
@@ -41,11 +52,20 @@ class Request:
             headers["origin"] = self.origin
         if self.transport == "websocket":
             headers.update({"upgrade": "websocket", "connection": "Upgrade"})
+        headers.update(self.more_headers)
         return headers
 
     @property
+    def query_string(self) -> str:
+        return f"EIO=4&transport={self.transport}" if self.raw_query is None else self.raw_query
+
+    @property
     def query(self) -> dict[str, str]:
-        return {"EIO": "4", "transport": self.transport}
+        """Query parameters by name; a repeated name keeps its first value."""
+        found: dict[str, str] = {}
+        for name, value in parse_qsl(self.query_string, keep_blank_values=True):
+            found.setdefault(name, value)
+        return found
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,7 @@ class Backend:
     workloads: tuple[ObjectRef, ...] = ()  # pod templates the Service selects
     affinity: tuple[Affinity, ...] = ()
     hidden_by: tuple[tuple[ObjectRef, FieldPath], ...] = ()  # exportTo hides these
+    unresolved: str | None = None  # why the router cannot send traffic here (kind, missing grant, ...)
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,15 @@ class CorsAtProxy:
     allow_origins: tuple[tuple[str, str], ...]  # (exact|prefix|regex, value)
     allow_credentials: bool | None
     path: FieldPath
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A rule that answers with a redirect: its status and the Location it sends."""
+
+    status: int
+    location: str
+    path: FieldPath  # the redirect in the route object
 
 
 @dataclass(frozen=True)
@@ -99,6 +129,8 @@ class RouteHop:
     cors: CorsAtProxy | None = None
     assumptions: tuple[str, ...] = ()
     delivers: bool = True  # False for redirect / directResponse / delegate rules
+    redirect: Redirect | None = None
+    direct_status: int | None = None  # a direct response or an injected abort answers with this
 
     @property
     def rule_path_text(self) -> str:
@@ -140,13 +172,22 @@ class Router(Protocol):
 
     name: str  # as hops name it (`RouteHop.router`), unique among the registered routers
     handles_mesh: bool  # whether it routes in-cluster (mesh) requests, not only gateway requests
+    unresolved_status: int  # what it answers when the matched rule's backends do not resolve
 
     def models(self, ref: ObjectRef) -> bool:
         """Whether this router gives the object its meaning (SG114 reports routes no router models)."""
         ...
 
     def route(self, request: Request) -> RoutingResult:
-        """Where the request goes: the entrance, and every matching rule, winner first."""
+        """Where the request goes: the entrance, and every matching rule, winner first.
+
+        With `request.entrance` set, only that entrance answers (a Gateway that serves no
+        listener for the host still is the entrance, with no hops).
+        """
+        ...
+
+    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
+        """Every entrance of this router, with whether it serves the request's host and port."""
         ...
 
     def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:

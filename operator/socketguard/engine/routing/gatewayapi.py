@@ -36,13 +36,23 @@ from socketguard.engine.models.gatewayapi import (
     RouteRule,
 )
 from socketguard.engine.objects import FieldPath, ObjectRef
-from socketguard.engine.routing import Affinity, Backend, CorsAtProxy, Entrance, Request, RouteHop, RoutingResult
+from socketguard.engine.routing import (
+    Affinity,
+    Backend,
+    CorsAtProxy,
+    Entrance,
+    Redirect,
+    Request,
+    RouteHop,
+    RoutingResult,
+)
 from socketguard.engine.routing.backends import ServiceResolver
 from socketguard.engine.routing.candidates import Candidate, sample_host, server_path_through, socket_path
 from socketguard.engine.routing.hosts import host_matches
 from socketguard.engine.routing.matching import compiled, segment_prefix_matches
 
 ROUTER = "gateway-api"
+WELL_KNOWN_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ class _Candidate:
 class GatewayAPIRouter:
     name = ROUTER
     handles_mesh = False  # HTTPRoutes attached to a Gateway only (GAMMA mesh routes are not modelled)
+    unresolved_status = 500  # the spec: requests to an invalid backendRef get a 500
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
@@ -137,10 +148,12 @@ class GatewayAPIRouter:
 
     def route(self, request: Request) -> RoutingResult:
         result = RoutingResult(request=request)
-        if request.via != "gateway":
+        if request.via != "gateway" or (request.entrance is not None and not self.models(request.entrance)):
             return result
         found = self._listener(request)
         if found is None:
+            if request.entrance is not None:  # the Gateway answers, with no listener for the host
+                result.entrance = Entrance("gateway", request.entrance, port=request.port)
             result.host_routed = any(_hostname_for(r, request.host, None) is not None
                                      for r in self._routes_for(request.host))
             return result
@@ -154,16 +167,37 @@ class GatewayAPIRouter:
             self._attached(r, gateway_ref, listener) and _hostname_for(r, request.host, listener) is not None
             for r in self._routes_for(request.host))
         for candidate in sorted(candidates, key=_Candidate.sort_key):
-            result.hops.append(self._hop(candidate, request))
+            result.hops.append(self._hop(candidate, request, listener))
         return result
 
+    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
+        serving = {id(gateway) for gateway, _, listener in self._listeners_for(request.host)
+                   if listener.port == request.port}
+        for gateway in sorted(self._gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name)):
+            yield self.inventory.ref_of(gateway), id(gateway) in serving
+
+    def _pinned(self, entry: tuple[K8sGateway, int, Listener], request: Request) -> bool:
+        gateway, _, listener = entry
+        if request.entrance is not None and self.inventory.ref_of(gateway) != request.entrance:
+            return False
+        return request.listener is None or listener.name == request.listener
+
     def _listener(self, request: Request) -> tuple[K8sGateway, int, Listener] | None:
-        best = None
-        for gateway, index, listener in self._listeners_for(request.host):
-            if listener.port == request.port:
-                return gateway, index, listener
-            best = best or (gateway, index, listener)
-        return best
+        """The listener that takes the request.
+
+        Among the HTTP(S) listeners whose hostname covers the host (on `request.entrance` and
+        `request.listener` when pinned), those on the request's port; within the Gateway, the most
+        specific hostname wins (exact, then the longest wildcard, then none). Unpinned, a
+        listener on another port stands in, as a handshake's URL port may be mapped.
+        """
+        covering = [entry for entry in self._listeners_for(request.host) if self._pinned(entry, request)]
+        on_port = [entry for entry in covering if entry[2].port == request.port]
+        if not on_port and request.entrance is None:
+            on_port = covering
+        if not on_port:
+            return None
+        gateway = on_port[0][0]
+        return min((entry for entry in on_port if entry[0] is gateway), key=_listener_specificity)
 
     def _listeners_for(self, host: str) -> list[tuple[K8sGateway, int, Listener]]:
         """HTTP(S) listeners whose hostname covers `host`, in a stable order."""
@@ -219,7 +253,7 @@ class GatewayAPIRouter:
                 for match_index, match in enumerate(rule.matches or [RouteMatch()]):
                     yield _Candidate(route, ref, rule_index, match_index, rule, match, hostname)
 
-    def _hop(self, candidate: _Candidate, request: Request) -> RouteHop:
+    def _hop(self, candidate: _Candidate, request: Request, listener: Listener) -> RouteHop:
         rule_path: FieldPath = ("spec", "rules", candidate.rule_index)
         path = candidate.match.effective_path
         upstream, rewrite_path = _rewrite(candidate.rule, path.type, path.value, request.path, rule_path)
@@ -227,7 +261,8 @@ class GatewayAPIRouter:
         assumptions = []
         if path.type == "RegularExpression":
             assumptions.append("RegularExpression matching is implementation-specific: taken as a full match")
-        delivers = not any(f.type == "RequestRedirect" for f in candidate.rule.filters)
+        redirect = _redirect(candidate.rule, path.type, path.value, request, listener, rule_path)
+        delivers = redirect is None
         return RouteHop(
             router=ROUTER,
             route=candidate.ref,
@@ -243,6 +278,7 @@ class GatewayAPIRouter:
             cors=_cors(candidate.rule, rule_path),
             assumptions=tuple(assumptions),
             delivers=delivers,
+            redirect=redirect,
         )
 
     def _backends(self, candidate: _Candidate, rule_path: FieldPath) -> Iterator[Backend]:
@@ -256,13 +292,20 @@ class GatewayAPIRouter:
             path = (*rule_path, "backendRefs", index)
             weight = round(100 * max(backend_ref.weight, 0) / total)
             if backend_ref.kind != "Service" or backend_ref.group not in ("", "core"):
-                yield Backend(host=backend_ref.name, path=path, weight=weight)
+                kind = f"{backend_ref.group}/{backend_ref.kind}" if backend_ref.group else backend_ref.kind
+                yield Backend(host=backend_ref.name, path=path, weight=weight,
+                              unresolved=f"backendRef kind {kind} is not a Service (ResolvedRefs: InvalidKind)")
                 continue
             namespace = backend_ref.namespace or candidate.ref.namespace
             backend = self.services.backend(backend_ref.name, namespace, backend_ref.name, path, weight=weight,
                                             port=backend_ref.port, affinity=affinity)
             if namespace != candidate.ref.namespace and not self._granted(candidate.ref, namespace, backend_ref.name):
-                backend = _hidden(backend, candidate.ref, path)
+                backend = replace(_hidden(backend, candidate.ref, path), unresolved=(
+                    f"no ReferenceGrant in namespace {namespace} lets HTTPRoutes of {candidate.ref.namespace} "
+                    "refer to it (ResolvedRefs: RefNotPermitted)"))
+            elif backend.service is None:
+                backend = replace(backend, unresolved=f"no Service {namespace}/{backend_ref.name} "
+                                                      "(ResolvedRefs: BackendNotFound)")
             yield backend
 
     def _granted(self, route: ObjectRef, namespace: str, service: str) -> bool:
@@ -276,6 +319,13 @@ class GatewayAPIRouter:
             if allows_from and allows_to:
                 return True
         return False
+
+
+def _listener_specificity(entry: tuple[K8sGateway, int, Listener]) -> tuple[int, int]:
+    hostname = entry[2].hostname
+    if hostname is None:
+        return (2, 0)
+    return (1 if hostname.startswith("*") else 0, -len(hostname))
 
 
 def _hidden(backend: Backend, route: ObjectRef, path: FieldPath) -> Backend:
@@ -312,7 +362,7 @@ def _match_holds(match: RouteMatch, request: Request) -> bool:
         pattern = compiled(path.value)
         if pattern is None or pattern.fullmatch(request.path) is None:
             return False
-    if match.method is not None and match.method.upper() != "GET":
+    if match.method is not None and match.method != request.method:
         return False
     for header in match.headers:
         value = request.headers.get(header.name.lower())
@@ -344,6 +394,33 @@ def _rewrite(rule: RouteRule, match_type: str, match_value: str, path: str,
         if match_type == "PathPrefix" and modifier.replace_prefix_match is not None:
             return replace_prefix(match_value, modifier.replace_prefix_match, path), field
     return path, None
+
+
+def _redirect(rule: RouteRule, match_type: str, match_value: str, request: Request, listener: Listener,
+              rule_path: FieldPath) -> Redirect | None:
+    """The Location a RequestRedirect filter answers with.
+
+    Unset parts keep the request's; the port is the filter's, else the well-known port of the
+    filter's scheme, else the listener's; a scheme's well-known port is left out of the Location.
+    """
+    for index, route_filter in enumerate(rule.filters):
+        redirect = route_filter.request_redirect
+        if route_filter.type != "RequestRedirect" or redirect is None:
+            continue
+        scheme = redirect.scheme or request.scheme
+        port = redirect.port or (WELL_KNOWN_PORTS[redirect.scheme] if redirect.scheme else listener.port)
+        authority = redirect.hostname or request.host
+        if port != WELL_KNOWN_PORTS.get(scheme):
+            authority = f"{authority}:{port}"
+        path, modifier = request.path, redirect.path
+        if modifier is not None and modifier.type == "ReplaceFullPath":
+            path = modifier.replace_full_path or "/"
+        elif modifier is not None and match_type == "PathPrefix" and modifier.replace_prefix_match is not None:
+            path = replace_prefix(match_value, modifier.replace_prefix_match, request.path)
+        query = f"?{request.query_string}" if request.query_string else ""
+        return Redirect(redirect.status_code, f"{scheme}://{authority}{path}{query}",
+                        (*rule_path, "filters", index, "requestRedirect"))
+    return None
 
 
 def replace_prefix(prefix: str, replacement: str, path: str) -> str:

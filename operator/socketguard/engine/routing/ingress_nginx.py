@@ -45,6 +45,7 @@ from socketguard.engine.routing.matching import compiled, segment_prefix_matches
 
 ROUTER = "ingress-nginx"
 NGINX_CLASSES = frozenset({"nginx"})
+INGRESS_CLASS = ObjectRef("networking.k8s.io/v1", "IngressClass", "", "nginx")
 DEFAULT_TIMEOUT_S = 60.0
 _GROUP = re.compile(r"\$(\d)")
 
@@ -72,6 +73,7 @@ def is_nginx(ingress: Ingress) -> bool:
 class IngressNginxRouter:
     name = ROUTER
     handles_mesh = False  # the controller is an edge proxy: in-cluster clients bypass it
+    unresolved_status = 503  # an upstream without endpoints
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
@@ -155,12 +157,19 @@ class IngressNginxRouter:
                               source_namespace=location.ref.namespace)
             yield Candidate(location.ref, location.field_path, request, socket_match)
 
+    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
+        """The ingress class: ingress-nginx's controller is the entrance of every nginx Ingress."""
+        if self._ingresses:
+            yield INGRESS_CLASS, bool(self.locations(request.host))
+
     def route(self, request: Request) -> RoutingResult:
         result = RoutingResult(request=request)
-        if request.via != "gateway":
+        if request.via != "gateway" or request.entrance not in (None, INGRESS_CLASS):
             return result
         locations = self.locations(request.host)
         if not locations:
+            if request.entrance is not None:
+                result.entrance = Entrance("gateway", INGRESS_CLASS, port=request.port)
             return result
         result.host_routed = True
         first = locations[0]

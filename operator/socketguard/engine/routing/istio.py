@@ -33,6 +33,7 @@ from socketguard.engine.routing import (
     Backend,
     CorsAtProxy,
     Entrance,
+    Redirect,
     Request,
     RouteHop,
     RoutingResult,
@@ -74,6 +75,7 @@ def describe(match: StringMatch | None) -> str:
 class IstioRouter:
     name = ROUTER
     handles_mesh = True  # VirtualServices bound to `mesh` route in-cluster requests too
+    unresolved_status = 503  # Envoy: no cluster (or no healthy upstream) for the destination
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
@@ -102,7 +104,7 @@ class IstioRouter:
                 (self.inventory.ref_of(vs), ("spec", "gateways", index), name)
                 for vs in self._virtual_services(request.host) for index, name in self.missing_gateways(vs)]
             result.entrance = self._entrance(request)
-            if result.entrance is None:
+            if result.entrance is None or result.entrance.server_path is None:
                 result.host_routed = any(True for _ in self._virtual_services(request.host))
                 return result
         else:
@@ -177,18 +179,34 @@ class IstioRouter:
 
     # -- gateway entrance --------------------------------------------------------------------
     def _entrance(self, request: Request) -> Entrance | None:
+        """The gateway server that takes the request: on its port, else (unpinned) any that serves the host.
+
+        A pinned `request.entrance` with no server for the host on the port is still the entrance,
+        without a server: it answers 404.
+        """
         best: Entrance | None = None
         for gateway, index in self._gateway_servers(request.host):
+            ref = self.inventory.ref_of(gateway)
+            if request.entrance is not None and ref != request.entrance:
+                continue
             server = gateway.spec.servers[index]
             # `tls: {httpsRedirect: true}` on an HTTP server only redirects: it terminates no TLS
             tls = server.port.protocol.upper() in ("HTTPS", "TLS") or (
                 server.tls is not None and server.tls.mode is not None)
-            entrance = Entrance("gateway", self.inventory.ref_of(gateway), ("spec", "servers", index),
-                                server.port.protocol.upper(), tls, server.port.number)
+            entrance = Entrance("gateway", ref, ("spec", "servers", index), server.port.protocol.upper(), tls,
+                                server.port.number)
             if server.port.number == request.port:
                 return entrance
             best = best or entrance
+        if request.entrance is not None:
+            return Entrance("gateway", request.entrance, port=request.port)
         return best
+
+    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
+        serving = {id(gateway) for gateway, index in self._gateway_servers(request.host)
+                   if gateway.spec.servers[index].port.number == request.port}
+        for gateway in sorted(self.inventory.gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name)):
+            yield self.inventory.ref_of(gateway), id(gateway) in serving
 
     def _gateway_servers(self, host: str) -> list[tuple[Gateway, int]]:
         """Gateway servers whose hosts cover `host`, in a stable order (namespace, name, index)."""
@@ -298,6 +316,8 @@ class IstioRouter:
             cors=cors,
             assumptions=assumptions,
             delivers=delivers,
+            redirect=_redirect(rule, request, rule_path),
+            direct_status=rule.direct_response.status if rule.direct_response is not None else None,
         )
 
     # -- destinations ------------------------------------------------------------------------
@@ -411,7 +431,7 @@ def _conditions_hold(match: HTTPMatchRequest, request: Request) -> tuple[str, ..
     if match.uri is not None and not string_matches(match.uri, request.path, ignore_case=match.ignore_uri_case):
         return None
     checks: list[tuple[StringMatch | None, str]] = [
-        (match.method, "GET"), (match.scheme, request.scheme), (match.authority, request.host),
+        (match.method, request.method), (match.scheme, request.scheme), (match.authority, request.host),
     ]
     if any(m is not None and not string_matches(m, value) for m, value in checks):
         return None
@@ -422,7 +442,8 @@ def _conditions_hold(match: HTTPMatchRequest, request: Request) -> tuple[str, ..
         value = request.headers.get(name.lower())
         if value is None or not string_matches(header, value):
             return None
-        assumptions.append(f"header `{name}` matched as a browser sends it for {request.transport}")
+        if name.lower() not in dict(request.more_headers):
+            assumptions.append(f"header `{name}` matched as a browser sends it for {request.transport}")
     for name, header in match.without_headers.items():
         value = request.headers.get(name.lower())
         if value is not None and string_matches(header, value):
@@ -434,6 +455,20 @@ def _conditions_hold(match: HTTPMatchRequest, request: Request) -> tuple[str, ..
     if match.source_labels or match.source_namespace:
         assumptions.append("sourceLabels/sourceNamespace assumed to match the client")
     return tuple(assumptions)
+
+
+def _redirect(rule: HTTPRoute, request: Request, rule_path: FieldPath) -> Redirect | None:
+    """The Location of a `redirect` rule: its uri replaces the whole path; the query stays."""
+    redirect = rule.redirect
+    if redirect is None:
+        return None
+    scheme = redirect.scheme or request.scheme
+    authority = redirect.authority or request.host
+    if redirect.port is not None and redirect.port != {"http": 80, "https": 443}.get(scheme):
+        authority = f"{authority}:{redirect.port}"
+    query = f"?{request.query_string}" if request.query_string else ""
+    return Redirect(redirect.redirect_code, f"{scheme}://{authority}{redirect.uri or request.path}{query}",
+                    (*rule_path, "redirect"))
 
 
 def _rewrite(rule: HTTPRoute, match: HTTPMatchRequest | None, path: str,

@@ -1,0 +1,3 @@
+module socketguard.test/oracles/gatewayapi/extract
+
+go 1.22
