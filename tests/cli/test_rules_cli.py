@@ -36,7 +36,7 @@ def test_rules_as_json() -> None:
 def test_explain_prints_the_docstring() -> None:
     result = CliRunner().invoke(main, ["explain", "sg003"])
     assert result.exit_code == 0
-    assert result.output.startswith("SG003 unparseable-manifest (error)\n")
+    assert result.output.startswith("SG003 unparseable-manifest (error)\nAdmission: advisory (never denies")
     for section in ("What it checks", "Why it matters", "How to fix", "helm template"):
         assert section in result.output
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.rules.registry import all_rules
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[3] / "docs" / "rules.md"
@@ -21,19 +21,25 @@ Codes are stable and never reused. Severity is the default: findings that rest o
 (unannotated) server are capped at warning. `socketguard explain CODE` prints one rule.
 Suppress a rule on one object with the annotation `socketguard.io/ignore: "SG204"`, or
 everywhere with `socketguard lint --ignore SG204`.
+
+Admission is what an error of the rule does to a create or update at the admission webhook
+when the change introduces it; a delete is judged apart, every error it introduces acts (see
+[the webhook](webhook.md#what-acts-introduced-contradictions)):
 """
 
 
 def render_rules(rules: tuple[Rule, ...] | None = None) -> str:
     catalog = all_rules() if rules is None else rules
-    parts = [_HEADER, "| code | name | severity | summary |", "|---|---|---|---|"]
+    parts = [_HEADER, *(f"- **{a.label}**: {a.meaning}." for a in Admission), ""]
+    parts += ["| code | name | severity | admission | summary |", "|---|---|---|---|---|"]
     parts.extend(
-        f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.severity.label} | {r.summary} |"
+        f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.severity.label} | {r.admission.label} "
+        f"| {r.summary} |"
         for r in catalog
     )
     for rule in catalog:
         parts.append(f"\n## {rule.code} {rule.name}\n")
-        parts.append(f"Severity: **{rule.severity.label}**\n")
+        parts.append(f"Severity: **{rule.severity.label}**. Admission: **{rule.admission.label}**.\n")
         parts.append(_demote_headings(rule.doc))
     return "\n".join(parts).rstrip() + "\n"
 
