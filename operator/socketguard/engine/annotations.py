@@ -173,19 +173,20 @@ _JSONPATH = "a JSONPath into the workload object"
 _ENV_PATH = "spec.template.spec.containers[0].env[?(@.name=='SOCKET_IO_PATH')].value"
 
 
-def _event_keys(prefix: str, role: Role, side: str) -> tuple[AnnotationKey, ...]:
-    """`transports`, `emits`, `listens`, `rooms`: the same four for a server or pure client and a page."""
+def _event_keys(prefix: str, role: Role, side: str, rooms: str) -> tuple[AnnotationKey, ...]:
+    """`transports`, `emits`, `listens`, `rooms`: the same four for a server or pure client, and a page."""
     return (
-        AnnotationKey(f"{prefix}transports", role, f"{side}`transports` option", _transports,
-                      "a non-empty subset of polling,websocket", "websocket", default=ALL_TRANSPORTS),
-        AnnotationKey(f"{prefix}emits", role, f"events {side}emits", _items(into=frozenset), _EVENTS,
+        AnnotationKey(f"{prefix}transports", role, f"{side}'s `transports` option", _transports,
+                      "a non-empty subset of polling,websocket", "websocket", default=ALL_TRANSPORTS,
+                      accepted_doc="a non-empty subset of `polling,websocket`"),
+        AnnotationKey(f"{prefix}emits", role, f"events {side} emits", _items(into=frozenset), _EVENTS,
                       "agent_stream,task:complete", default_doc="unknown: the event rules skip",
                       accepted_doc="comma-separated event names"),
-        AnnotationKey(f"{prefix}listens", role, f"events {side}handles (`socket.on(...)`)", _items(into=frozenset),
+        AnnotationKey(f"{prefix}listens", role, f"events {side} handles (`socket.on(...)`)", _items(into=frozenset),
                       _EVENTS, "subscribe,unsubscribe", default_doc="unknown",
                       accepted_doc="comma-separated event names"),
-        AnnotationKey(f"{prefix}rooms", role, f"room patterns: the rooms {side}joins sockets to or subscribes to",
-                      _items(), _EVENTS, "task:{taskId}", default_doc="unknown",
+        AnnotationKey(f"{prefix}rooms", role, f"room patterns: {rooms}", _items(), _EVENTS, "task:{taskId}",
+                      default_doc="unknown",
                       accepted_doc="comma-separated patterns with `{placeholders}` (`task:{taskId}`)"),
     )
 
@@ -238,7 +239,7 @@ ANNOTATIONS: tuple[AnnotationKey, ...] = (
                   accepted_doc="absolute names, comma-separated (`/,/admin`)"),
     AnnotationKey("probe", "server", "opt in to the operator's live Engine.IO probes", _boolean,
                   _either(("true", "false")), "true", default=False),
-    *_event_keys("", "both", "this side "),
+    *_event_keys("", "both", "this side", "the rooms a server joins sockets to, or a client subscribes to"),
     AnnotationKey("client-url", "client", "the URL passed to `io()`", _client_url,
                   "a URL such as https://app.example.com or wss://h/", "https://adverant.ai",
                   default_doc="the page origin (`io()` without URL)",
@@ -253,7 +254,7 @@ ANNOTATIONS: tuple[AnnotationKey, ...] = (
                   accepted_doc="`scheme://host[:port]`, no path; a trailing slash is ignored"),
     AnnotationKey("client-credentials", "client", "`withCredentials`", _boolean, _either(("true", "false")),
                   "true", default=False),
-    *_event_keys("client-", "client", "the page "),
+    *_event_keys("client-", "client", "the page", "the rooms the page subscribes to"),
     AnnotationKey("client-server", "client", "pins the server this client talks to; routing is still checked "
                   "against it", _workload_name, "`namespace/name` of the server workload", "mageagent/mageagent",
                   default_doc="paired by routing",

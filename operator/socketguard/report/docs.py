@@ -1,6 +1,7 @@
-"""Writes `docs/rules.md` from the rule docstrings: `python -m socketguard.report.docs [OUTPUT]`.
+"""Writes the generated docs: `python -m socketguard.report.docs [DIRECTORY]` (default: docs/).
 
-The rule modules are the single source; a test fails when the committed file is stale.
+`rules.md` comes from the rule modules, `annotations.md` from the annotation table; they are
+the single sources, and a test fails when a committed file is stale.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from pathlib import Path
 
 from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.rules.registry import all_rules
+from socketguard.report.annotation_docs import render_annotations
 
-DEFAULT_OUTPUT = Path(__file__).resolve().parents[3] / "docs" / "rules.md"
+DOCS = Path(__file__).resolve().parents[3] / "docs"
+DEFAULT_OUTPUT = DOCS / "rules.md"
+ANNOTATIONS_OUTPUT = DOCS / "annotations.md"
 
 _HEADER = """# SocketGuard rules
 
@@ -63,10 +67,12 @@ def _demote_headings(doc: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    output = Path(args[0]) if args else DEFAULT_OUTPUT
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render_rules(), encoding="utf-8")
-    print(f"wrote {output}")
+    directory = Path(args[0]) if args else DOCS
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in (("rules.md", render_rules()), ("annotations.md", render_annotations())):
+        output = directory / name
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {output}")
     return 0
 
 
