@@ -390,12 +390,17 @@ def warnings_for(introduced: Sequence[Finding], acting: Sequence[Finding]) -> tu
         if len(out) >= WARNING_COUNT - 1 and index < len(ordered) - 1:
             out.append(f"SocketGuard: {len(ordered) - index} more findings (`socketguard lint` lists them all)")
             break
-        note = "" if finding.severity < Severity.ERROR or finding.key in acting_keys else \
-            " (not enforced: it names an object that does not exist yet)"
+        note = "" if finding.severity < Severity.ERROR or finding.key in acting_keys else _not_enforced(finding)
         out.append(f"{_headline(finding)}{note}")
         if finding.severity >= Severity.ERROR and finding.fixes:
             out.append(f"{finding.code} fix: {'; '.join(finding.fixes)} (see `socketguard explain {finding.code}`)")
     return tuple(out)
+
+
+def _not_enforced(finding: Finding) -> str:
+    if admission_classes().get(finding.code, Admission.ADVISORY) is Admission.ADVISORY:
+        return f" (not enforced: {finding.code} is advisory at admission)"
+    return " (not enforced: it names an object that does not exist yet)"
 
 
 def denial_message(acting: Sequence[Finding]) -> str:
