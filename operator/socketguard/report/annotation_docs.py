@@ -42,7 +42,9 @@ Annotating makes the findings exact and lets them be errors instead of warnings.
 ## Keys
 """
 
-_GENERAL = """### Role and general keys (any object)
+_GENERAL = """### Role and general keys
+
+`role` goes on a workload; the other keys of this table go on any object SocketGuard reads.
 """
 
 _ROLE_PROSE = """Without `role`, the keys decide: any server key (table below) makes a server, any `client-*`
