@@ -293,13 +293,6 @@ def _socket_app(namespace: str, server_path: str) -> list[Manifest]:
     ]
 
 
-def _require(module: str) -> None:
-    try:
-        __import__(module)
-    except ImportError:
-        pytest.skip(f"{module} is not in this tree yet")
-
-
 class Process:
     """`python -m socketguard ...` from this tree, stopped (and its output kept) at the end."""
 
@@ -347,7 +340,6 @@ def _assert_no_permission_errors(process: Process) -> None:
 
 
 def test_operator_works_with_the_charts_rbac(installed: Installed, kube_namespace: str, tmp_path: Path) -> None:
-    _require("socketguard.controller.app")
     from socketguard.testing import free_port, wait_for
 
     cluster = installed.cluster
@@ -380,7 +372,6 @@ def test_operator_works_with_the_charts_rbac(installed: Installed, kube_namespac
 
 
 def test_webhook_works_with_the_charts_rbac(installed: Installed, kube_namespace: str, tmp_path: Path) -> None:
-    _require("socketguard.webhook.server")
     from socketguard.testing import KubectlError, free_port, local_webhook_configuration, wait_for
 
     cluster = installed.cluster

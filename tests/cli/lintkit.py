@@ -7,7 +7,7 @@ from pathlib import Path
 
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.rules.sg003_unparseable_manifest import RULE as SG003
 
 _DOC = """{summary}.
@@ -26,16 +26,19 @@ Nothing to fix.
 """
 
 ERROR_RULE = Rule.define(
-    _DOC.format(summary="Every Service is an error"), code="SG901", name="test-service", severity=Severity.ERROR
+    _DOC.format(summary="Every Service is an error"), code="SG901", name="test-service", severity=Severity.ERROR,
+    admission=Admission.CONTRADICTION,
 )
 WARNING_RULE = Rule.define(
     _DOC.format(summary="Every annotated Deployment is a warning"),
     code="SG902",
     name="test-deployment",
     severity=Severity.WARNING,
+    admission=Admission.ADVISORY,
 )
 INFO_RULE = Rule.define(
-    _DOC.format(summary="Every ConfigMap is info"), code="SG903", name="test-configmap", severity=Severity.INFO
+    _DOC.format(summary="Every ConfigMap is info"), code="SG903", name="test-configmap", severity=Severity.INFO,
+    admission=Admission.ADVISORY,
 )
 PATH_ANNOTATION = "socketguard.io/path"
 

@@ -11,7 +11,6 @@ from lintkit import TEST_RULES, configmap, service
 
 from socketguard.cli import main
 
-pytest.importorskip("socketguard.testing", reason="the control-plane harness is not in this tree")
 pytestmark = pytest.mark.e2e
 
 

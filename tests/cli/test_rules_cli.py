@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from socketguard.cli import main
 from socketguard.engine.rules.registry import all_rules
-from socketguard.report.docs import DEFAULT_OUTPUT, render_rules
+from socketguard.report.annotation_docs import render_annotations
+from socketguard.report.docs import ANNOTATIONS_OUTPUT, DEFAULT_OUTPUT, render_rules
 
 
 def test_rules_table_lists_every_rule() -> None:
@@ -36,7 +37,7 @@ def test_rules_as_json() -> None:
 def test_explain_prints_the_docstring() -> None:
     result = CliRunner().invoke(main, ["explain", "sg003"])
     assert result.exit_code == 0
-    assert result.output.startswith("SG003 unparseable-manifest (error)\n")
+    assert result.output.startswith("SG003 unparseable-manifest (error)\nAdmission: advisory (never denies")
     for section in ("What it checks", "Why it matters", "How to fix", "helm template"):
         assert section in result.output
 
@@ -55,6 +56,13 @@ def test_docs_rules_md_is_up_to_date() -> None:
     )
 
 
+def test_docs_annotations_md_is_up_to_date() -> None:
+    """Regenerate with `python -m socketguard.report.docs` after changing the annotation table."""
+    assert ANNOTATIONS_OUTPUT.read_text(encoding="utf-8") == render_annotations(), (
+        "docs/annotations.md is stale: run `python -m socketguard.report.docs`"
+    )
+
+
 def test_docs_have_every_rule_section() -> None:
     text = render_rules()
     for rule in all_rules():
@@ -66,6 +74,7 @@ def test_docs_have_every_rule_section() -> None:
 def test_docs_generator_writes_the_file(tmp_path: Path) -> None:
     from socketguard.report.docs import main as generate
 
-    target = tmp_path / "out" / "rules.md"
+    target = tmp_path / "out"
     assert generate([str(target)]) == 0
-    assert target.read_text(encoding="utf-8") == render_rules()
+    assert (target / "rules.md").read_text(encoding="utf-8") == render_rules()
+    assert (target / "annotations.md").read_text(encoding="utf-8") == render_annotations()

@@ -1,7 +1,7 @@
 """Hand-written rule fixtures: each file states the findings it must and must not produce.
 
 A fixture is a multi-document YAML file under tests/fixtures/rules/<CODE>/ whose leading comment
-lines carry the expectations, worked out by hand from DESIGN.md's routing semantics:
+lines carry the expectations, worked out by hand from the routers' documented semantics:
 
     # expect: SG102 error VirtualService web/chat spec.http[0]
     # expect-none: SG101
@@ -10,6 +10,9 @@ lines carry the expectations, worked out by hand from DESIGN.md's routing semant
 `expect` needs a finding with that code, severity and subject (kind and namespace/name) whose
 field path starts with the optional prefix. `expect-none` forbids the code (at that severity,
 when one is given). A `good-*` file must also produce no error finding at all.
+
+Every rule of the registry needs good and bad fixtures, except the few that no set of
+well-formed manifests can trigger (`WITHOUT_MANIFEST_FIXTURES`, each with the tests that hold it).
 """
 
 from __future__ import annotations
@@ -24,14 +27,16 @@ import yaml
 from socketguard.engine.analysis import analyze
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.inventory import Inventory
+from socketguard.engine.rules.registry import all_rules
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rules"
-CATALOG = (
-    "SG001", "SG002", "SG004",
-    *(f"SG{n}" for n in range(101, 114)),
-    *(f"SG{n}" for n in range(201, 205)),
-    *(f"SG{n}" for n in range(301, 304)),
-)
+WITHOUT_MANIFEST_FIXTURES = {
+    "SG003": "a fixture is well-formed by definition; tests/cli/test_sg003_rule.py feeds broken files",
+    "SG005": "it reports a chart or overlay the loader could not render; tests/cli/test_discovery.py",
+    "SG505": "payload fields come only from a source scan; tests/rules/test_sg505_payload_fields_missing.py",
+    "SG601": "it reports a live probe's result; tests/operator/test_probes.py",
+}
+CATALOG = tuple(rule.code for rule in all_rules() if rule.code not in WITHOUT_MANIFEST_FIXTURES)
 _EXPECT = re.compile(
     r"^#\s*expect:\s*(?P<code>SG\d{3})\s+(?P<severity>error|warning|info)\s+(?P<kind>[A-Za-z]+)\s+"
     r"(?P<namespace>[a-z0-9-]+)/(?P<name>[a-z0-9.-]+)(?:\s+(?P<path>\S+))?\s*$"
@@ -145,6 +150,17 @@ def test_every_catalog_rule_has_good_and_bad_fixtures(code: str) -> None:
             assert fixture.expected, f"{fixture.path.name} expects no finding"
         if fixture.good:
             assert fixture.forbidden or fixture.expected, f"{fixture.path.name} states no expectation"
+
+
+def test_every_exemption_names_a_registered_rule_without_fixtures() -> None:
+    codes = {rule.code for rule in all_rules()}
+    for code in WITHOUT_MANIFEST_FIXTURES:
+        assert code in codes, f"{code} is exempted from fixtures but is not a rule"
+        assert not (FIXTURES / code).exists(), f"{code} has fixtures: remove its exemption"
+
+
+def test_every_fixture_directory_is_a_catalog_rule() -> None:
+    assert {path.name for path in FIXTURES.glob("SG*")} <= set(CATALOG)
 
 
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")

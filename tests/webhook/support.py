@@ -11,7 +11,6 @@ from typing import Any
 import yaml
 
 from socketguard.engine.inventory import Inventory
-from socketguard.engine.rules.registry import all_rules
 from socketguard.webhook.admission import Outcome, Webhook, admit
 from socketguard.webhook.modes import MODE_KEY, Mode
 from socketguard.webhook.review import parse_review
@@ -83,10 +82,6 @@ def review(operation: str, obj: dict[str, Any] | None, old: dict[str, Any] | Non
 
 def run(state: State, body: dict[str, Any], webhook: Webhook = "validate", default: Mode = Mode.WARN) -> Outcome:
     return admit(parse_review(body), state, webhook=webhook, default_mode=default)
-
-
-def has_rule(code: str) -> bool:
-    return any(rule.code == code for rule in all_rules())
 
 
 def annotate(obj: dict[str, Any], key: str, value: str, *, template: bool = False) -> dict[str, Any]:

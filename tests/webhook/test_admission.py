@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from socketguard.engine.inventory import Inventory
-from socketguard.webhook.admission import CONTRADICTIONS, MISSING_REFERENCES, VerdictCache, admit
+from socketguard.engine.rules.base import Admission
+from socketguard.engine.rules.registry import get_rule
+from socketguard.webhook.admission import VerdictCache, admission_classes, admit
 from socketguard.webhook.modes import MODE_KEY, Mode, object_mode
 from socketguard.webhook.review import build_response, parse_review
 
@@ -19,7 +21,6 @@ from .support import (
     annotate,
     documents,
     find,
-    has_rule,
     review,
     run,
     snapshot,
@@ -139,7 +140,6 @@ def test_reverse_order_apply_is_denied_only_for_the_real_contradiction() -> None
     assert "SG102" in denied[0][2]
 
 
-@pytest.mark.skipif(not (has_rule("SG101") or has_rule("SG106")), reason="missing-reference rules not merged")
 def test_deleting_the_socket_routes_service_is_denied_but_not_by_namespace_teardown() -> None:
     state = working_state("enforce")
     outcome = run(state, review("DELETE", None, SERVER_SERVICE))
@@ -149,7 +149,6 @@ def test_deleting_the_socket_routes_service_is_denied_but_not_by_namespace_teard
     assert teardown.answer.allowed and teardown.answer.warnings
 
 
-@pytest.mark.skipif(not (has_rule("SG101") or has_rule("SG106")), reason="missing-reference rules not merged")
 def test_a_route_to_a_service_not_created_yet_only_warns() -> None:
     state = working_state("enforce")
     route = json.loads(json.dumps(FIXED_VS))
@@ -160,7 +159,6 @@ def test_a_route_to_a_service_not_created_yet_only_warns() -> None:
     assert any("not enforced" in w for w in outcome.answer.warnings)
 
 
-@pytest.mark.skipif(not has_rule("SG301"), reason="SG301 not merged")
 def test_kubectl_scale_to_three_replicas_without_stickiness_is_denied() -> None:
     state = working_state("enforce")
     scale = {"apiVersion": "autoscaling/v1", "kind": "Scale",
@@ -212,10 +210,30 @@ def test_unknown_kinds_subresources_and_nameless_objects_are_allowed_unreviewed(
     assert outcome.answer.allowed and outcome.skipped.startswith("the object has no identity yet")
 
 
-def test_the_catalogue_split_is_explicit() -> None:
-    assert not CONTRADICTIONS & MISSING_REFERENCES
-    assert {"SG102", "SG103", "SG104", "SG107", "SG111", "SG201", "SG202", "SG301"} <= CONTRADICTIONS
-    assert {"SG101", "SG106", "SG110"} <= MISSING_REFERENCES
+def test_each_rule_declares_its_admission_class() -> None:
+    classes = admission_classes()
+    acting = {code for code, admission in classes.items() if admission is Admission.CONTRADICTION}
+    warning = {code for code, admission in classes.items() if admission is Admission.MISSING_REFERENCE}
+    assert {"SG102", "SG103", "SG104", "SG107", "SG111", "SG201", "SG202", "SG301"} <= acting
+    assert {"SG101", "SG106", "SG110"} <= warning
+    assert classes["SG115"] is Admission.ADVISORY  # status the cluster reports, not a disagreement
+
+
+@pytest.mark.parametrize(("admission", "note"), [
+    (Admission.MISSING_REFERENCE, "(not enforced: it names an object that does not exist yet)"),
+    (Admission.ADVISORY, "(not enforced: SG102 is advisory at admission)"),
+])
+def test_the_webhook_acts_on_the_class_the_rule_declares(
+        monkeypatch: pytest.MonkeyPatch, admission: Admission, note: str) -> None:
+    monkeypatch.setattr(get_rule("SG102"), "admission", admission)
+    admission_classes.cache_clear()
+    try:
+        outcome = run(working_state("enforce"), review("UPDATE", BROKEN_VS, FIXED_VS))
+    finally:
+        monkeypatch.undo()
+        admission_classes.cache_clear()
+    assert outcome.answer.allowed and [f.code for f in outcome.introduced] == ["SG102"] and not outcome.acting
+    assert any(w.startswith("SG102 ") and w.endswith(note) for w in outcome.answer.warnings)
 
 
 def _apply_patch(obj: dict[str, Any], patch: list[dict[str, Any]]) -> dict[str, Any]:

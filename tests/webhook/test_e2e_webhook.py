@@ -26,7 +26,7 @@ import yaml
 from socketguard.testing import Cluster, KubectlError, free_port, local_webhook_configuration, wait_for
 from socketguard.webhook.modes import HELD_ANNOTATION, MODE_KEY
 
-from .support import EXAMPLE, has_rule
+from .support import EXAMPLE
 
 pytestmark = pytest.mark.e2e
 
@@ -194,13 +194,11 @@ def test_enforce_denies_the_broken_route_accepts_the_fix_and_denies_breaking_cha
     result = example.kubectl(*annotate, check=False)
     assert denied(result) and "SG102" in result.stderr and "/other" in result.stderr
 
-    if has_rule("SG101") or has_rule("SG106"):
-        result = example.kubectl("delete", "service", "mageagent", check=False)
-        assert denied(result), result.stderr
-        assert example.get("service", "mageagent")
+    result = example.kubectl("delete", "service", "mageagent", check=False)
+    assert denied(result), result.stderr
+    assert example.get("service", "mageagent")
 
 
-@pytest.mark.skipif(not has_rule("SG301"), reason="SG301 sticky-session-missing is not merged yet")
 def test_kubectl_scale_without_stickiness_is_denied(control_plane: Cluster, kube_namespace: str,
                                                       webhook: Webhook) -> None:
     example = Example(control_plane, kube_namespace, "enforce")
@@ -332,13 +330,6 @@ def test_a_stopped_webhook_fails_open(control_plane: Cluster, kube_namespace: st
         process.stop()
 
 
-def _operator_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("socketguard.cli.operator") is not None
-
-
-@pytest.mark.skipif(not _operator_available(), reason="the operator (socketguard operator) is not merged yet")
 def test_the_operator_resumes_a_held_rollout_once_the_route_is_fixed(
         control_plane: Cluster, kube_namespace: str, webhook: Webhook, tmp_path: Path) -> None:
     example = Example(control_plane, kube_namespace, "hold")

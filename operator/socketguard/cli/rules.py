@@ -53,5 +53,6 @@ def explain(code: str) -> None:
             err=True,
         )
         sys.exit(2)
-    click.echo(f"{rule.code} {rule.name} ({rule.severity.label})\n")
+    click.echo(f"{rule.code} {rule.name} ({rule.severity.label})")
+    click.echo(f"Admission: {rule.admission.label} ({rule.admission.meaning})\n")
     click.echo(rule.doc)

@@ -9,22 +9,31 @@ does not hide every other finding.
 from __future__ import annotations
 
 import difflib
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit
 
 from jsonpath_ng.ext import parse as parse_jsonpath
 
 from socketguard import ANNOTATION_PREFIX
+from socketguard.engine.annotations import (
+    ALL_TRANSPORTS,
+    BY_KEY,
+    CLIENT_KEYS,
+    GENERAL_KEYS,
+    KNOWN_KEYS,
+    SERVER_KEYS,
+    SHARED_KEYS,
+    default_of,
+)
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.models.workloads import Workload
 from socketguard.engine.objects import FieldPath, ObjectRef
 
 Stack = Literal["node", "python-asgi", "python"]
 Transport = Literal["polling", "websocket"]
-ALL_TRANSPORTS: frozenset[str] = frozenset({"polling", "websocket"})
+__all__ = ["ALL_TRANSPORTS", "KNOWN_KEYS", "ClientSpec", "ContractIssue", "ContractSet", "EventContract",
+           "ServerSpec", "annotated_keys", "default_server", "read_contracts"]
 
 
 @dataclass(frozen=True)
@@ -46,19 +55,19 @@ class EventContract:
 class ServerSpec:
     workload: ObjectRef
     inferred: bool
-    path: str = "/socket.io"
-    port: str | int | None = None
-    stack: Stack = "node"
-    add_trailing_slash: bool = True
-    cors_origins: tuple[str, ...] = ()  # ("*",) any, ("reflect",) echo, () same-origin only
-    cors_credentials: bool = False
-    transports: frozenset[str] = ALL_TRANSPORTS
-    ping_interval_ms: int = 25000
-    ping_timeout_ms: int = 20000
-    adapter: str = "none"
-    namespaces: tuple[str, ...] = ("/",)
+    path: str = default_of("path")
+    port: str | int | None = default_of("port")
+    stack: Stack = default_of("stack")  # noqa: RUF009 (the table's defaults are immutable values)
+    add_trailing_slash: bool = default_of("add-trailing-slash")
+    cors_origins: tuple[str, ...] = default_of("cors-origins")  # ("*",) any, ("reflect",) echo, () same-origin
+    cors_credentials: bool = False  # the node default; python stacks default to True (see the reader)
+    transports: frozenset[str] = default_of("transports")
+    ping_interval_ms: int = default_of("ping-interval")
+    ping_timeout_ms: int = default_of("ping-timeout")
+    adapter: str = default_of("adapter")
+    namespaces: tuple[str, ...] = default_of("namespaces")
     events: EventContract = EventContract()
-    probe: bool = False
+    probe: bool = default_of("probe")
     # attribute name -> field path of the annotation (or path-from target) that set it
     sources: dict[str, FieldPath] = field(default_factory=dict, compare=False)
 
@@ -66,43 +75,14 @@ class ServerSpec:
 @dataclass(frozen=True)
 class ClientSpec:
     workload: ObjectRef
-    url: str | None = None  # None: io() with no URL, the page origin
-    path: str = "/socket.io"
-    origin: str | None = None
-    credentials: bool = False
-    transports: frozenset[str] = ALL_TRANSPORTS
+    url: str | None = default_of("client-url")  # None: io() with no URL, the page origin
+    path: str = default_of("client-path")
+    origin: str | None = default_of("client-origin")
+    credentials: bool = default_of("client-credentials")
+    transports: frozenset[str] = default_of("client-transports")
     events: EventContract = EventContract()
     server: ObjectRef | None = None  # pinned by client-server
     sources: dict[str, FieldPath] = field(default_factory=dict, compare=False)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading the annotations
-# ---------------------------------------------------------------------------------------------
-
-
-
-
-SERVER_KEYS = frozenset({
-    "path", "path-from", "port", "stack", "add-trailing-slash", "cors-origins", "cors-credentials",
-    "ping-interval", "ping-timeout", "adapter", "namespaces", "probe",
-})
-SHARED_KEYS = frozenset({"transports", "emits", "listens", "rooms"})
-CLIENT_KEYS = frozenset({
-    "client-transports", "client-emits", "client-listens", "client-rooms", "client-url",
-    "client-url-from", "client-path", "client-origin", "client-credentials", "client-server",
-})
-GENERAL_KEYS = frozenset({"role", "enforce", "held", "ignore"})
-KNOWN_KEYS = SERVER_KEYS | SHARED_KEYS | CLIENT_KEYS | GENERAL_KEYS
-
-ROLES = {"server": {"server"}, "client": {"client"}, "server,client": {"server", "client"},
-         "client,server": {"server", "client"}}
-STACKS = ("node", "python-asgi", "python")
-ADAPTERS = ("none", "redis", "redis-streams", "postgres", "mongo", "cluster", "other")
-ENFORCE_MODES = ("enforce", "hold", "warn", "audit", "off")
-_PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$")
-_RULE_CODE = re.compile(r"^SG\d{3}$")
-_ORIGIN = re.compile(r"^https?://[^/?#\s]+$")
 
 
 @dataclass(frozen=True)
@@ -195,7 +175,7 @@ def default_server(workload: ObjectRef) -> ServerSpec:
 
 
 class _AnnotationReader:
-    """Reads one workload's annotations; every problem becomes a ContractIssue."""
+    """Reads one workload's annotations through the annotation table; every problem becomes a ContractIssue."""
 
     def __init__(self, ref: ObjectRef, workload: Workload, raw: dict[str, Any],
                  issues: list[ContractIssue]) -> None:
@@ -240,52 +220,28 @@ class _AnnotationReader:
                warning: bool = False) -> None:
         self.issues.append(ContractIssue(code, self.ref, path, message, tuple(fixes), warning))
 
-    def _bad(self, key: str, expected: str) -> None:
-        value = self.values[key]
-        self._issue(self.paths[key], f"`{ANNOTATION_PREFIX}{key}` is {value!r}, expected {expected}",
-                    (f"set `{ANNOTATION_PREFIX}{key}` to {expected}",))
-
-    def _annotations_path(self) -> FieldPath:
-        return ("metadata", "annotations")
-
     def source(self, key: str) -> FieldPath:
-        return self.paths.get(key, self._annotations_path())
+        return self.paths.get(key, ("metadata", "annotations"))
 
-    # -- typed getters (None: absent or invalid, the issue already recorded) ----------------
-    def _get(self, key: str, convert: Callable[[str], Any], expected: str) -> Any:
+    # -- values (None: absent or invalid, the issue already recorded) ------------------------
+    def value(self, key: str) -> Any:
         if key not in self.values:
             return None
+        annotation = BY_KEY[key]
         try:
-            return convert(self.values[key].strip())
+            return annotation.read(self.values[key])
         except ValueError:
-            self._bad(key, expected)
+            self._issue(self.paths[key], f"`{annotation.name}` is {self.values[key]!r}, expected {annotation.expected}",
+                        (f"set `{annotation.name}` to {annotation.expected}",))
             return None
 
-    def choice(self, key: str, options: Iterable[str]) -> str | None:
-        if key not in self.values:  # the common case: skip building the error text
-            return None
-        allowed = tuple(options)
-        result: str | None = self._get(key, lambda v: _one_of(v, allowed), " or ".join(f"`{o}`" for o in allowed))
-        return result
-
-    def boolean(self, key: str) -> bool | None:
-        value = self.choice(key, ("true", "false"))
-        return None if value is None else value == "true"
-
-    def milliseconds(self, key: str) -> int | None:
-        result: int | None = self._get(key, _positive_int, "a positive whole number of milliseconds")
-        return result
-
-    def items(self, key: str, check: Callable[[str], str] | None = None, expected: str = "") -> list[str] | None:
-        if key not in self.values:
-            return None
-        result: list[str] | None = self._get(key, lambda v: [check(i) if check else i for i in _comma_list(v)],
-                         expected or "a comma-separated list")
-        return result
+    def value_or_default(self, key: str) -> Any:
+        return _default(self.value(key), default_of(key))
 
     # -- specs -------------------------------------------------------------------------------
     def read(self) -> tuple[ServerSpec | None, ClientSpec | None]:
-        self._validate_general()
+        for key in sorted(GENERAL_KEYS - {"role"}):
+            self.value(key)
         roles = self._roles()
         server = self._server() if "server" in roles else None
         client = self._client(pure="server" not in roles) if "client" in roles else None
@@ -295,10 +251,10 @@ class _AnnotationReader:
             self._reject_keys(CLIENT_KEYS, "a client key on a workload whose role is server", "client")
         return server, client
 
-    def _roles(self) -> set[str]:
-        explicit = self.choice("role", ROLES)
+    def _roles(self) -> frozenset[str]:
+        explicit: frozenset[str] | None = self.value("role")
         if explicit is not None:
-            return ROLES[explicit]
+            return explicit
         keys = set(self.values)
         roles = set()
         if keys & SERVER_KEYS:
@@ -308,100 +264,80 @@ class _AnnotationReader:
         # Shared keys alone mean a server; beside client keys they are a pure client's events.
         if not roles and keys & SHARED_KEYS:
             roles.add("server")
-        return roles
+        return frozenset(roles)
 
     def _reject_keys(self, keys: frozenset[str], why: str, missing_role: str) -> None:
         for key in sorted(keys & set(self.values)):
             self._issue(self.paths[key], f"`{ANNOTATION_PREFIX}{key}` is {why}",
                         (f"remove it, or set `socketguard.io/role` to include `{missing_role}`",))
 
-    def _validate_general(self) -> None:
-        self.choice("enforce", ENFORCE_MODES)
-        self.items("ignore", _rule_code, "a comma-separated list of rule codes such as SG102,SG302")
-
     def _server(self) -> ServerSpec:
         sources = {key: self.source(key) for key in SERVER_KEYS | SHARED_KEYS}
-        path = self._get("path", _socket_path, "an absolute path such as /socket.io")
-        path = self._path_from() if path is None and "path-from" in self.values else path
-        if path is not None and "path-from" in self.values and "path" in self.values:
-            self._issue(self.paths["path-from"], "set either `socketguard.io/path` or "
-                        "`socketguard.io/path-from`, not both", ("remove one of them",))
-        if "path" not in self.values and "path-from" in self.values:
-            sources["path"] = self.source("path-from")
-        port = self._get("port", _port, "a container port number (1-65535) or port name")
-        origins = self.items("cors-origins", _cors_origin,
-                             "`*`, `reflect`, or a comma-separated list of origins like https://app.example.com")
-        stack = self.choice("stack", STACKS) or "node"
-        credentials = self.boolean("cors-credentials")
+        path = self._literal_or_reference("path", "path-from", sources, exclusive=True)
+        stack = self.value_or_default("stack")
         return ServerSpec(
             workload=self.ref,
             inferred=False,
-            path=path or "/socket.io",
-            port=port,
-            stack=stack,  # type: ignore[arg-type]
-            add_trailing_slash=_default(self.boolean("add-trailing-slash"), True),
-            cors_origins=tuple(origins or ()),
-            cors_credentials=_default(credentials, stack != "node"),
-            transports=self._transports("transports"),
-            ping_interval_ms=_default(self.milliseconds("ping-interval"), 25000),
-            ping_timeout_ms=_default(self.milliseconds("ping-timeout"), 20000),
-            adapter=self.choice("adapter", ADAPTERS) or "none",
-            namespaces=tuple(self.items("namespaces", _namespace, "namespaces such as /,/admin") or ("/",)),
+            path=path or default_of("path"),
+            port=self.value("port"),
+            stack=stack,
+            add_trailing_slash=self.value_or_default("add-trailing-slash"),
+            cors_origins=self.value_or_default("cors-origins"),
+            cors_credentials=_default(self.value("cors-credentials"), stack != "node"),
+            transports=self.value_or_default("transports"),
+            ping_interval_ms=self.value_or_default("ping-interval"),
+            ping_timeout_ms=self.value_or_default("ping-timeout"),
+            adapter=self.value_or_default("adapter"),
+            namespaces=self.value_or_default("namespaces"),
             events=self._events(""),
-            probe=_default(self.boolean("probe"), False),
+            probe=self.value_or_default("probe"),
             sources=sources,
         )
 
     def _client(self, *, pure: bool) -> ClientSpec:
-        prefix = "" if pure and not set(self.values) & {"client-transports", "client-emits",
-                                                          "client-listens", "client-rooms"} else "client-"
-        url = self._get("client-url", _client_url, "a URL such as https://app.example.com or wss://h/")
-        if url is None and "client-url-from" in self.values:
-            url = self._from_reference("client-url-from", _client_url, "a URL")
+        page_keys = {f"client-{key}" for key in SHARED_KEYS}
+        prefix = "" if pure and not set(self.values) & page_keys else "client-"
         sources = {key: self.source(key) for key in CLIENT_KEYS | SHARED_KEYS}
-        if "client-url" not in self.values and "client-url-from" in self.values:
-            sources["client-url"] = self.source("client-url-from")
+        url = self._literal_or_reference("client-url", "client-url-from", sources)
+        server: tuple[str, str] | None = self.value("client-server")
         return ClientSpec(
             workload=self.ref,
             url=url,
-            path=self._get("client-path", _socket_path, "an absolute path such as /socket.io") or "/socket.io",
-            origin=self._get("client-origin", _origin, "an origin such as https://app.example.com"),
-            credentials=_default(self.boolean("client-credentials"), False),
-            transports=self._transports(f"{prefix}transports"),
+            path=self.value_or_default("client-path"),
+            origin=self.value("client-origin"),
+            credentials=self.value_or_default("client-credentials"),
+            transports=self.value_or_default(f"{prefix}transports"),
             events=self._events(prefix),
-            server=self._get("client-server", self._server_ref, "`namespace/name` of the server workload"),
+            server=None if server is None else ObjectRef(
+                "apps/v1", "Deployment", server[0] or self.ref.namespace, server[1]),
             sources=sources,
         )
 
-    def _transports(self, key: str) -> frozenset[str]:
-        values = self.items(key, _transport, "a subset of polling,websocket")
-        if values is not None and not values:
-            self._bad(key, "at least one of polling,websocket")
-            return ALL_TRANSPORTS
-        return frozenset(values) if values else ALL_TRANSPORTS
+    def _literal_or_reference(self, key: str, reference: str, sources: dict[str, FieldPath], *,
+                              exclusive: bool = False) -> Any:
+        """The key's own value, else what its `*-from` JSONPath selects (the source then follows it)."""
+        value = self.value(key)
+        if reference not in self.values:
+            return value
+        if value is None:
+            value = self._from_reference(reference)
+        if key not in self.values:
+            sources[key] = self.source(reference)
+        elif exclusive and value is not None:
+            self._issue(self.paths[reference], f"set either `{BY_KEY[key].name}` or "
+                        f"`{BY_KEY[reference].name}`, not both", ("remove one of them",))
+        return value
 
     def _events(self, prefix: str) -> EventContract:
-        emits = self.items(f"{prefix}emits")
-        listens = self.items(f"{prefix}listens")
-        rooms = self.items(f"{prefix}rooms")
         return EventContract(
-            emits=None if emits is None else frozenset(emits),
-            listens=None if listens is None else frozenset(listens),
-            rooms=None if rooms is None else tuple(rooms),
+            emits=self.value(f"{prefix}emits"),
+            listens=self.value(f"{prefix}listens"),
+            rooms=self.value(f"{prefix}rooms"),
             sources={name: self.source(f"{prefix}{name}") for name in ("emits", "listens", "rooms")},
         )
 
-    def _server_ref(self, text: str) -> ObjectRef:
-        namespace, _, name = text.rpartition("/")
-        if not name or "/" in namespace:
-            raise ValueError(text)
-        return ObjectRef("apps/v1", "Deployment", namespace or self.ref.namespace, name)
-
     # -- references --------------------------------------------------------------------------
-    def _path_from(self) -> str | None:
-        return self._from_reference("path-from", _socket_path, "an absolute path such as /socket.io")
-
-    def _from_reference(self, key: str, convert: Callable[[str], str], expected: str) -> str | None:
+    def _from_reference(self, key: str) -> Any:
         """Evaluates a `*-from` JSONPath against the workload object (SG002 when it fails)."""
         expression = self.values[key].strip()
         annotation = f"{ANNOTATION_PREFIX}{key}"
@@ -417,11 +353,12 @@ class _AnnotationReader:
         if len(values) != 1 or not isinstance(values[0], str):
             self._unresolved(key, expression, values)
             return None
+        target = BY_KEY[BY_KEY[key].refers_to]
         try:
-            return convert(values[0])
+            return target.read(values[0])
         except ValueError:
-            self._issue(self.paths[key], f"`{annotation}` selects {values[0]!r}, expected {expected}",
-                        (f"point `{annotation}` at a field holding {expected}",), code="SG002")
+            self._issue(self.paths[key], f"`{annotation}` selects {values[0]!r}, expected {target.expected}",
+                        (f"point `{annotation}` at a field holding {target.expected}",), code="SG002")
             return None
 
     def _unresolved(self, key: str, expression: str, values: list[Any]) -> None:
@@ -429,7 +366,7 @@ class _AnnotationReader:
         if len(values) > 1:
             message = f"`{annotation}` ({expression}) selects {len(values)} values, expected one string"
         elif values and _is_cluster_reference(values[0]):
-            literal = f"{ANNOTATION_PREFIX}{key.removesuffix('-from')}"
+            literal = BY_KEY[BY_KEY[key].refers_to].name
             self._issue(self.paths[key], f"`{annotation}` ({expression}) points at a ConfigMap or Secret "
                         f"reference that only the cluster can resolve; the default of `{literal}` is assumed",
                         (f"set `{literal}` to the literal value as well",), code="SG002", warning=True)
@@ -441,7 +378,6 @@ class _AnnotationReader:
         self._issue(self.paths[key], message,
                     ("fix the JSONPath, or set the literal value with the annotation without -from",),
                     code="SG002")
-        return
 
 
 def _kind_of(value: Any) -> str:
@@ -460,78 +396,3 @@ def _is_cluster_reference(value: Any) -> bool:
 
 def _default(value: Any, fallback: Any) -> Any:
     return fallback if value is None else value
-
-
-def _one_of(value: str, options: tuple[str, ...]) -> str:
-    normalized = value.replace(" ", "").lower()
-    if normalized not in options:
-        raise ValueError(value)
-    return normalized
-
-
-def _positive_int(value: str) -> int:
-    if not value.isdigit() or int(value) <= 0:
-        raise ValueError(value)
-    return int(value)
-
-
-def _comma_list(value: str) -> list[str]:
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def _socket_path(value: str) -> str:
-    if not value.startswith("/") or any(c in value for c in "?# \t\n"):
-        raise ValueError(value)
-    return value.rstrip("/") or "/"
-
-
-def _port(value: str) -> int | str:
-    if value.isdigit():
-        number = int(value)
-        if not 0 < number < 65536:
-            raise ValueError(value)
-        return number
-    if not _PORT_NAME.match(value) or value.isdigit():
-        raise ValueError(value)
-    return value
-
-
-def _cors_origin(value: str) -> str:
-    if value in ("*", "reflect") or _ORIGIN.match(value):
-        return value.rstrip("/")
-    raise ValueError(value)
-
-
-def _origin(value: str) -> str:
-    if not _ORIGIN.match(value.rstrip("/")):
-        raise ValueError(value)
-    return value.rstrip("/")
-
-
-def _transport(value: str) -> str:
-    return _one_of(value, ("polling", "websocket"))
-
-
-def _namespace(value: str) -> str:
-    if not value.startswith("/"):
-        raise ValueError(value)
-    return value
-
-
-def _rule_code(value: str) -> str:
-    if not _RULE_CODE.match(value.upper()):
-        raise ValueError(value)
-    return value.upper()
-
-
-def _client_url(value: str) -> str:
-    if value.startswith("/"):
-        return value
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
-        raise ValueError(value)
-    try:
-        _ = parts.port
-    except ValueError:
-        raise ValueError(value) from None
-    return value

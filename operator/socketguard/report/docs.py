@@ -1,6 +1,7 @@
-"""Writes `docs/rules.md` from the rule docstrings: `python -m socketguard.report.docs [OUTPUT]`.
+"""Writes the generated docs: `python -m socketguard.report.docs [DIRECTORY]` (default: docs/).
 
-The rule modules are the single source; a test fails when the committed file is stale.
+`rules.md` comes from the rule modules, `annotations.md` from the annotation table; they are
+the single sources, and a test fails when a committed file is stale.
 """
 
 from __future__ import annotations
@@ -8,10 +9,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.rules.registry import all_rules
+from socketguard.report.annotation_docs import render_annotations
 
-DEFAULT_OUTPUT = Path(__file__).resolve().parents[3] / "docs" / "rules.md"
+DOCS = Path(__file__).resolve().parents[3] / "docs"
+DEFAULT_OUTPUT = DOCS / "rules.md"
+ANNOTATIONS_OUTPUT = DOCS / "annotations.md"
 
 _HEADER = """# SocketGuard rules
 
@@ -21,19 +25,25 @@ Codes are stable and never reused. Severity is the default: findings that rest o
 (unannotated) server are capped at warning. `socketguard explain CODE` prints one rule.
 Suppress a rule on one object with the annotation `socketguard.io/ignore: "SG204"`, or
 everywhere with `socketguard lint --ignore SG204`.
+
+Admission is what an error of the rule does to a create or update at the admission webhook
+when the change introduces it; a delete is judged apart, every error it introduces acts (see
+[the webhook](webhook.md#what-acts-introduced-contradictions)):
 """
 
 
 def render_rules(rules: tuple[Rule, ...] | None = None) -> str:
     catalog = all_rules() if rules is None else rules
-    parts = [_HEADER, "| code | name | severity | summary |", "|---|---|---|---|"]
+    parts = [_HEADER, *(f"- **{a.label}**: {a.meaning}." for a in Admission), ""]
+    parts += ["| code | name | severity | admission | summary |", "|---|---|---|---|---|"]
     parts.extend(
-        f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.severity.label} | {r.summary} |"
+        f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.severity.label} | {r.admission.label} "
+        f"| {r.summary} |"
         for r in catalog
     )
     for rule in catalog:
         parts.append(f"\n## {rule.code} {rule.name}\n")
-        parts.append(f"Severity: **{rule.severity.label}**\n")
+        parts.append(f"Severity: **{rule.severity.label}**. Admission: **{rule.admission.label}**.\n")
         parts.append(_demote_headings(rule.doc))
     return "\n".join(parts).rstrip() + "\n"
 
@@ -57,10 +67,12 @@ def _demote_headings(doc: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    output = Path(args[0]) if args else DEFAULT_OUTPUT
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render_rules(), encoding="utf-8")
-    print(f"wrote {output}")
+    directory = Path(args[0]) if args else DOCS
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in (("rules.md", render_rules()), ("annotations.md", render_annotations())):
+        output = directory / name
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {output}")
     return 0
 
 

@@ -7,9 +7,10 @@ changed and restored inside this synchronous call, so nothing else (the watch ha
 same event loop) ever sees the substituted object.
 
 A finding is *introduced* when its key (code, subject, field path) is not in the verdict without
-the change. Only introduced **error** findings can act, and on CREATE/UPDATE only those of
-`CONTRADICTIONS` whose objects all exist: a reference to something not created yet (a Service
-or Gateway that a later file of the same `kubectl apply -f dir/` creates) only warns. DELETE is
+the change. Only introduced **error** findings can act, and on CREATE/UPDATE only those whose
+rule is a contradiction (`Rule.admission`) and whose objects all exist: a reference to something
+not created yet (a Service or Gateway that a later file of the same `kubectl apply -f dir/`
+creates) only warns. DELETE is
 different: removing an object that a live route uses breaks what exists, so every introduced
 error acts, except for deletions by Kubernetes' own namespace and garbage collectors.
 """
@@ -19,6 +20,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
 from socketguard.engine.analysis import analyze
@@ -26,36 +29,13 @@ from socketguard.engine.findings import Finding, Severity, sort_findings
 from socketguard.engine.inventory import Inventory, group_of, identity_problems
 from socketguard.engine.models import MODELS
 from socketguard.engine.objects import ObjectRef
+from socketguard.engine.rules.base import Admission
+from socketguard.engine.rules.registry import all_rules
 from socketguard.engine.scope import neighbourhood
 from socketguard.webhook.modes import HELD_ANNOTATION, Mode, object_mode
 from socketguard.webhook.review import AdmissionRequest, Answer, clip, join_clipped
 
 Webhook = Literal["validate", "mutate"]
-
-# Errors between objects that all exist and disagree: introduced by a CREATE/UPDATE, they act.
-CONTRADICTIONS: frozenset[str] = frozenset({
-    "SG001",  # an invalid socketguard.io/ annotation value, unknown key or template disagreement
-    "SG102",  # socket-path-mismatch
-    "SG103",  # socket-route-shadowed
-    "SG104",  # exact-match-misses-handshake
-    "SG105",  # destination-port-unresolved (reported only when the Service exists)
-    "SG107",  # port-protocol-not-http
-    "SG108",  # route-timeout-too-short (its error form: long polls fail)
-    "SG111",  # mixed-content
-    "SG112",  # unknown-namespace
-    "SG113",  # route-not-visible
-    "SG201",  # cors-origin-not-allowed
-    "SG202",  # cors-wildcard-with-credentials (its error form)
-    "SG301",  # sticky-session-missing
-})
-# Errors about something absent: on CREATE/UPDATE they only warn (apply order must not matter).
-MISSING_REFERENCES: frozenset[str] = frozenset({
-    "SG002",  # unresolved-reference (a *-from JSONPath that selects nothing)
-    "SG003",  # unparseable-manifest
-    "SG101",  # socket-route-missing
-    "SG106",  # service-selects-no-server (the server may come next)
-    "SG110",  # gateway-host-not-served (the Gateway may come next)
-})
 
 REVIEWED_KINDS: frozenset[tuple[str, str]] = frozenset(
     key for key in MODELS if key != ("gateway.networking.k8s.io", "ReferenceGrant")
@@ -285,7 +265,18 @@ def _acts(finding: Finding, request: AdmissionRequest, exists_after: Callable[[O
         return False
     if request.operation == "DELETE":
         return request.username not in SYSTEM_DELETERS
-    return finding.code in CONTRADICTIONS and all(exists_after(r) for r in (finding.subject, *finding.related))
+    return is_contradiction(finding) and all(exists_after(r) for r in (finding.subject, *finding.related))
+
+
+@cache
+def admission_classes() -> Mapping[str, Admission]:
+    """Each rule code's admission class, as its rule declares it."""
+    return MappingProxyType({rule.code: rule.admission for rule in all_rules()})
+
+
+def is_contradiction(finding: Finding) -> bool:
+    """A code unknown to the registry (a test's own rule) never acts, as an advisory one."""
+    return admission_classes().get(finding.code, Admission.ADVISORY).acts
 
 
 def _holdable(request: AdmissionRequest) -> bool:
@@ -332,7 +323,7 @@ def _still_holding(request: AdmissionRequest, ref: ObjectRef, comparison: Compar
     if not _has_held_annotation(request.old):
         return []
     return [f for f in comparison.after
-            if f.severity >= Severity.ERROR and f.code in CONTRADICTIONS and (f.subject == ref or ref in f.related)]
+            if f.severity >= Severity.ERROR and is_contradiction(f) and (f.subject == ref or ref in f.related)]
 
 
 def _annotations(obj: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -399,12 +390,17 @@ def warnings_for(introduced: Sequence[Finding], acting: Sequence[Finding]) -> tu
         if len(out) >= WARNING_COUNT - 1 and index < len(ordered) - 1:
             out.append(f"SocketGuard: {len(ordered) - index} more findings (`socketguard lint` lists them all)")
             break
-        note = "" if finding.severity < Severity.ERROR or finding.key in acting_keys else \
-            " (not enforced: it names an object that does not exist yet)"
+        note = "" if finding.severity < Severity.ERROR or finding.key in acting_keys else _not_enforced(finding)
         out.append(f"{_headline(finding)}{note}")
         if finding.severity >= Severity.ERROR and finding.fixes:
             out.append(f"{finding.code} fix: {'; '.join(finding.fixes)} (see `socketguard explain {finding.code}`)")
     return tuple(out)
+
+
+def _not_enforced(finding: Finding) -> str:
+    if admission_classes().get(finding.code, Admission.ADVISORY) is Admission.ADVISORY:
+        return f" (not enforced: {finding.code} is advisory at admission)"
+    return " (not enforced: it names an object that does not exist yet)"
 
 
 def denial_message(acting: Sequence[Finding]) -> str:

@@ -10,10 +10,10 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from socketguard import ANNOTATION_PREFIX
+from socketguard.engine.annotations import BY_KEY
 
-MODE_KEY = f"{ANNOTATION_PREFIX}enforce"
-HELD_ANNOTATION = f"{ANNOTATION_PREFIX}held"
+MODE_KEY = BY_KEY["enforce"].name
+HELD_ANNOTATION = BY_KEY["held"].name
 
 
 class Mode(enum.IntEnum):

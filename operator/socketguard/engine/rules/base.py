@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,6 +17,40 @@ if TYPE_CHECKING:
 Checker = Callable[["Context"], Iterable[Finding]]
 
 
+class Admission(enum.Enum):
+    """What an introduced error of a rule does to a CREATE or UPDATE at the admission webhook.
+
+    Apply order must not matter (`kubectl apply -f dir/` creates a route before its Service), so
+    only a disagreement between objects that all exist may deny or hold a change. A DELETE is
+    judged apart: every introduced error acts there, whatever the class.
+    """
+
+    CONTRADICTION = "contradiction"
+    MISSING_REFERENCE = "missing-reference"
+    ADVISORY = "advisory"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+    @property
+    def acts(self) -> bool:
+        return self is Admission.CONTRADICTION
+
+    @property
+    def meaning(self) -> str:
+        return _ADMISSION_MEANINGS[self]
+
+
+_ADMISSION_MEANINGS = {
+    Admission.CONTRADICTION: "objects that all exist disagree; an error a change introduces denies the change "
+                             "in `enforce` mode and holds the rollout in `hold` mode",
+    Admission.MISSING_REFERENCE: "something named does not exist yet; an error a change introduces only warns, "
+                                 "since the object may come next in the same apply",
+    Admission.ADVISORY: "never denies or holds a create or update; its findings only warn",
+}
+
+
 @dataclass
 class Rule:
     """A coded check, modelled on Istio's analyzers: it reads the context, reports findings."""
@@ -24,13 +59,14 @@ class Rule:
     name: str
     severity: Severity
     doc: str
+    admission: Admission
     check: Checker | None = field(default=None, repr=False)
 
     @classmethod
-    def define(cls, doc: str | None, *, code: str, name: str, severity: Severity) -> Rule:
+    def define(cls, doc: str | None, *, code: str, name: str, severity: Severity, admission: Admission) -> Rule:
         if not doc or "What it checks" not in doc:
             raise ValueError(f"{code}: the rule module needs a What/Why/How docstring")
-        return cls(code=code, name=name, severity=severity, doc=inspect.cleandoc(doc))
+        return cls(code=code, name=name, severity=severity, doc=inspect.cleandoc(doc), admission=admission)
 
     def checker(self, function: Checker) -> Checker:
         """Decorator: registers the function that yields this rule's findings."""

@@ -51,12 +51,13 @@ from typing import TYPE_CHECKING
 
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.rules._contract_issues import contract_findings
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
 if TYPE_CHECKING:
     from socketguard.engine.context import Context
 
-RULE = Rule.define(__doc__, code="SG002", name="unresolved-reference", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG002", name="unresolved-reference", severity=Severity.ERROR,
+                   admission=Admission.MISSING_REFERENCE)
 
 
 @RULE.checker

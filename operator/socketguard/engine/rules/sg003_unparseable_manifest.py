@@ -63,12 +63,13 @@ from typing import TYPE_CHECKING
 
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import FieldPath, ObjectRef
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
 if TYPE_CHECKING:
     from socketguard.engine.context import Context
 
-RULE = Rule.define(__doc__, code="SG003", name="unparseable-manifest", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG003", name="unparseable-manifest", severity=Severity.ERROR,
+                   admission=Admission.ADVISORY)
 
 # Subjects of problems that have no object identity: a whole file (unreadable, syntax
 # error), or one document of a file (`file#2`, `file#2.items[0]`) that is not an object.

@@ -42,10 +42,11 @@ from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing.matching import socket_segment
 from socketguard.engine.rules._routes import ANNOTATIONS, hop_text
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.trace import Delivery
 
-RULE = Rule.define(__doc__, code="SG004", name="inferred-socket-server", severity=Severity.INFO)
+RULE = Rule.define(__doc__, code="SG004", name="inferred-socket-server", severity=Severity.INFO,
+                   admission=Admission.ADVISORY)
 
 @RULE.checker
 def check(ctx: Context) -> Iterator[Finding]:

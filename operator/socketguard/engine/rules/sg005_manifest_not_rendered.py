@@ -33,11 +33,12 @@ from __future__ import annotations
 
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import ObjectRef
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.rules.sg003_unparseable_manifest import FILE_KIND
 
 # No checker: the front-end that reads files reports what it could not render.
-RULE = Rule.define(__doc__, code="SG005", name="manifest-not-rendered", severity=Severity.INFO)
+RULE = Rule.define(__doc__, code="SG005", name="manifest-not-rendered", severity=Severity.INFO,
+                   admission=Admission.ADVISORY)
 
 
 def not_rendered(file: str, what: str, tool: str, command: str) -> Finding:

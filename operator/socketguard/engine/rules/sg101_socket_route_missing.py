@@ -44,11 +44,12 @@ from socketguard.engine.routing import Backend
 from socketguard.engine.routing.hosts import CLUSTER_SUFFIX, fqdn, in_cluster_service
 from socketguard.engine.routing.matching import differs_only_in_case
 from socketguard.engine.rules._routes import client_field, destination_field, hop_text, live_backends, live_traces
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.rules.sg104_exact_match_misses_handshake import exact_misses
 from socketguard.engine.trace import Trace
 
-RULE = Rule.define(__doc__, code="SG101", name="socket-route-missing", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG101", name="socket-route-missing", severity=Severity.ERROR,
+                   admission=Admission.MISSING_REFERENCE)
 
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 

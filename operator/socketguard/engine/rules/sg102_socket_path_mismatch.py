@@ -45,11 +45,12 @@ from collections.abc import Iterator
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.routing.matching import differs_only_in_case
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.semantics import accepted_prefix, path_option, server_accepts
 from socketguard.engine.trace import Delivery, Trace
 
-RULE = Rule.define(__doc__, code="SG102", name="socket-path-mismatch", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG102", name="socket-path-mismatch", severity=Severity.ERROR,
+                   admission=Admission.CONTRADICTION)
 
 
 @RULE.checker

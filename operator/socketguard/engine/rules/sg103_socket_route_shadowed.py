@@ -43,11 +43,12 @@ from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import RouteHop
 from socketguard.engine.rules._routes import client_shadow, hop_field, hop_text, targets_text
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.semantics import server_accepts
 from socketguard.engine.trace import Trace
 
-RULE = Rule.define(__doc__, code="SG103", name="socket-route-shadowed", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG103", name="socket-route-shadowed", severity=Severity.ERROR,
+                   admission=Admission.CONTRADICTION)
 
 Pair = tuple[ObjectRef, FieldPath, ObjectRef, FieldPath]
 

@@ -45,10 +45,11 @@ from socketguard.engine.routing.hosts import host_matches
 from socketguard.engine.routing.istio import ROUTER as ISTIO
 from socketguard.engine.routing.matching import ends_in_socket_segment
 from socketguard.engine.rules._routes import client_url, hop_text, targets_text
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.trace import handshake_path
 
-RULE = Rule.define(__doc__, code="SG104", name="exact-match-misses-handshake", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG104", name="exact-match-misses-handshake", severity=Severity.ERROR,
+                   admission=Admission.CONTRADICTION)
 
 
 @dataclass(frozen=True)

@@ -64,10 +64,11 @@ from socketguard.engine.rules._routes import (
     ports_text,
     service_of,
 )
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.trace import Trace
 
-RULE = Rule.define(__doc__, code="SG105", name="destination-port-unresolved", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG105", name="destination-port-unresolved", severity=Severity.ERROR,
+                   admission=Admission.CONTRADICTION)
 
 
 @RULE.checker

@@ -46,10 +46,11 @@ from socketguard.engine.models.services import Service
 from socketguard.engine.models.workloads import Workload
 from socketguard.engine.routing import Backend
 from socketguard.engine.rules._routes import live_backends, live_traces, service_of
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.trace import Trace
 
-RULE = Rule.define(__doc__, code="SG106", name="service-selects-no-server", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG106", name="service-selects-no-server", severity=Severity.ERROR,
+                   admission=Admission.MISSING_REFERENCE)
 
 
 @RULE.checker

@@ -47,9 +47,10 @@ from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.models.services import ServicePort
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.rules._routes import hop_text, live_backends, live_traces, port_index, port_text, service_of
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
-RULE = Rule.define(__doc__, code="SG107", name="port-protocol-not-http", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG107", name="port-protocol-not-http", severity=Severity.ERROR,
+                   admission=Admission.CONTRADICTION)
 
 TCP_LIKE = frozenset({"tcp", "tls", "mongo", "redis", "mysql"})
 HTTP2_LIKE = frozenset({"http2", "grpc", "grpc-web", "h2c", "kubernetes.io/h2c"})

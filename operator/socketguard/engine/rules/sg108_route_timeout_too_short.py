@@ -45,9 +45,10 @@ from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import RouteHop
 from socketguard.engine.rules._routes import hop_text, live_traces
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
-RULE = Rule.define(__doc__, code="SG108", name="route-timeout-too-short", severity=Severity.WARNING)
+RULE = Rule.define(__doc__, code="SG108", name="route-timeout-too-short", severity=Severity.WARNING,
+                   admission=Admission.CONTRADICTION)
 
 
 @RULE.checker

@@ -42,9 +42,10 @@ from socketguard.engine.rules._routes import (
     serves_namespace,
     url_namespace,
 )
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
-RULE = Rule.define(__doc__, code="SG109", name="client-url-path-is-namespace", severity=Severity.WARNING)
+RULE = Rule.define(__doc__, code="SG109", name="client-url-path-is-namespace", severity=Severity.WARNING,
+                   admission=Admission.ADVISORY)
 
 
 @RULE.checker

@@ -52,10 +52,11 @@ from socketguard.engine.models.gatewayapi import GATEWAY_API_GROUP
 from socketguard.engine.routing.hosts import host_matches, in_cluster_service
 from socketguard.engine.routing.istio import IstioRouter, gateway_ref
 from socketguard.engine.rules._routes import client_field, socket_virtual_services
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.trace import Trace
 
-RULE = Rule.define(__doc__, code="SG110", name="gateway-host-not-served", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG110", name="gateway-host-not-served", severity=Severity.ERROR,
+                   admission=Admission.MISSING_REFERENCE)
 
 _ENTRANCES = ((ISTIO_GROUP, "Gateway"), (GATEWAY_API_GROUP, "Gateway"), ("networking.k8s.io", "Ingress"))
 

@@ -42,9 +42,10 @@ from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.models.gatewayapi import GATEWAY_API_GROUP
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.rules._routes import client_field
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
-RULE = Rule.define(__doc__, code="SG111", name="mixed-content", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG111", name="mixed-content", severity=Severity.ERROR,
+                   admission=Admission.CONTRADICTION)
 
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 

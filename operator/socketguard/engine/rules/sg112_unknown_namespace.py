@@ -38,9 +38,10 @@ from socketguard.engine.rules._routes import (
     serves_namespace,
     url_namespace,
 )
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
-RULE = Rule.define(__doc__, code="SG112", name="unknown-namespace", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG112", name="unknown-namespace", severity=Severity.ERROR,
+                   admission=Admission.CONTRADICTION)
 
 
 @RULE.checker

@@ -43,10 +43,11 @@ from socketguard.engine.routing import Backend
 from socketguard.engine.routing.hosts import visible
 from socketguard.engine.routing.istio import gateway_ref
 from socketguard.engine.rules._routes import live_backends, socket_virtual_services
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.trace import Trace
 
-RULE = Rule.define(__doc__, code="SG113", name="route-not-visible", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG113", name="route-not-visible", severity=Severity.ERROR,
+                   admission=Admission.CONTRADICTION)
 
 
 _EFFECT = {

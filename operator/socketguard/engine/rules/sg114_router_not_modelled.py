@@ -40,9 +40,10 @@ from socketguard.engine.models.ingress import Ingress
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing.backends import ServiceResolver
 from socketguard.engine.routing.matching import socket_segment
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
-RULE = Rule.define(__doc__, code="SG114", name="router-not-modelled", severity=Severity.INFO)
+RULE = Rule.define(__doc__, code="SG114", name="router-not-modelled", severity=Severity.INFO,
+                   admission=Admission.ADVISORY)
 
 _KNOWN_LIMITS = {
     "gce": "GKE's load balancer ends WebSockets at its backend timeout (30 s by default; raise it with a "

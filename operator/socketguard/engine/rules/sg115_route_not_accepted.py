@@ -43,9 +43,10 @@ from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.models.gatewayapi import GATEWAY_API_GROUP, HTTPRoute
 from socketguard.engine.objects import ObjectRef
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
-RULE = Rule.define(__doc__, code="SG115", name="route-not-accepted", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG115", name="route-not-accepted", severity=Severity.ERROR,
+                   admission=Admission.ADVISORY)
 
 _WATCHED = ("Accepted", "ResolvedRefs")
 

@@ -74,10 +74,11 @@ from socketguard.engine.cors import (
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import FieldPath, ObjectRef, get_path
 from socketguard.engine.routing import RouteHop
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.trace import Pairing
 
-RULE = Rule.define(__doc__, code="SG201", name="cors-origin-not-allowed", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG201", name="cors-origin-not-allowed", severity=Severity.ERROR,
+                   admission=Admission.CONTRADICTION)
 
 ANNOTATIONS: FieldPath = ("metadata", "annotations")
 

@@ -60,10 +60,11 @@ from socketguard.engine.cors import (
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import RouteHop
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.trace import Pairing
 
-RULE = Rule.define(__doc__, code="SG202", name="cors-wildcard-with-credentials", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG202", name="cors-wildcard-with-credentials", severity=Severity.ERROR,
+                   admission=Admission.CONTRADICTION)
 
 ANNOTATIONS: FieldPath = ("metadata", "annotations")
 POLLING_FIRST = "the client is assumed to start with polling (socket.io's default transport order)"

@@ -53,9 +53,10 @@ from socketguard.engine.cors import (
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import CorsAtProxy, RouteHop
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
-RULE = Rule.define(__doc__, code="SG203", name="cors-policy-conflict", severity=Severity.WARNING)
+RULE = Rule.define(__doc__, code="SG203", name="cors-policy-conflict", severity=Severity.WARNING,
+                   admission=Admission.ADVISORY)
 
 
 @RULE.checker

@@ -34,9 +34,10 @@ from socketguard.engine.context import Context
 from socketguard.engine.contract import ServerSpec
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import FieldPath
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
-RULE = Rule.define(__doc__, code="SG204", name="cors-any-origin", severity=Severity.WARNING)
+RULE = Rule.define(__doc__, code="SG204", name="cors-any-origin", severity=Severity.WARNING,
+                   admission=Admission.ADVISORY)
 
 ANNOTATIONS: FieldPath = ("metadata", "annotations")
 

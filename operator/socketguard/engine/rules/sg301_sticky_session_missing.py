@@ -55,10 +55,11 @@ from socketguard.engine.objects import ObjectRef, render_path
 from socketguard.engine.routing import Backend, RouteHop
 from socketguard.engine.routing.hosts import fqdn
 from socketguard.engine.routing.istio import IstioRouter
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.scale import Replicas, cookie_affinity_fix, polls, replicas_of, sidecar_injected, sticky
 
-RULE = Rule.define(__doc__, code="SG301", name="sticky-session-missing", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG301", name="sticky-session-missing", severity=Severity.ERROR,
+                   admission=Admission.CONTRADICTION)
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,11 @@ from socketguard.engine.context import Context
 from socketguard.engine.contract import ServerSpec
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import FieldPath
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.scale import Replicas, replicas_of
 
-RULE = Rule.define(__doc__, code="SG302", name="adapter-missing", severity=Severity.WARNING)
+RULE = Rule.define(__doc__, code="SG302", name="adapter-missing", severity=Severity.WARNING,
+                   admission=Admission.ADVISORY)
 
 ANNOTATIONS: FieldPath = ("metadata", "annotations")
 

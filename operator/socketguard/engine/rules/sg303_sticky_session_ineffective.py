@@ -55,11 +55,12 @@ from socketguard.engine.cors import is_cross_origin, transports_used
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import ObjectRef, get_path
 from socketguard.engine.routing import Affinity, RouteHop
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.scale import cookie_affinity_fix, polls, replicas_of, sidecar_injected, sticky
 from socketguard.engine.trace import Delivery, Trace
 
-RULE = Rule.define(__doc__, code="SG303", name="sticky-session-ineffective", severity=Severity.WARNING)
+RULE = Rule.define(__doc__, code="SG303", name="sticky-session-ineffective", severity=Severity.WARNING,
+                   admission=Admission.ADVISORY)
 
 # Headers a browser's Socket.IO requests carry without any client code (at a gateway, XFF too).
 BROWSER_HEADERS = frozenset({"host", ":authority", "user-agent", "cookie", "accept-language", "x-forwarded-for",

@@ -41,12 +41,13 @@ from socketguard.engine.rules._event_contract import (
     source_path,
     union_known,
 )
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
 if TYPE_CHECKING:
     from socketguard.engine.context import Context
 
-RULE = Rule.define(__doc__, code="SG501", name="event-never-emitted", severity=Severity.WARNING)
+RULE = Rule.define(__doc__, code="SG501", name="event-never-emitted", severity=Severity.WARNING,
+                   admission=Admission.ADVISORY)
 
 
 @RULE.checker

@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING
 
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.rules._event_contract import listing, names, servers_by_client, source_path, union_known
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
 if TYPE_CHECKING:
     from socketguard.engine.context import Context
 
-RULE = Rule.define(__doc__, code="SG502", name="client-emit-unhandled", severity=Severity.WARNING)
+RULE = Rule.define(__doc__, code="SG502", name="client-emit-unhandled", severity=Severity.WARNING,
+                   admission=Admission.ADVISORY)
 
 
 @RULE.checker

@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING
 
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.rules._event_contract import clients_by_server, listing, names, source_path, union_known
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
 if TYPE_CHECKING:
     from socketguard.engine.context import Context
 
-RULE = Rule.define(__doc__, code="SG503", name="event-never-handled", severity=Severity.INFO)
+RULE = Rule.define(__doc__, code="SG503", name="event-never-handled", severity=Severity.INFO,
+                   admission=Admission.ADVISORY)
 
 
 @RULE.checker

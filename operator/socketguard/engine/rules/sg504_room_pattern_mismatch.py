@@ -39,12 +39,13 @@ from typing import TYPE_CHECKING
 
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.rules._event_contract import listing, names, rooms_overlap, servers_by_client, source_path
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
 if TYPE_CHECKING:
     from socketguard.engine.context import Context
 
-RULE = Rule.define(__doc__, code="SG504", name="room-pattern-mismatch", severity=Severity.WARNING)
+RULE = Rule.define(__doc__, code="SG504", name="room-pattern-mismatch", severity=Severity.WARNING,
+                   admission=Admission.ADVISORY)
 
 
 @RULE.checker

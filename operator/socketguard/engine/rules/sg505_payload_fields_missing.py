@@ -42,13 +42,14 @@ from socketguard.engine.rules._event_contract import (
     source_path,
     union_known,
 )
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
 if TYPE_CHECKING:
     from socketguard.engine.context import Context
     from socketguard.engine.contract import ClientSpec, ServerSpec
 
-RULE = Rule.define(__doc__, code="SG505", name="payload-fields-missing", severity=Severity.WARNING)
+RULE = Rule.define(__doc__, code="SG505", name="payload-fields-missing", severity=Severity.WARNING,
+                   admission=Admission.ADVISORY)
 
 
 @RULE.checker

@@ -40,10 +40,11 @@ from __future__ import annotations
 
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import ObjectRef
-from socketguard.engine.rules.base import Rule
+from socketguard.engine.rules.base import Admission, Rule
 
 # No checker: the finding comes from a live probe, not from the objects.
-RULE = Rule.define(__doc__, code="SG601", name="probe-handshake-failed", severity=Severity.ERROR)
+RULE = Rule.define(__doc__, code="SG601", name="probe-handshake-failed", severity=Severity.ERROR,
+                   admission=Admission.ADVISORY)
 
 PROBE_ANNOTATION_PATH = ("metadata", "annotations", "socketguard.io/probe")
 
