@@ -20,7 +20,7 @@ from chart_render import (
 )
 
 READ_VERBS = {"get", "list", "watch"}
-#: Every write the operator may make, and why (DESIGN.md "Operator": it writes nothing else).
+#: Every write the operator may make, and why (docs/operator.md: it writes nothing else).
 OPERATOR_WRITES = {
     ("apps", "deployments/status", "patch"),  # SocketRouteReady condition
     ("apps", "statefulsets/status", "patch"),

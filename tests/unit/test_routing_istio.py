@@ -1,4 +1,4 @@
-"""Istio routing semantics, each from DESIGN.md's list, against small hand-written objects."""
+"""Istio routing semantics (as listed in engine/routing/istio.py), against small hand-written objects."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Whether a browser page may talk to a Socket.IO server, per stack and through the route's proxy.
 
-The model, from the engine.io, python-engineio, Envoy and ingress-nginx sources (DESIGN.md, CORS):
+The model, from the engine.io, python-engineio, Envoy and ingress-nginx sources:
 - node (socket.io 4 with the `cors` package): no `cors` option sends no CORS headers; an origin
   outside the list still gets 200, only without `Access-Control-Allow-Origin`; `origin: "*"` sends
   the literal `*`, which browsers refuse for requests with credentials; the server never looks at

@@ -84,7 +84,7 @@ def split_by_role(result: ScanResult, role: RoleChoice | None) -> dict[Role, Sca
     """The server and client parts of a scan: forced by `role`, else from each file's imports and calls.
 
     A file that shows neither side goes with the only side found, or with the server when both are
-    (DESIGN: `server` is the default role).
+    (`server` is the default role).
     """
     if role == "server":
         return {"server": result}
