@@ -112,6 +112,8 @@ class Inventory:
         self._refs: dict[int, ObjectRef] = {}  # id(view) -> ref, for views held by this inventory
         # Every relation between objects (hosts, Services, Gateways, targets), one model for all kinds.
         self.relations = RelationIndex()
+        self._ordered: dict[GroupKind, list[KubeObject]] = {}  # views() of a kind, in order; dropped on change
+        self._whole_kinds: frozenset[GroupKind] | None = None  # set on a subset: the kinds of its whole
         self.revision = 0
 
     # -- changes ---------------------------------------------------------------------------
@@ -175,6 +177,7 @@ class Inventory:
             return  # an unreadable object is routed nowhere: no rule may reason about half-read data
         self._refs[id(view)] = ref
         self._by_kind[(ref.group, ref.kind)].setdefault(ref.namespace, {})[ref.name] = view
+        self._ordered.pop((ref.group, ref.kind), None)
         self.relations.update(ref, entry.links)
 
     def _unindex(self, entry: Entry) -> None:
@@ -188,6 +191,7 @@ class Inventory:
             return
         self._refs.pop(id(view), None)
         by_namespace = self._by_kind[(ref.group, ref.kind)]
+        self._ordered.pop((ref.group, ref.kind), None)
         names = by_namespace.get(ref.namespace, {})
         names.pop(ref.name, None)
         if not names:
@@ -215,12 +219,18 @@ class Inventory:
         return (entry for entry in self._entries.values() if entry.problems)
 
     def views(self, group: str, kind: str, namespace: str | None = None) -> Iterator[KubeObject]:
+        """The views of a kind by (namespace, name): the same order in a subset as in its whole, so
+        a rule that names the first of several objects names the same one in a scoped analysis."""
         by_namespace = self._by_kind.get((group, kind), {})
         if namespace is not None:
-            yield from by_namespace.get(namespace, {}).values()
+            names = by_namespace.get(namespace, {})
+            yield from (names[name] for name in sorted(names))
             return
-        for names in by_namespace.values():
-            yield from names.values()
+        ordered = self._ordered.get((group, kind))
+        if ordered is None:
+            ordered = self._ordered[(group, kind)] = [
+                names[name] for ns in sorted(by_namespace) for names in (by_namespace[ns],) for name in sorted(names)]
+        yield from ordered
 
     def view(self, group: str, kind: str, namespace: str, name: str) -> KubeObject | None:
         return self._by_kind.get((group, kind), {}).get(namespace, {}).get(name)
@@ -291,6 +301,9 @@ class Inventory:
         return self._views(self.relations.find(SCALES, target), HorizontalPodAutoscaler)
 
     def has_kind(self, group: str, kind: str) -> bool:
+        """Whether any object of this kind exists; a subset answers for the whole it was taken from."""
+        if self._whole_kinds is not None:
+            return (group, kind) in self._whole_kinds
         return bool(self._by_kind.get((group, kind)))
 
     def ignored_codes(self, ref: ObjectRef) -> frozenset[str]:
@@ -342,8 +355,14 @@ class Inventory:
         return [self._entries[key].ref for key in sorted(self._by_namespace.get(namespace, ()))]
 
     def subset(self, refs: Iterable[ObjectRef]) -> Inventory:
-        """A new inventory holding these objects, sharing their views (no re-validation)."""
+        """A new inventory holding these objects, sharing their views (no re-validation).
+
+        It answers `has_kind` for the whole inventory: whether a kind exists at all is a fact
+        about the whole, which a part must not contradict.
+        """
         part = Inventory(self.default_namespace)
+        part._whole_kinds = self._whole_kinds if self._whole_kinds is not None else frozenset(
+            group_kind for group_kind, by_namespace in self._by_kind.items() if by_namespace)
         for ref in refs:
             entry = self.entry(ref)
             if entry is not None:

@@ -70,6 +70,10 @@ COUNTERPARTS: dict[str, frozenset[str]] = {
 }
 
 WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
+# Kinds whose mere presence anywhere is read (SG110: with no entrance at all, an unserved host
+# may be served outside the inputs): the first or last of them touches every client.
+ENTRANCE_KINDS: frozenset[GroupKind] = frozenset({
+    (ISTIO, "Gateway"), (GATEWAY_API, "Gateway"), ("networking.k8s.io", "Ingress")})
 
 
 # -- edge functions, one per kind -----------------------------------------------------------------

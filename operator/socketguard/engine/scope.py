@@ -15,6 +15,8 @@ the full analysis's findings about these objects.
   server, a ReferenceGrant the routes it admits.
 - Hosts (of routes, clients' URLs and page origins, DestinationRules) pull in the namespaces of
   every route, client and DestinationRule whose host meets them (wildcards either way).
+- The only entrance (Gateway, Ingress) of the inventory, added or removed, pulls in every
+  client: whether any entrance exists at all is read (see SG110).
 - Gateways are hubs: a host pulls in the Gateways serving it as context, not the other routes
   they serve; only a changed Gateway pulls in the routes attached to it or serving its hosts.
   (An HTTPRoute's `parentRefs` still pull in the Gateway's namespace: its listeners' rules for
@@ -29,6 +31,7 @@ from socketguard.engine.inventory import Inventory
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.relations import (
     CLIENT_HOST,
+    ENTRANCE_KINDS,
     GATEWAY_HOST,
     HOST_RELATIONS,
     POLICY_HOST,
@@ -44,12 +47,24 @@ def neighbourhood(inventory: Inventory, refs: Iterable[ObjectRef]) -> set[Object
     closure = _Closure(inventory)
     for ref in refs:
         closure.add_namespace(ref.namespace)
+        if _only_entrance(inventory, ref):
+            for client in inventory.relations.for_host(CLIENT_HOST, "*"):
+                closure.add_namespace(client.namespace)
         if role_of(ref) == "gateway":
             closure.refs.add(ref)
             for other in inventory.related(ref):
                 closure.add_object(other)
     closure.run()
     return closure.refs
+
+
+def _only_entrance(inventory: Inventory, ref: ObjectRef) -> bool:
+    """`ref` is an entrance (Gateway, Ingress) and no other one exists: its coming or going
+    decides whether any entrance exists at all, which every client's SG110 reads."""
+    if (ref.group, ref.kind) not in ENTRANCE_KINDS:
+        return False
+    others = (other for group, kind in ENTRANCE_KINDS for other in inventory.views(group, kind))
+    return all(inventory.ref_of(other) == ref for other in others)
 
 
 def _is_hub(ref: ObjectRef) -> bool:
