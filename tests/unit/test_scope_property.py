@@ -66,10 +66,13 @@ def servers(draw: st.DrawFn) -> Obj:
 def clients(draw: st.DrawFn) -> Obj:
     namespace, host = draw(namespaces), draw(names(HOSTS))
     notes = {"socketguard.io/role": "client", "socketguard.io/client-path": draw(names(PATHS))}
-    known_by = draw(names(("url", "origin", "both", "in-cluster")))
+    known_by = draw(names(("url", "origin", "both", "in-cluster", "relative")))
     if known_by in ("url", "both"):
         notes["socketguard.io/client-url"] = f"https://{host}"
     if known_by in ("origin", "both"):
+        notes["socketguard.io/client-origin"] = f"https://{host}"
+    if known_by == "relative":
+        notes["socketguard.io/client-url"] = "/"
         notes["socketguard.io/client-origin"] = f"https://{host}"
     if known_by == "in-cluster":
         notes["socketguard.io/client-url"] = f"http://{draw(names(SERVERS))}.{draw(namespaces)}.svc.cluster.local:80"
@@ -98,7 +101,7 @@ def virtual_services(draw: st.DrawFn) -> Obj:
         rule["mirror"] = {"host": draw(names(SERVERS))}
     spec: dict[str, Any] = {"hosts": [draw(names(HOST_PATTERNS))], "http": [rule]}
     if draw(st.booleans()):
-        spec["gateways"] = [draw(names(("a/public", "public")))]
+        spec["gateways"] = [draw(names(("a/public", "b/public", "public", "mesh")))]
     return {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
             "metadata": _meta(draw(names(("web", "api"))), namespace), "spec": spec}
 
@@ -120,14 +123,16 @@ def http_routes(draw: st.DrawFn) -> Obj:
         backend["namespace"] = draw(namespaces)
     return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
             "metadata": _meta(draw(names(("web", "api"))), namespace),
-            "spec": {"parentRefs": [{"name": "edge", "namespace": "a"}], "hostnames": [draw(names(HOSTS))],
+            "spec": {"parentRefs": [{"name": "edge", "namespace": draw(namespaces)}],
+                     "hostnames": draw(names(([], *([host] for host in HOSTS)))),
                      "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": draw(names(PATHS))}}],
                                 "backendRefs": [backend]}]}}
 
 
 @st.composite
 def gateway_api_gateways(draw: st.DrawFn) -> Obj:
-    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": _meta("edge", "a"),
+    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+            "metadata": _meta("edge", draw(namespaces)),
             "spec": {"gatewayClassName": "istio",
                      "listeners": [{"name": "https", "hostname": draw(names(HOST_PATTERNS)), "port": 443,
                                     "protocol": "HTTPS", "allowedRoutes": {"namespaces": {"from": "All"}},
@@ -147,9 +152,13 @@ def reference_grants(draw: st.DrawFn) -> Obj:
 def ingresses(draw: st.DrawFn) -> Obj:
     path = {"path": draw(names(PATHS)), "pathType": "Prefix",
             "backend": {"service": {"name": draw(names(SERVERS)), "port": {"number": 80}}}}
+    rule: dict[str, Any] = {"http": {"paths": [path]}}
+    host = draw(names((None, *HOSTS)))
+    if host is not None:
+        rule["host"] = host
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
             "metadata": _meta(draw(names(("web", "api"))), draw(namespaces)),
-            "spec": {"ingressClassName": "nginx", "rules": [{"host": draw(names(HOSTS)), "http": {"paths": [path]}}]}}
+            "spec": {"ingressClassName": "nginx", "rules": [rule]}}
 
 
 @st.composite

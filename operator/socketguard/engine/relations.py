@@ -63,6 +63,7 @@ MEETS: frozenset[tuple[str, str]] = frozenset({
     (CLIENT_SERVICE, ROUTE_SERVICE), (POLICY_SERVICE, ROUTE_SERVICE),
     (ROUTE_GATEWAY, GATEWAY), (SCALES, WORKLOAD), (CLIENT_PIN, WORKLOAD_NAME), (CROSS_NAMESPACE, GRANT),
     (ROUTE_HOST, ROUTE_HOST), (ROUTE_HOST, CLIENT_HOST), (ROUTE_HOST, POLICY_HOST), (ROUTE_HOST, GATEWAY_HOST),
+    (CLIENT_HOST, GATEWAY_HOST),  # a browser enters through the Gateway serving its host
 })
 COUNTERPARTS: dict[str, frozenset[str]] = {
     relation: frozenset({b for a, b in MEETS if a == relation} | {a for a, b in MEETS if b == relation})
