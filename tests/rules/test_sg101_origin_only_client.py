@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 import pytest
-import yaml
+from routing_kit import CLIENT, inventory, world
 
 from socketguard.engine import analyze
 from socketguard.engine.findings import Finding
@@ -22,70 +22,18 @@ from socketguard.webhook.admission import admit
 from socketguard.webhook.modes import MODE_KEY, Mode
 from socketguard.webhook.review import parse_review
 
-TOPOLOGY = """
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: chat
-  namespace: web
-  annotations: {socketguard.io/role: server, socketguard.io/port: http}
-spec:
-  selector: {matchLabels: {app: chat}}
-  template:
-    metadata: {labels: {app: chat}}
-    spec: {containers: [{name: chat, ports: [{name: http, containerPort: 3000}]}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: chat, namespace: web}
-spec:
-  selector: {app: chat}
-  ports: [{name: http, port: 80, targetPort: http}]
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: public, namespace: web}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 443, name: https, protocol: HTTPS}
-    tls: {mode: SIMPLE, credentialName: chat-tls}
-    hosts: [chat.example.com]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: chat, namespace: web}
-spec:
-  hosts: [chat.example.com]
-  gateways: [public]
-  http:
-  - match: [{uri: {prefix: /socket.io/}}]
-    route: [{destination: {host: chat, port: {number: 80}}}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: portal
-  namespace: frontend
-  annotations:
-    socketguard.io/role: client
-    socketguard.io/client-origin: https://chat.example.com
-spec:
-  selector: {matchLabels: {app: portal}}
-  template:
-    metadata: {labels: {app: portal}}
-    spec: {containers: [{name: web}]}
-"""
+# The routing kit's topology, with its client moved to another namespace and known only by its
+# page origin (no `client-url`: the handshake goes to the origin's host).
+ORIGIN_ONLY_CLIENT = CLIENT.replace("  namespace: web\n", "  namespace: frontend\n").replace(
+    "    socketguard.io/client-url: https://chat.example.com\n", "")
 
 ROUTE = ObjectRef("networking.istio.io/v1", "VirtualService", "web", "chat")
-CLIENT = ObjectRef("apps/v1", "Deployment", "frontend", "portal")
+PORTAL = ObjectRef("apps/v1", "Deployment", "frontend", "app")
 
 
 def topology() -> Inventory:
-    inventory = Inventory()
-    for document in yaml.safe_load_all(TOPOLOGY):
-        inventory.add(document)
-    return inventory
+    assert "client-url" not in ORIGIN_ONLY_CLIENT and "namespace: frontend" in ORIGIN_ONLY_CLIENT
+    return inventory(world(client=ORIGIN_ONLY_CLIENT))
 
 
 def route_elsewhere(inventory: Inventory) -> dict[str, Any]:
@@ -98,7 +46,7 @@ def route_elsewhere(inventory: Inventory) -> dict[str, Any]:
 
 
 def missing_routes(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.code == "SG101" and f.subject == CLIENT]
+    return [f for f in findings if f.code == "SG101" and f.subject == PORTAL]
 
 
 def test_the_scoped_analysis_of_the_route_change_reports_sg101_on_the_origin_only_client() -> None:
@@ -129,7 +77,7 @@ class _State:
         self.namespace_labels = {"web": {MODE_KEY: mode.name.lower()}, "frontend": {MODE_KEY: mode.name.lower()}}
 
 
-@pytest.mark.parametrize("mode", [Mode.ENFORCE, Mode.WARN])
+@pytest.mark.parametrize("mode", [Mode.ENFORCE, Mode.WARN], ids=["enforce", "warn"])
 def test_the_webhook_reports_the_route_change_that_breaks_the_origin_only_client(mode: Mode) -> None:
     inventory = topology()
     old = inventory.raw(ROUTE)
