@@ -112,6 +112,7 @@ class Inventory:
         self._refs: dict[int, ObjectRef] = {}  # id(view) -> ref, for views held by this inventory
         # Every relation between objects (hosts, Services, Gateways, targets), one model for all kinds.
         self.relations = RelationIndex()
+        self._counts: dict[GroupKind, int] = defaultdict(int)  # readable objects by kind
         self._ordered: dict[GroupKind, list[KubeObject]] = {}  # views() of a kind, in order; dropped on change
         self._whole_kinds: frozenset[GroupKind] | None = None  # set on a subset: the kinds of its whole
         self.revision = 0
@@ -178,6 +179,7 @@ class Inventory:
         self._refs[id(view)] = ref
         self._by_kind[(ref.group, ref.kind)].setdefault(ref.namespace, {})[ref.name] = view
         self._ordered.pop((ref.group, ref.kind), None)
+        self._counts[(ref.group, ref.kind)] += 1
         self.relations.update(ref, entry.links)
 
     def _unindex(self, entry: Entry) -> None:
@@ -192,6 +194,7 @@ class Inventory:
         self._refs.pop(id(view), None)
         by_namespace = self._by_kind[(ref.group, ref.kind)]
         self._ordered.pop((ref.group, ref.kind), None)
+        self._counts[(ref.group, ref.kind)] -= 1
         names = by_namespace.get(ref.namespace, {})
         names.pop(ref.name, None)
         if not names:
@@ -299,6 +302,10 @@ class Inventory:
     def autoscalers_for(self, workload: Workload) -> list[HorizontalPodAutoscaler]:
         target = (workload.metadata.namespace or self.default_namespace, workload.kind, workload.metadata.name)
         return self._views(self.relations.find(SCALES, target), HorizontalPodAutoscaler)
+
+    def count(self, group: str, kind: str) -> int:
+        """How many readable objects of this kind this inventory holds."""
+        return self._counts.get((group, kind), 0)
 
     def has_kind(self, group: str, kind: str) -> bool:
         """Whether any object of this kind exists; a subset answers for the whole it was taken from."""

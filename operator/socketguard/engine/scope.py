@@ -63,8 +63,9 @@ def _only_entrance(inventory: Inventory, ref: ObjectRef) -> bool:
     decides whether any entrance exists at all, which every client's SG110 reads."""
     if (ref.group, ref.kind) not in ENTRANCE_KINDS:
         return False
-    others = (other for group, kind in ENTRANCE_KINDS for other in inventory.views(group, kind))
-    return all(inventory.ref_of(other) == ref for other in others)
+    entrances = sum(inventory.count(group, kind) for group, kind in ENTRANCE_KINDS)
+    entry = inventory.entry(ref)
+    return entrances - (entry is not None and entry.view is not None) == 0
 
 
 def _is_hub(ref: ObjectRef) -> bool:
