@@ -86,3 +86,26 @@ def test_http_routes_and_ingresses_join_their_services_workloads_and_host() -> N
     relations = relations_of(server("a"), svc, http_route, ingress, server("x"))
     assert relations.affected([ObjectRef.of(http_route)]) == refs(server("a"), svc, http_route, ingress)
     assert ObjectRef.of(http_route) in relations.affected([ObjectRef.of(svc)])
+
+
+def test_a_client_known_by_its_page_origin_reaches_the_routes_of_its_host() -> None:
+    client = server("page", ns="frontend")
+    client["metadata"]["annotations"] = {"socketguard.io/role": "client",
+                                         "socketguard.io/client-origin": "https://app.example.com"}
+    vs = route("web", host="app.example.com")
+    relations = relations_of(client, vs, route("else", host="else.example.com"))
+    assert relations.affected([ObjectRef.of(vs)]) == refs(client, vs)
+
+
+def test_a_route_reaches_the_service_it_mirrors_to_and_its_workloads() -> None:
+    vs = route("web", host="app.example.com", backend="live")
+    vs["spec"]["http"][0]["mirror"] = {"host": "shadow"}
+    relations = relations_of(vs, service("shadow"), server("shadow"), service("live"))
+    assert relations.affected([ObjectRef.of(vs)]) == refs(vs, service("shadow"), server("shadow"), service("live"))
+
+
+def test_an_object_the_engine_would_reject_still_routes_its_changes() -> None:
+    vs = route("web", host="app.example.com")
+    vs["spec"]["http"][0]["timeout"] = ["not", "a", "duration"]
+    relations = relations_of(vs, service("web"))
+    assert relations.affected([ObjectRef.of(vs)]) == refs(vs, service("web"))

@@ -1,5 +1,10 @@
 """Objects by kind, namespace and name, with the indexes routing needs; add/remove one at a time.
 
+The indexes between objects (host -> routes of every router kind, Service -> routes, workload ->
+HPAs, ...) are one `RelationIndex` fed by the edge functions of `socketguard.engine.relations`;
+the Istio-named accessors (`virtual_services_for_host`, ...) are thin wrappers over it kept for
+the routers that call them, `routes_for_host` and `related` are the generic ones.
+
 The CLI fills an inventory from files, the operator and webhook from watches: the same object
 gives the same view, because the views apply the API server's defaults rather than trusting
 whatever a file omits.
@@ -8,30 +13,37 @@ whatever a file omits.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from socketguard import ANNOTATION_PREFIX
 from socketguard.engine.models import CLUSTER_SCOPED_KINDS, ISTIO_GROUP, MODELS, WORKLOAD_KINDS
 from socketguard.engine.models.base import KubeObject
-from socketguard.engine.models.gatewayapi import HTTPRoute
-from socketguard.engine.models.ingress import Ingress
 from socketguard.engine.models.istio import DestinationRule, Gateway, VirtualService
 from socketguard.engine.models.services import HorizontalPodAutoscaler, Service
 from socketguard.engine.models.workloads import Workload
 from socketguard.engine.objects import FieldPath, ObjectRef
-from socketguard.engine.routing.hosts import host_matches, service_of_host
+from socketguard.engine.relations import (
+    CLIENT_HOST,
+    GATEWAY_HOST,
+    POLICY_HOST,
+    ROUTE_HOST,
+    ROUTE_SERVICE,
+    SCALES,
+    Link,
+    RelationIndex,
+    links_of,
+)
 
 ViewT = TypeVar("ViewT", bound=KubeObject)
 GroupKind = tuple[str, str]
 Key = tuple[str, str, str, str]  # group, kind, namespace, name: identity across API versions
 
 IGNORE_ANNOTATION = f"{ANNOTATION_PREFIX}ignore"
-CLIENT_URL_ANNOTATION = f"{ANNOTATION_PREFIX}client-url"
+VIRTUAL_SERVICE = "VirtualService"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +60,7 @@ class Entry:
     raw: dict[str, Any]
     view: KubeObject | None
     problems: tuple[Problem, ...] = ()
+    links: tuple[Link, ...] = ()  # its relations to other objects (see `socketguard.engine.relations`)
 
 
 def group_of(api_version: str) -> str:
@@ -95,16 +108,13 @@ class Inventory:
         self.default_namespace = default_namespace
         self._entries: dict[Key, Entry] = {}
         self._by_kind: dict[GroupKind, dict[str, dict[str, KubeObject]]] = defaultdict(dict)
-        self._vs_by_host: dict[str, set[Key]] = defaultdict(set)
-        self._dr_by_host: dict[str, set[Key]] = defaultdict(set)
-        self._hpa_by_target: dict[tuple[str, str, str], set[Key]] = defaultdict(set)
-        self._vs_by_destination: dict[tuple[str, str], set[Key]] = defaultdict(set)
-        self._clients_by_host: dict[str, set[Key]] = defaultdict(set)
         self._by_namespace: dict[str, set[Key]] = defaultdict(set)
-        self._routes_by_host: dict[str, set[Key]] = defaultdict(set)  # HTTPRoutes and Ingresses
         self._refs: dict[int, ObjectRef] = {}  # id(view) -> ref, for views held by this inventory
-        self._gateways_by_host: dict[str, set[Key]] = defaultdict(set)  # server host (pattern) -> Gateways
-        self._wildcards: dict[int, set[str]] = defaultdict(set)  # id(host index) -> its `*...` keys
+        # Every relation between objects (hosts, Services, Gateways, targets), one model for all kinds.
+        self.relations = RelationIndex()
+        self._counts: dict[GroupKind, int] = defaultdict(int)  # readable objects by kind
+        self._ordered: dict[GroupKind, list[KubeObject]] = {}  # views() of a kind, in order; dropped on change
+        self._whole_kinds: frozenset[GroupKind] | None = None  # set on a subset: the kinds of its whole
         self.revision = 0
 
     # -- changes ---------------------------------------------------------------------------
@@ -123,7 +133,7 @@ class Inventory:
             self._unindex(self._entries[key])
         model = MODELS.get((ref.group, ref.kind))
         view, problems = (None, []) if model is None else _validate(model, raw)
-        entry = Entry(ref, raw, view, tuple(problems))
+        entry = Entry(ref, raw, view, tuple(problems), links_of(ref, raw) if view is not None else ())
         self._entries[key] = entry
         self._index(entry)
         self.revision += 1
@@ -165,14 +175,12 @@ class Inventory:
         view, ref = entry.view, entry.ref
         self._by_namespace[ref.namespace].add(self._key(ref))
         if view is None:
-            return
+            return  # an unreadable object is routed nowhere: no rule may reason about half-read data
         self._refs[id(view)] = ref
         self._by_kind[(ref.group, ref.kind)].setdefault(ref.namespace, {})[ref.name] = view
-        key = self._key(ref)
-        for index, host in self._host_keys(view, ref):
-            index[host].add(key)
-            if isinstance(host, str) and host.startswith("*"):
-                self._wildcards[id(index)].add(host)
+        self._ordered.pop((ref.group, ref.kind), None)
+        self._counts[(ref.group, ref.kind)] += 1
+        self.relations.update(ref, entry.links)
 
     def _unindex(self, entry: Entry) -> None:
         view, ref = entry.view, entry.ref
@@ -185,45 +193,13 @@ class Inventory:
             return
         self._refs.pop(id(view), None)
         by_namespace = self._by_kind[(ref.group, ref.kind)]
+        self._ordered.pop((ref.group, ref.kind), None)
+        self._counts[(ref.group, ref.kind)] -= 1
         names = by_namespace.get(ref.namespace, {})
         names.pop(ref.name, None)
         if not names:
             by_namespace.pop(ref.namespace, None)
-        key = self._key(ref)
-        for index, host in self._host_keys(view, ref):
-            index[host].discard(key)
-            if not index[host]:
-                del index[host]
-                self._wildcards[id(index)].discard(host)
-
-    def _host_keys(self, view: KubeObject, ref: ObjectRef) -> Iterator[tuple[dict[Any, set[Key]], Any]]:
-        if isinstance(view, VirtualService):
-            for host in view.spec.hosts:
-                yield self._vs_by_host, host.lower()
-            for rule in view.spec.http:
-                for destination in rule.route:
-                    service = service_of_host(destination.destination.host, ref.namespace)
-                    if service is not None:
-                        yield self._vs_by_destination, service
-        elif isinstance(view, Workload):
-            client_host = _client_url_host(view)
-            if client_host:
-                yield self._clients_by_host, client_host
-        elif isinstance(view, HTTPRoute):
-            for host in view.spec.hostnames:
-                yield self._routes_by_host, host.lower()
-        elif isinstance(view, Ingress):
-            for ingress_rule in view.spec.rules:
-                yield self._routes_by_host, (ingress_rule.host or "").lower()
-        elif isinstance(view, DestinationRule):
-            yield self._dr_by_host, view.spec.host.lower()
-        elif isinstance(view, HorizontalPodAutoscaler):
-            target = view.spec.scale_target_ref
-            yield self._hpa_by_target, (ref.namespace, target.kind, target.name)
-        elif isinstance(view, Gateway):
-            for server in view.spec.servers:
-                for host in server.hosts:
-                    yield self._gateways_by_host, (host.partition("/")[2] if "/" in host else host).lower()
+        self.relations.update(ref, None)
 
     # -- reads -----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -246,12 +222,18 @@ class Inventory:
         return (entry for entry in self._entries.values() if entry.problems)
 
     def views(self, group: str, kind: str, namespace: str | None = None) -> Iterator[KubeObject]:
+        """The views of a kind by (namespace, name): the same order in a subset as in its whole, so
+        a rule that names the first of several objects names the same one in a scoped analysis."""
         by_namespace = self._by_kind.get((group, kind), {})
         if namespace is not None:
-            yield from by_namespace.get(namespace, {}).values()
+            names = by_namespace.get(namespace, {})
+            yield from (names[name] for name in sorted(names))
             return
-        for names in by_namespace.values():
-            yield from names.values()
+        ordered = self._ordered.get((group, kind))
+        if ordered is None:
+            ordered = self._ordered[(group, kind)] = [
+                names[name] for ns in sorted(by_namespace) for names in (by_namespace[ns],) for name in sorted(names)]
+        yield from ordered
 
     def view(self, group: str, kind: str, namespace: str, name: str) -> KubeObject | None:
         return self._by_kind.get((group, kind), {}).get(namespace, {}).get(name)
@@ -279,31 +261,33 @@ class Inventory:
     def virtual_services(self) -> Iterator[VirtualService]:
         return _typed(self.views(ISTIO_GROUP, "VirtualService"), VirtualService)
 
+    # -- relations (see `socketguard.engine.relations`) -------------------------------------
+    def routes_for_host(self, host: str) -> list[ObjectRef]:
+        """Routes of every router kind whose host meets `host` (equal, or a wildcard either way)."""
+        return sorted(self.relations.for_host(ROUTE_HOST, host))
+
+    def related(self, ref: ObjectRef) -> set[ObjectRef]:
+        """The objects one relation away from `ref`, in either direction."""
+        return self.relations.related(ref)
+
     def virtual_services_for_host(self, host: str) -> list[VirtualService]:
         """VirtualServices listing exactly this host text (lower-cased); wildcards are the caller's."""
-        return self._typed_keys(self._vs_by_host.get(host.lower(), set()), VirtualService)
+        return self._views(self.relations.find(ROUTE_HOST, host.lower()), VirtualService)
 
     def virtual_service_hosts(self) -> list[str]:
-        return list(self._vs_by_host)
+        """Thin wrapper over the relation index: the hosts VirtualServices list."""
+        return self._route_hosts(self.relations.values(ROUTE_HOST), VIRTUAL_SERVICE)
 
     def wildcard_virtual_service_hosts(self) -> list[str]:
         """The `*...` host patterns of VirtualServices (few: no scan of every routed host)."""
-        return self._wildcard_hosts(self._vs_by_host)
+        return self._route_hosts(self.relations.patterns(ROUTE_HOST), VIRTUAL_SERVICE)
 
     def gateways_for_host(self, host: str) -> list[Gateway]:
         """Istio Gateways with a server host (exact or wildcard) that serves `host`."""
-        host = host.lower()
-        keys = set(self._gateways_by_host.get(host, ()))
-        for pattern in self._wildcard_hosts(self._gateways_by_host):
-            if host_matches(pattern, host):
-                keys |= self._gateways_by_host[pattern]
-        return self._typed_keys(keys, Gateway)
-
-    def _wildcard_hosts(self, index: dict[str, set[Key]]) -> list[str]:
-        return sorted(self._wildcards.get(id(index), ()))
+        return self._views(self.relations.for_host(GATEWAY_HOST, host), Gateway)
 
     def destination_rules_for_host(self, host: str) -> list[DestinationRule]:
-        return self._typed_keys(self._dr_by_host.get(host.lower(), set()), DestinationRule)
+        return self._views(self.relations.find(POLICY_HOST, host.lower()), DestinationRule)
 
     def destination_rules(self) -> Iterator[DestinationRule]:
         return _typed(self.views(ISTIO_GROUP, "DestinationRule"), DestinationRule)
@@ -317,9 +301,16 @@ class Inventory:
 
     def autoscalers_for(self, workload: Workload) -> list[HorizontalPodAutoscaler]:
         target = (workload.metadata.namespace or self.default_namespace, workload.kind, workload.metadata.name)
-        return self._typed_keys(self._hpa_by_target.get(target, set()), HorizontalPodAutoscaler)
+        return self._views(self.relations.find(SCALES, target), HorizontalPodAutoscaler)
+
+    def count(self, group: str, kind: str) -> int:
+        """How many readable objects of this kind this inventory holds."""
+        return self._counts.get((group, kind), 0)
 
     def has_kind(self, group: str, kind: str) -> bool:
+        """Whether any object of this kind exists; a subset answers for the whole it was taken from."""
+        if self._whole_kinds is not None:
+            return (group, kind) in self._whole_kinds
         return bool(self._by_kind.get((group, kind)))
 
     def ignored_codes(self, ref: ObjectRef) -> frozenset[str]:
@@ -339,29 +330,46 @@ class Inventory:
         return ObjectRef(view.api_version, view.kind, meta.namespace or self.default_namespace, meta.name)
 
     def virtual_services_to(self, namespace: str, service: str) -> list[VirtualService]:
-        """VirtualServices with a destination naming this Service."""
-        return self._typed_keys(self._vs_by_destination.get((namespace, service), set()), VirtualService)
+        """VirtualServices naming this Service (a destination, a mirror, or a host)."""
+        return self._views(self.relations.find(ROUTE_SERVICE, (namespace, service)), VirtualService)
 
     def other_routes_for_host(self, host: str) -> list[ObjectRef]:
-        """HTTPRoutes and Ingresses naming this host ("" for rules without a host)."""
-        return [self._entries[key].ref for key in sorted(self._routes_by_host.get(host.lower(), ()))]
+        """Thin wrapper: HTTPRoutes and Ingresses listing exactly this host ("*" for none)."""
+        host = host.lower() or "*"
+        return sorted(ref for ref in self.relations.find(ROUTE_HOST, host) if ref.kind != VIRTUAL_SERVICE)
 
     def other_route_hosts(self) -> list[str]:
-        return list(self._routes_by_host)
+        """Thin wrapper: the hosts HTTPRoutes and Ingresses list."""
+        return self._route_hosts(self.relations.values(ROUTE_HOST), None)
 
     def wildcard_other_route_hosts(self) -> list[str]:
-        return self._wildcard_hosts(self._routes_by_host)
+        return self._route_hosts(self.relations.patterns(ROUTE_HOST), None)
 
     def clients_of_host(self, host: str) -> list[Workload]:
-        """Workloads whose `socketguard.io/client-url` names this host."""
-        return self._typed_keys(self._clients_by_host.get(host.lower(), set()), Workload)
+        """Workloads whose handshake host (`client-url`, else `client-origin`) meets this host."""
+        return self._views(self.relations.for_host(CLIENT_HOST, host), Workload)
+
+    def _route_hosts(self, hosts: Iterable[Hashable], kind: str | None) -> list[str]:
+        """The hosts listed by routes of `kind` (None: every kind but VirtualService)."""
+        found = []
+        for host in hosts:
+            kinds = {ref.kind for ref in self.relations.find(ROUTE_HOST, host)}
+            if isinstance(host, str) and (kind in kinds if kind else kinds - {VIRTUAL_SERVICE}):
+                found.append(host)
+        return found
 
     def refs_in_namespace(self, namespace: str) -> list[ObjectRef]:
         return [self._entries[key].ref for key in sorted(self._by_namespace.get(namespace, ()))]
 
     def subset(self, refs: Iterable[ObjectRef]) -> Inventory:
-        """A new inventory holding these objects, sharing their views (no re-validation)."""
+        """A new inventory holding these objects, sharing their views (no re-validation).
+
+        It answers `has_kind` for the whole inventory: whether a kind exists at all is a fact
+        about the whole, which a part must not contradict.
+        """
         part = Inventory(self.default_namespace)
+        part._whole_kinds = self._whole_kinds if self._whole_kinds is not None else frozenset(
+            group_kind for group_kind, by_namespace in self._by_kind.items() if by_namespace)
         for ref in refs:
             entry = self.entry(ref)
             if entry is not None:
@@ -369,29 +377,13 @@ class Inventory:
                 part._index(entry)
         return part
 
-    def _typed_keys(self, keys: set[Key], cls: type[ViewT]) -> list[ViewT]:
+    def _views(self, refs: Iterable[ObjectRef], cls: type[ViewT]) -> list[ViewT]:
         found = []
-        for key in sorted(keys):
-            entry = self._entries.get(key)
+        for ref in sorted(refs):
+            entry = self.entry(ref)
             if entry is not None and isinstance(entry.view, cls):
                 found.append(entry.view)
         return found
-
-
-def client_url_host(workload: Workload) -> str | None:
-    """The host of a workload's `socketguard.io/client-url`, lower-cased (None when absent or malformed)."""
-    return _client_url_host(workload)
-
-
-def _client_url_host(workload: Workload) -> str | None:
-    for notes in (workload.metadata.annotations, workload.spec.template.metadata.annotations):
-        url = notes.get(CLIENT_URL_ANNOTATION)
-        if url:
-            try:
-                return (urlsplit(url.strip()).hostname or "").lower() or None
-            except ValueError:  # a malformed URL is SG001's business, not the index's
-                return None
-    return None
 
 
 def _typed(views: Iterator[KubeObject], cls: type[ViewT]) -> Iterator[ViewT]:

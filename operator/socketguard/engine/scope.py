@@ -3,45 +3,74 @@
 The operator and the webhook evaluate only this neighbourhood (an `Inventory.subset`), which
 keeps an evaluation proportional to what a change touches rather than to the cluster.
 
-Closure rules: a changed object pulls in its namespace (Services select workloads there, HPAs
-target them); a route (VirtualService, HTTPRoute, Ingress) pulls in every route for its hosts
-(shadowing, precedence), its Gateways, the Services it routes to and their namespaces, and the
-clients whose URL names its hosts; a client pulls in the routes for its URL's host; a Service
-or workload pulls in the VirtualServices routing to its Services; a Gateway pulls in the routes
-for the hosts it serves.
+The closure follows the relation model (`socketguard.engine.relations`), so it knows every
+relation the operator's change routing knows, and it is closed under "depends on": whatever an
+object in it needs to be judged is in it too, which is what makes the scoped findings equal to
+the full analysis's findings about these objects.
+
+- A changed object pulls in its namespace (Services select workloads there, HPAs target them).
+- An object in a pulled-in namespace pulls in, through its links, the namespaces of the objects
+  its links meet: a route the Services it names (and the clients and DestinationRules naming
+  them), a Service the routes, clients and DestinationRules naming it, a client its pinned
+  server, a ReferenceGrant the routes it admits.
+- Hosts (of routes, clients' URLs and page origins, DestinationRules) pull in the namespaces of
+  every route, client and DestinationRule whose host meets them (wildcards either way).
+- The only entrance (Gateway, Ingress) of the inventory, added or removed, pulls in every
+  client: whether any entrance exists at all is read (see SG110).
+- Gateways are hubs: a host pulls in the Gateways serving it as context, not the other routes
+  they serve; only a changed Gateway pulls in the routes attached to it or serving its hosts.
+  (An HTTPRoute's `parentRefs` still pull in the Gateway's namespace: its listeners' rules for
+  which routes they admit are read there.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from socketguard.engine.inventory import Inventory, client_url_host
-from socketguard.engine.models.gatewayapi import HTTPRoute
-from socketguard.engine.models.ingress import Ingress
-from socketguard.engine.models.istio import Gateway, VirtualService
-from socketguard.engine.models.services import Service
-from socketguard.engine.models.workloads import Workload
+from socketguard.engine.inventory import Inventory
 from socketguard.engine.objects import ObjectRef
-from socketguard.engine.routing.hosts import host_matches, service_of_host
+from socketguard.engine.relations import (
+    CLIENT_HOST,
+    ENTRANCE_KINDS,
+    GATEWAY_HOST,
+    HOST_RELATIONS,
+    POLICY_HOST,
+    ROUTE_HOST,
+    Link,
+    role_of,
+)
+
+ISTIO_GROUP = "networking.istio.io"
 
 
 def neighbourhood(inventory: Inventory, refs: Iterable[ObjectRef]) -> set[ObjectRef]:
     closure = _Closure(inventory)
     for ref in refs:
         closure.add_namespace(ref.namespace)
-        entry = inventory.entry(ref)
-        if entry is not None and isinstance(entry.view, Gateway):
-            _add_gateway_hosts(closure, entry.view)
+        if _only_entrance(inventory, ref):
+            for client in inventory.relations.for_host(CLIENT_HOST, "*"):
+                closure.add_namespace(client.namespace)
+        if role_of(ref) == "gateway":
+            closure.refs.add(ref)
+            for other in inventory.related(ref):
+                closure.add_object(other)
     closure.run()
     return closure.refs
 
 
-def _add_gateway_hosts(closure: _Closure, gateway: Gateway) -> None:
-    """The routed hosts a Gateway serves (its wildcards expanded against the routed hosts)."""
-    patterns = {h.partition("/")[2] if "/" in h else h for server in gateway.spec.servers for h in server.hosts}
-    for routed in closure.inventory.virtual_service_hosts():
-        if any(host_matches(pattern, routed) or pattern == routed for pattern in patterns):
-            closure.add_host(routed)
+def _only_entrance(inventory: Inventory, ref: ObjectRef) -> bool:
+    """`ref` is an entrance (Gateway, Ingress) and no other one exists: its coming or going
+    decides whether any entrance exists at all, which every client's SG110 reads."""
+    if (ref.group, ref.kind) not in ENTRANCE_KINDS:
+        return False
+    entrances = sum(inventory.count(group, kind) for group, kind in ENTRANCE_KINDS)
+    entry = inventory.entry(ref)
+    return entrances - (entry is not None and entry.view is not None) == 0
+
+
+def _is_hub(ref: ObjectRef) -> bool:
+    """An Istio Gateway: context for the routes it serves, never a way from one to the others."""
+    return role_of(ref) == "gateway" and ref.group == ISTIO_GROUP
 
 
 class _Closure:
@@ -64,6 +93,13 @@ class _Closure:
             self.hosts.add(host)
             self._pending_hosts.append(host)
 
+    def add_object(self, ref: ObjectRef) -> None:
+        """Pulls in `ref` as a whole namespace, or alone when it is a hub."""
+        if _is_hub(ref):
+            self.refs.add(ref)
+        else:
+            self.add_namespace(ref.namespace)
+
     def run(self) -> None:
         while self._pending_namespaces or self._pending_hosts:
             while self._pending_namespaces:
@@ -72,65 +108,25 @@ class _Closure:
                 self._expand_host(self._pending_hosts.pop())
 
     def _expand_namespace(self, namespace: str) -> None:
+        relations = self.inventory.relations
         for ref in self.inventory.refs_in_namespace(namespace):
             self.refs.add(ref)
-            entry = self.inventory.entry(ref)
-            view = entry.view if entry else None
-            if isinstance(view, VirtualService):
-                self._add_virtual_service(view)
-            elif isinstance(view, Service):
-                for vs in self.inventory.virtual_services_to(namespace, ref.name):
-                    self._add_virtual_service(vs)
-            elif isinstance(view, Workload):
-                self.add_host(client_url_host(view) or "")
-            elif isinstance(view, HTTPRoute):
-                self._add_http_route(view, ref)
-            elif isinstance(view, Ingress):
-                for rule in view.spec.rules:
-                    self.add_host(rule.host or "")
+            for link in relations.links(ref):
+                self._follow(link)
 
-    def _add_http_route(self, route: HTTPRoute, ref: ObjectRef) -> None:
-        for host in route.spec.hostnames:
-            self.add_host(host)
-        for parent in route.spec.parent_refs:
-            self.add_namespace(parent.namespace or ref.namespace)
-        for rule in route.spec.rules:
-            for backend in rule.backend_refs:
-                self.add_namespace(backend.namespace or ref.namespace)
-
-    def _add_virtual_service(self, vs: VirtualService) -> None:
-        ref = self.inventory.ref_of(vs)
-        if ref in self.refs and ref.namespace in self.namespaces:
+    def _follow(self, link: Link) -> None:
+        relation, value = link
+        if relation == GATEWAY_HOST:
+            return  # a Gateway's hosts lead to its routes only when it changed (see `neighbourhood`)
+        if relation in HOST_RELATIONS:
+            self.add_host(str(value))
             return
-        self.refs.add(ref)
-        self.add_namespace(ref.namespace)
-        for host in vs.spec.hosts:
-            self.add_host(host)
-        for name in vs.spec.gateways:
-            namespace, _, gateway = name.rpartition("/")
-            found = self.inventory.gateway(namespace or ref.namespace, gateway)
-            if found is not None:
-                self.refs.add(self.inventory.ref_of(found))
-        for rule in vs.spec.http:
-            for destination in rule.route:
-                service = service_of_host(destination.destination.host, ref.namespace)
-                if service is not None:
-                    self.add_namespace(service[0])
+        for other in self.inventory.relations.meeting(link):
+            self.add_object(other)
 
     def _expand_host(self, host: str) -> None:
-        for route in self.inventory.other_routes_for_host(host):
-            self.add_namespace(route.namespace)
-        for pattern in self.inventory.wildcard_other_route_hosts():
-            if host_matches(pattern, host):
-                for route in self.inventory.other_routes_for_host(pattern):
-                    self.add_namespace(route.namespace)
-        for vs in self.inventory.virtual_services_for_host(host):
-            self._add_virtual_service(vs)
-        for pattern in self.inventory.wildcard_virtual_service_hosts():
-            if host_matches(pattern, host):
-                for vs in self.inventory.virtual_services_for_host(pattern):
-                    self._add_virtual_service(vs)
-        for client in self.inventory.clients_of_host(host):
-            self.add_namespace(client.metadata.namespace or self.inventory.default_namespace)
-        for gateway in self.inventory.gateways_for_host(host):
-            self.refs.add(self.inventory.ref_of(gateway))
+        relations = self.inventory.relations
+        for relation in (ROUTE_HOST, CLIENT_HOST, POLICY_HOST):
+            for other in relations.for_host(relation, host):
+                self.add_object(other)
+        self.refs |= relations.for_host(GATEWAY_HOST, host)  # context: the Gateways serving the host
