@@ -47,8 +47,7 @@ from collections.abc import Iterator
 
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
-from socketguard.engine.models import ISTIO_GROUP
-from socketguard.engine.models.gatewayapi import GATEWAY_API_GROUP
+from socketguard.engine.relations import ENTRANCE_KINDS
 from socketguard.engine.routing.hosts import host_matches, in_cluster_service
 from socketguard.engine.routing.istio import IstioRouter, gateway_ref
 from socketguard.engine.rules._routes import client_field, socket_virtual_services
@@ -57,9 +56,6 @@ from socketguard.engine.trace import Trace
 
 RULE = Rule.define(__doc__, code="SG110", name="gateway-host-not-served", severity=Severity.ERROR,
                    admission=Admission.MISSING_REFERENCE)
-
-_ENTRANCES = ((ISTIO_GROUP, "Gateway"), (GATEWAY_API_GROUP, "Gateway"), ("networking.k8s.io", "Ingress"))
-
 
 @RULE.checker
 def check(ctx: Context) -> Iterator[Finding]:
@@ -80,7 +76,7 @@ def _host(ctx: Context, trace: Trace) -> Iterator[Finding]:
     routes = [vs for vs in ctx.inventory.virtual_services() if any(host_matches(h, host) for h in vs.spec.hosts)]
     refs = [ctx.inventory.ref_of(vs) for vs in routes]
     if routing.entrance is None:
-        any_gateway = any(ctx.inventory.has_kind(group, kind) for group, kind in _ENTRANCES)
+        any_gateway = any(ctx.inventory.has_kind(group, kind) for group, kind in ENTRANCE_KINDS)
         message = (f"{client.workload} connects to {host}, but no Gateway server (nor Gateway API listener or "
                    f"Ingress) serves that host{', although ' + str(refs[0]) + ' routes it' if refs else ''}")
         yield RULE.finding(
