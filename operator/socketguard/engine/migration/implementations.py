@@ -211,3 +211,18 @@ def controller_name(raw: dict[str, Any]) -> str:
     spec = raw.get("spec")
     value = spec.get("controllerName") if isinstance(spec, dict) else None
     return value if isinstance(value, str) else ""
+
+
+def facts_table() -> str:
+    """The implementation table as Markdown (docs/migration.md carries it; a test keeps them equal)."""
+    rows = ["| Implementation | controllerName | sessionPersistence | Timeout when the route sets none | "
+            "Own stickiness policy | WebSocket upgrade |", "|---|---|---|---|---|---|"]
+    for item in (*IMPLEMENTATIONS, UNKNOWN):
+        timeout, own, persistence = item.default_timeout_fact, item.own_stickiness_fact, item.session_persistence_fact
+        rows.append(" | ".join((
+            f"| {item.label}", ", ".join(f"`{p}`" for p in item.controller_prefixes) or "(anything else)",
+            f"{item.session_persistence}: {persistence.value} ({persistence.source})",
+            f"{timeout.value} ({timeout.source})",
+            f"{item.own_stickiness} ({own.source})" if item.own_stickiness else "none known",
+            f"{item.websocket_default.value} ({item.websocket_default.source}) |")))
+    return "\n".join(rows) + "\n"
