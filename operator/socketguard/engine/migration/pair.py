@@ -72,10 +72,9 @@ class RoutePair:
     def after_hop(self) -> RouteHop | None:
         return self.after_result.winner
 
-    def variant(self, **changes: object) -> tuple[RoutingResult, RoutingResult]:
-        """Both answers to the handshake with some fields changed (`scheme="http", port=80`)."""
-        request = replace(self.request, **changes)  # type: ignore[arg-type]
-        return self.before.answer(request), self.after.answer(request)
+    def after_variant(self, **changes: object) -> RoutingResult:
+        """AFTER's answer to the handshake with some fields changed (`scheme="http", port=80`)."""
+        return self.after.answer(replace(self.request, **changes))  # type: ignore[arg-type]
 
     @property
     def reaches(self) -> bool:

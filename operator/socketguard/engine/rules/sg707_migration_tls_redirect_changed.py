@@ -78,7 +78,7 @@ def _redirects_before(pair: RoutePair) -> bool:
 
 
 def _redirect_lost(pair: RoutePair) -> Iterator[Difference]:
-    _, after = pair.variant(scheme="http", port=80)
+    after = pair.after_variant(scheme="http", port=80)
     if _redirects(after):
         return
     now = "served over plain HTTP" if after.winner is not None and after.winner.delivers else "refused (no route)"

@@ -44,15 +44,13 @@ UPGRADABLE = frozenset({None, "http", "kubernetes.io/ws", "kubernetes.io/wss"})
 def differences(pair: RoutePair) -> Iterator[Difference]:
     if not any("websocket" in s.transports for s in pair.servers) or not delivered(pair.after_hop):
         return
-    before, after = pair.variant(transport="websocket")
-    hop = after.winner
+    hop = pair.after_variant(transport="websocket").winner
     if hop is None:
         return
-    if before.winner is not None and pair.after_hop is not None and (hop.route, hop.rule_path) != (
-            pair.after_hop.route, pair.after_hop.rule_path):
+    if pair.after_hop is not None and (hop.route, hop.rule_path) != (pair.after_hop.route, pair.after_hop.rule_path):
         yield pair.located(RULE, f"the WebSocket upgrade of {pair.request.host}{pair.request.path} is routed by "
                            f"{describe_hop(hop)}, the polling handshake by {describe_hop(pair.after_hop)}",
-                           aspect=ASPECT, before=describe_hop(before.winner), after=describe_hop(hop),
+                           aspect=ASPECT, before=describe_hop(pair.before_hop), after=describe_hop(hop),
                            fixes=("route both transports with the same rule (no header match on Upgrade)",))
     for backend in delivered(hop):
         protocol = backend.app_protocol.lower() if backend.app_protocol else None
