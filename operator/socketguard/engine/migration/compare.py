@@ -8,6 +8,8 @@ routes that BEFORE has no handshake for are listed as `added`.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -26,32 +28,22 @@ from socketguard.engine.migration.implementations import (
 from socketguard.engine.migration.pair import Difference, Picture, RoutePair
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing import Request
-from socketguard.engine.rules import (
-    sg701_migration_unreachable,
-    sg702_migration_path_changed,
-    sg703_migration_backends_changed,
-    sg704_migration_stickiness_lost,
-    sg705_migration_timeout_changed,
-    sg706_migration_cors_changed,
-    sg707_migration_tls_redirect_changed,
-    sg708_migration_websocket_upgrade,
-    sg709_migration_no_equivalent,
-)
 from socketguard.engine.trace import Trace
 
 Verdict = Literal["same", "changed", "broken", "added", "removed"]
 VERDICTS: tuple[Verdict, ...] = ("same", "changed", "broken", "added", "removed")
-ASPECT_RULES: tuple[ModuleType, ...] = (
-    sg701_migration_unreachable,
-    sg702_migration_path_changed,
-    sg703_migration_backends_changed,
-    sg704_migration_stickiness_lost,
-    sg705_migration_timeout_changed,
-    sg706_migration_cors_changed,
-    sg707_migration_tls_redirect_changed,
-    sg708_migration_websocket_upgrade,
-    sg709_migration_no_equivalent,
-)
+
+
+def _aspect_modules() -> tuple[ModuleType, ...]:
+    """The rule modules that compare one aspect (they define `differences(pair)`), in code order."""
+    import socketguard.engine.rules as package
+
+    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__) if info.name.startswith("sg7"))
+    modules = (importlib.import_module(f"{package.__name__}.{name}") for name in names)
+    return tuple(module for module in modules if hasattr(module, "differences"))
+
+
+ASPECT_RULES = _aspect_modules()
 
 
 @dataclass(frozen=True)
