@@ -94,6 +94,7 @@ def test_operator_reads_every_watched_kind(docs: list[Manifest]) -> None:
         ("networking.istio.io", "virtualservices"), ("networking.istio.io", "destinationrules"),
         ("networking.istio.io", "gateways"), ("gateway.networking.k8s.io", "httproutes"),
         ("gateway.networking.k8s.io", "gateways"), ("gateway.networking.k8s.io", "referencegrants"),
+        ("gateway.networking.k8s.io", "gatewayclasses"),  # the implementation behind a Gateway
         ("networking.k8s.io", "ingresses"), ("apiextensions.k8s.io", "customresourcedefinitions"),
     ]:
         assert {(group, resource, verb) for verb in READ_VERBS} <= granted, (group, resource)

@@ -35,6 +35,11 @@ WITHOUT_MANIFEST_FIXTURES = {
     "SG005": "it reports a chart or overlay the loader could not render; tests/cli/test_discovery.py",
     "SG505": "payload fields come only from a source scan; tests/rules/test_sg505_payload_fields_missing.py",
     "SG601": "it reports a live probe's result; tests/operator/test_probes.py",
+    # compare-only: a difference needs two pictures (BEFORE and AFTER); each has its test module
+    **{code: f"it compares two pictures (socketguard compare); tests/migration/test_{aspect}.py"
+       for code, aspect in (("SG701", "reachability"), ("SG702", "path"), ("SG703", "backends"),
+                            ("SG704", "stickiness"), ("SG705", "timeouts"), ("SG706", "cors"),
+                            ("SG707", "tls"), ("SG708", "websocket"), ("SG709", "no_equivalent"))},
 }
 CATALOG = tuple(rule.code for rule in all_rules() if rule.code not in WITHOUT_MANIFEST_FIXTURES)
 _EXPECT = re.compile(

@@ -52,6 +52,17 @@ RESERVED: dict[str, tuple[str, Severity]] = {
     "SG601": ("probe-handshake-failed", Severity.ERROR),
     # reported by `lint` for a chart or Kustomize directory it cannot render (no checker)
     "SG005": ("manifest-not-rendered", Severity.INFO),
+    # `socketguard compare`: differences between two pictures (no checker), and the cutover info
+    "SG701": ("migration-unreachable", Severity.ERROR),
+    "SG702": ("migration-path-changed", Severity.ERROR),
+    "SG703": ("migration-backends-changed", Severity.ERROR),
+    "SG704": ("migration-stickiness-lost", Severity.ERROR),
+    "SG705": ("migration-timeout-changed", Severity.ERROR),
+    "SG706": ("migration-cors-changed", Severity.ERROR),
+    "SG707": ("migration-tls-redirect-changed", Severity.ERROR),
+    "SG708": ("migration-websocket-upgrade", Severity.WARNING),
+    "SG709": ("migration-no-equivalent", Severity.WARNING),
+    "SG710": ("host-served-by-both", Severity.INFO),
 }
 SECTIONS = ("What it checks", "Why it matters", "How to fix")
 _YAML_LINE = re.compile(r"^\s+(- )?[\w./'-]+:(\s|$)")

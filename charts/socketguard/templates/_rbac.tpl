@@ -19,7 +19,7 @@ Explicit groups, resources and verbs only: no wildcards, and never Secrets or Co
   resources: ["virtualservices", "destinationrules", "gateways"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["gateway.networking.k8s.io"]
-  resources: ["httproutes", "gateways", "referencegrants"]
+  resources: ["httproutes", "gateways", "gatewayclasses", "referencegrants"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["networking.k8s.io"]
   resources: ["ingresses"]

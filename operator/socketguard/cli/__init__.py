@@ -11,6 +11,7 @@ from socketguard import __version__
 
 # name -> "module:attribute"; each front-end adds its own line.
 _COMMANDS: dict[str, str] = {
+    "compare": "socketguard.cli.compare:compare_command",
     "contract": "socketguard.cli.contract:contract",
     "operator": "socketguard.cli.operator:operator",
     "probe": "socketguard.cli.probe:probe_command",

@@ -22,6 +22,7 @@ CLUSTER_KINDS: tuple[tuple[str, str], ...] = (
     ("networking.istio.io", "VirtualService"),
     ("networking.istio.io", "DestinationRule"),
     ("networking.istio.io", "Gateway"),
+    ("gateway.networking.k8s.io", "GatewayClass"),  # its controllerName names the implementation (compare)
     ("gateway.networking.k8s.io", "Gateway"),
     ("gateway.networking.k8s.io", "HTTPRoute"),
     ("gateway.networking.k8s.io", "ReferenceGrant"),

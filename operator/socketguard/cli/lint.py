@@ -132,8 +132,8 @@ def _use_colour(choice: str) -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"socketguard lint: {message}", err=True)
+def _fail(message: str, command: str = "lint") -> NoReturn:
+    click.echo(f"socketguard {command}: {message}", err=True)
     sys.exit(EXIT_INPUT)
 
 
@@ -213,9 +213,9 @@ def lint(
     exclude = (*settings.exclude, *exclude_values)
     helm = HelmOptions(helm_release, helm_namespace, helm_values, helm_set)
     loaded = (
-        _read_cluster(kube_context, namespace)
+        read_cluster_objects("lint", kube_context, namespace)
         if cluster
-        else load_inputs(paths, _stdin(), exclude=exclude, helm=helm)
+        else load_inputs(paths, stdin_stream(), exclude=exclude, helm=helm)
     )
     if verbose:
         _note_read(loaded)
@@ -267,6 +267,10 @@ def _check_inputs(paths: tuple[str, ...], cluster: bool) -> None:
         raise click.UsageError("give the manifests to check: PATH ..., `-` for stdin, or --cluster")
     if paths.count(STDIN) > 1:
         raise click.UsageError("stdin (`-`) can be read only once")
+    check_paths_exist(paths)
+
+
+def check_paths_exist(paths: Sequence[str]) -> None:
     missing = [p for p in paths if p != STDIN and not os.path.lexists(p)]
     if missing:
         raise click.BadParameter(f"no such file or directory: {', '.join(missing)}", param_hint="PATH")
@@ -281,7 +285,7 @@ def read_inventory(command: str, paths: tuple[str, ...], cluster: bool, context:
     from socketguard.engine.inventory import InvalidObjectError, Inventory
 
     _check_inputs(paths, cluster)
-    loaded = _read_cluster(context, namespace) if cluster else load_inputs(paths, _stdin())
+    loaded = read_cluster_objects(command, context, namespace) if cluster else load_inputs(paths, stdin_stream())
     for problem in loaded.problems:
         click.echo(f"socketguard {command}: {problem.location}: {problem.finding.message}", err=True)
     inventory = Inventory()
@@ -293,19 +297,20 @@ def read_inventory(command: str, paths: tuple[str, ...], cluster: bool, context:
     return inventory, loaded
 
 
-def _stdin() -> BinaryIO:
+def stdin_stream() -> BinaryIO:
     return click.get_binary_stream("stdin")
 
 
-def _read_cluster(context: str | None, namespace: str | None) -> Loaded:
+def read_cluster_objects(command: str, context: str | None, namespace: str | None) -> Loaded:
+    """The objects of a cluster (`--cluster`), as if loaded; exits 2 when the cluster cannot be read."""
     from socketguard.cli.cluster import ClusterError, read_cluster
 
     try:
         found = read_cluster(context, namespace)
     except ClusterError as error:
-        _fail(str(error))
+        _fail(str(error), command)
     if found.missing_kinds:
-        click.echo(f"socketguard lint: not served by this cluster: {', '.join(found.missing_kinds)}", err=True)
+        click.echo(f"socketguard {command}: not served by this cluster: {', '.join(found.missing_kinds)}", err=True)
     # Objects from the API have no file: their findings are located by JSONPath only.
     return Loaded(objects=[LoadedObject(raw, None) for raw in found.objects])
 

@@ -110,6 +110,19 @@ def build_traces(inventory: Inventory, contracts: ContractSet, routers: Sequence
     return builder.build()
 
 
+def route_anywhere(routers: Sequence[Router], request: Request) -> RoutingResult:
+    """The answer of the router that handles a client's request (also `socketguard compare`'s).
+
+    The routers answer as `socketguard route` asks them (`routing.decide.route_everywhere`), in
+    registry order: the first result with a matching rule wins, then the first whose entrance
+    serves a routed host, then the first router asked (it says how the request fails).
+    """
+    results = [result for _, result in route_everywhere(routers, request)]
+    return next((r for r in results if r.hops), None) or next(
+        (r for r in results if r.entrance is not None and r.host_routed), None) or (
+        results[0] if results else RoutingResult(request=request))
+
+
 def handshake_path(socket_path: str) -> str:
     """The HTTP path of the handshake for a client `path` option: `P/`."""
     return socket_path.rstrip("/") + "/"
@@ -177,16 +190,7 @@ class _Builder:
         return Trace("client", request, routing, client=client, deliveries=deliveries)
 
     def _route_anywhere(self, request: Request) -> RoutingResult:
-        """The answer of the router that handles a client's request.
-
-        The routers answer as `socketguard route` asks them (`routing.decide.route_everywhere`), in
-        registry order: the first result with a matching rule wins, then the first whose entrance
-        serves a routed host, then the first router asked (it says how the request fails).
-        """
-        results = [result for _, result in route_everywhere(self.routers, request)]
-        return next((r for r in results if r.hops), None) or next(
-            (r for r in results if r.entrance is not None and r.host_routed), None) or (
-            results[0] if results else RoutingResult(request=request))
+        return route_anywhere(self.routers, request)
 
     def _client_request(self, client: ClientSpec) -> Request | None:
         url = client.url if client.url and not client.url.startswith("/") else client.origin

@@ -94,6 +94,7 @@ class GatewayAPIRouter:
         self._listeners: list[tuple[K8sGateway, int, Listener]] | None = None
         self._by_host: dict[str, list[tuple[K8sGateway, int, Listener]]] = {}
         self._route_hosts: dict[str, list[HTTPRoute]] | None = None
+        self._sorted_gateways: list[tuple[K8sGateway, ObjectRef]] | None = None
 
     def models(self, ref: ObjectRef) -> bool:
         return ref.group == GATEWAY_API_GROUP
@@ -173,8 +174,11 @@ class GatewayAPIRouter:
     def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
         serving = {id(gateway) for gateway, _, listener in self._listeners_for(request.host)
                    if listener.port == request.port}
-        for gateway in sorted(self._gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name)):
-            yield self.inventory.ref_of(gateway), id(gateway) in serving
+        if self._sorted_gateways is None:  # once per router: compare asks thousands of requests
+            self._sorted_gateways = [(g, self.inventory.ref_of(g)) for g in sorted(
+                self._gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name))]
+        for gateway, ref in self._sorted_gateways:
+            yield ref, id(gateway) in serving
 
     def _pinned(self, entry: tuple[K8sGateway, int, Listener], request: Request) -> bool:
         gateway, _, listener = entry

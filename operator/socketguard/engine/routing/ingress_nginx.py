@@ -5,7 +5,8 @@ Semantics modelled:
   other classes are listed as not modelled rather than guessed.
 - All Ingresses for one host form one nginx `server`: rules with that host (exact before
   wildcard), else the rules without a host (the default server).
-- Locations: `Exact` is `location = p`; `Prefix` matches whole path segments; non-regex
+- Locations: `Exact` is `location = p`; `Prefix` matches whole path segments (`/app/`, with its
+  trailing slash, becomes `location /app/` alone and misses `/app`); non-regex
   `ImplementationSpecific` is nginx's plain string prefix; the longest prefix wins. When any
   Ingress of the host sets `use-regex` or `rewrite-target`, every path of the host becomes a
   case-insensitive regex `~* ^p`, tried longest path first (the way ingress-nginx orders them).
@@ -234,6 +235,8 @@ def _location_matches(path: HTTPIngressPath, request_path: str, regex_mode: bool
     if regex_mode:  # `location ~* ^p`: case-insensitive
         pattern = compiled("^" + path.path, ignore_case=True)
         return pattern is not None and pattern.search(request_path) is not None
+    if path.path_type == "Prefix" and len(path.path) > 1 and path.path.endswith("/"):
+        return request_path.startswith(path.path)  # only `location /app/`: no `= /app` for a trailing slash
     if path.path_type == "Prefix":
         return segment_prefix_matches(path.path, request_path)
     return string_prefix_matches(path.path, request_path)
