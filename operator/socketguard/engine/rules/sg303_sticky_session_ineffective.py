@@ -15,7 +15,10 @@ reaches them:
   (absent from the handshake, so the session starts on a random pod);
 - a route that splits the handshake across several weighted destinations: the proxy picks the
   destination per request, so affinity on one of them (or on all of them) cannot keep a session's
-  requests on one side;
+  requests on one side; an ingress-nginx weight canary (`canary-weight`) is such a split unless
+  both the main and the canary Ingress set affinity (a request carrying one side's affinity
+  cookie skips the canary rules), and a weight of 0 with only `canary-by-header` or
+  `canary-by-cookie` is no split at all;
 - a Service `sessionAffinity: ClientIP` behind Istio: kube-proxy implements it, and the Istio
   proxies, which pick the endpoint themselves, ignore it.
 
@@ -27,7 +30,8 @@ with HTTP 400 `Session ID unknown`, reconnect loops, or all clients pinned to on
 How to fix
 ----------
 Hash on a cookie the proxy sets (and let cross-origin pages send it), and route canaries by a
-cookie or header match rather than by weight, or use WebSocket only on both ends.
+cookie or header match rather than by weight (a browser cannot add a header to its WebSocket
+upgrade, so browsers need the cookie), or use WebSocket only on both ends.
 
 ```yaml
 apiVersion: networking.istio.io/v1
@@ -233,12 +237,14 @@ def _query(server: ServerSpec, affinity: Affinity, parameter: str, fix: str) -> 
 
 def _split(ctx: Context, hop: RouteHop, trace: Trace) -> Finding | None:
     """Several weighted destinations of polling servers: the proxy picks one per request."""
-    polling = {d.backend.path: d.backend for d in trace.deliveries if d.server is not None
+    polling = {(d.backend.service, d.backend.path): d.backend for d in trace.deliveries if d.server is not None
                and d.backend.weight > 0 and polls(d.server, ctx.traces.pairs_of(d.server.workload))}
     if len(polling) < 2:
         return None
     backends = list(polling.values())
     with_affinity = [b for b in backends if sticky(b)]
+    if hop.sticky_split and len(with_affinity) == len(backends):
+        return None  # each side's affinity keeps a session on the side it started on
     shares = ", ".join(f"{b.host} ({b.weight}%)" for b in backends)
     if not with_affinity:
         state = "no destination has affinity"
@@ -249,9 +255,20 @@ def _split(ctx: Context, hop: RouteHop, trace: Trace) -> Finding | None:
     message = (f"{hop.route} {hop.rule_path_text} splits Socket.IO polling across {shares}, and the proxy picks the "
                f"destination per request, so a session's requests switch destinations ({state}) and fail with "
                "Session ID unknown")
-    fixes = ["route the canary by a match (a cookie or header the app sets per user) instead of by weight, so a "
-             "session stays on one destination",
+    fixes = [*_split_fixes(hop),
              "or use WebSocket only on both ends: the weighted choice is then made once per connection"]
     related = [r for b in backends for r in (*([b.service] if b.service else []), *b.workloads)]
     return RULE.finding(hop.route, (*hop.rule_path, "route"), message, fixes=fixes, related=related,
                         assumptions=hop.assumptions)
+
+
+def _split_fixes(hop: RouteHop) -> list[str]:
+    if not hop.sticky_split:
+        return ["route the canary by a match (a cookie or header the app sets per user) instead of by weight, so a "
+                "session stays on one destination (a browser cannot add a header to its WebSocket upgrade: "
+                "match a cookie for browsers)"]
+    return [f"add session affinity to both sides: `nginx.ingress.kubernetes.io/affinity: cookie` on {hop.route} and "
+            "on the canary Ingress (with `affinity-canary-behavior` left at `sticky`), so a session stays on the "
+            "side it started on",
+            "or route the canary by `canary-by-cookie` instead of `canary-weight` (`canary-by-header` cannot catch a "
+            "browser's WebSocket upgrade, which carries no custom header)"]
