@@ -19,6 +19,11 @@ reaches them:
   both the main and the canary Ingress set affinity (a request carrying one side's affinity
   cookie skips the canary rules), and a weight of 0 with only `canary-by-header` or
   `canary-by-cookie` is no split at all;
+- an Argo Rollout whose canary `trafficRouting` names the route that reaches it (an Istio
+  VirtualService, an ingress-nginx stable Ingress, an HTTPRoute through the Gateway API plugin):
+  Argo shifts that route's weights between the stable and the canary pods at each `setWeight`
+  step, so the split exists while a rollout runs even when the manifests send 100% to stable
+  (for nginx, unless both the stable Ingress and `canaryIngressAnnotations` set affinity);
 - a Service `sessionAffinity: ClientIP` behind Istio: kube-proxy implements it, and the Istio
   proxies, which pick the endpoint themselves, ignore it.
 
@@ -57,7 +62,9 @@ from socketguard.engine.context import Context
 from socketguard.engine.contract import ServerSpec
 from socketguard.engine.cors import is_cross_origin, transports_used
 from socketguard.engine.findings import Finding, Severity
+from socketguard.engine.models.argo import Rollout
 from socketguard.engine.objects import ObjectRef, get_path
+from socketguard.engine.rollouts import ShiftedRoute, nginx_canary_sticky, shifted_routes, shifts
 from socketguard.engine.routing import Affinity, RouteHop
 from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.scale import cookie_affinity_fix, polls, replicas_of, sidecar_injected, sticky
@@ -78,7 +85,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     for trace in ctx.traces.traces:
         if trace.shadowed:
             continue
-        for finding in _trace_findings(ctx, trace, needs):
+        for finding in (*_trace_findings(ctx, trace, needs), *_rollout_splits(ctx, trace)):
             if finding.key not in seen:  # one cause per field, however many traces cross it
                 seen.add(finding.key)
                 yield finding
@@ -272,3 +279,45 @@ def _split_fixes(hop: RouteHop) -> list[str]:
             "side it started on",
             "or route the canary by `canary-by-cookie` instead of `canary-weight` (`canary-by-header` cannot catch a "
             "browser's WebSocket upgrade, which carries no custom header)"]
+
+
+def _rollout_splits(ctx: Context, trace: Trace) -> Iterator[Finding]:
+    """A Rollout that shifts weights on the route delivering to it: the split exists while it rolls out."""
+    hop = trace.hop
+    if hop is None:
+        return
+    for delivery in trace.deliveries:
+        server = delivery.server
+        rollout = ctx.inventory.workload(delivery.workload.kind, delivery.workload.namespace, delivery.workload.name)
+        if server is None or not isinstance(rollout, Rollout) \
+                or not polls(server, ctx.traces.pairs_of(server.workload)):
+            continue
+        for shifted in shifted_routes(ctx.inventory, rollout):
+            if not shifts(ctx.inventory, rollout, shifted, hop):
+                continue
+            if shifted.kind == "nginx" and nginx_canary_sticky(ctx.inventory, rollout, hop.route):
+                continue
+            yield _rollout_split(server, shifted, hop)
+
+
+def _rollout_split(server: ServerSpec, shifted: ShiftedRoute, hop: RouteHop) -> Finding:
+    message = (f"{shifted.rollout} shifts the weights of {hop.route} {hop.rule_path_text} between its stable and "
+               "canary pods during a rollout: the proxy picks a side per request, so a polling session's requests "
+               "switch between the old and the new version and fail with Session ID unknown")
+    fixes = [_ROLLOUT_FIXES[shifted.kind],
+             f"or use WebSocket only on both ends (`socketguard.io/transports: websocket` on {server.workload}): the "
+             "weighted choice is then made once per connection"]
+    return RULE.finding(shifted.rollout, shifted.field, message, fixes=fixes, related=[hop.route],
+                        assumptions=["the manifests show the weights between rollouts; Argo changes them at each "
+                                     "setWeight step"])
+
+
+_ROLLOUT_FIXES = {
+    "istio": "send the canary by a match instead of by weight: a `setHeaderRoute` step with a cookie match (a "
+             "browser cannot add a header to its WebSocket upgrade), or canary without traffic routing",
+    "nginx": "keep each session on its side: `nginx.ingress.kubernetes.io/affinity: cookie` on the stable Ingress "
+             "and `canaryIngressAnnotations: {nginx.ingress.kubernetes.io/affinity: cookie}` in the Rollout's nginx "
+             "trafficRouting",
+    "gateway-api": "send the canary by a match instead of by weight (a `setHeaderRoute` step on a cookie; a browser "
+                   "cannot add a header to its WebSocket upgrade), or canary without traffic routing",
+}
