@@ -54,7 +54,9 @@ def handshake(**headers: str) -> Request:
 def test_weight_canary_on_the_socket_path_splits_polling_sessions() -> None:
     findings = lint(*topology(canary({"canary-weight": "20"})))
     [split] = only(findings, "SG303")
-    assert split.subject == MAIN
+    assert split.subject == CANARY
+    assert split.field_path == "metadata.annotations['nginx.ingress.kubernetes.io/canary-weight']"
+    assert MAIN in split.related
     assert "chat (80%)" in split.message and "chat-v2 (20%)" in split.message
     assert any("canary-by-cookie" in fix for fix in split.fixes)
     assert any("affinity: cookie" in fix for fix in split.fixes)
@@ -139,3 +141,11 @@ def test_only_the_oldest_canary_counts() -> None:
         "namespace: web,", "namespace: web, creationTimestamp: '2025-01-01T00:00:00Z',")
     [hop] = router(*topology(newer, older)).route(handshake()).hops
     assert [b.weight for b in hop.backends] == [90, 10]
+
+
+def test_canary_destination_findings_point_at_the_canary_ingress() -> None:
+    """A canary routing to a port its Service lacks: SG105 on the canary Ingress, not on the main one."""
+    wrong_port = canary({"canary-weight": "20"}).replace("port: {number: 80}", "port: {number: 8080}")
+    [finding] = only(lint(*topology(wrong_port)), "SG105")
+    assert finding.subject == CANARY
+    assert finding.field_path == "spec.rules[0].http.paths[0].backend.service.port"

@@ -95,6 +95,7 @@ class Backend:
     hidden_by: tuple[tuple[ObjectRef, FieldPath], ...] = ()  # exportTo hides these
     unresolved: str | None = None  # why the router cannot send traffic here (kind, missing grant, ...)
     chosen_by: str | None = None  # a header or cookie that sends requests here whatever the weight (nginx canary)
+    route: ObjectRef | None = None  # the object `path` is in, when not the hop's route (an nginx canary Ingress)
 
 
 @dataclass(frozen=True)

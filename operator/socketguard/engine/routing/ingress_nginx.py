@@ -248,7 +248,7 @@ class IngressNginxRouter:
             canary.service.name, canary.ref.namespace, canary.service.name, (*canary.field_path, "backend", "service"),
             port=port, affinity=tuple(_affinity(canary.ingress, canary.ref)),
             weight=100 if takes else canary.weight_percent)
-        alternative = replace(alternative, chosen_by=canary.chosen_by)
+        alternative = replace(alternative, chosen_by=canary.chosen_by, route=canary.ref)
         if takes:
             return (alternative,), (f"the request goes to canary {canary.ref} ({canary.chosen_by})",)
         return (*(replace(b, weight=100 - canary.weight_percent) for b in main), alternative), (canary.describe(),)

@@ -63,6 +63,7 @@ from socketguard.engine.contract import ServerSpec
 from socketguard.engine.cors import is_cross_origin, transports_used
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.models.argo import Rollout
+from socketguard.engine.models.ingress import NGINX_PREFIX
 from socketguard.engine.objects import ObjectRef, get_path
 from socketguard.engine.rollouts import ShiftedRoute, nginx_canary_sticky, shifted_routes, shifts
 from socketguard.engine.routing import Affinity, RouteHop
@@ -265,6 +266,10 @@ def _split(ctx: Context, hop: RouteHop, trace: Trace) -> Finding | None:
     fixes = [*_split_fixes(hop),
              "or use WebSocket only on both ends: the weighted choice is then made once per connection"]
     related = [r for b in backends for r in (*([b.service] if b.service else []), *b.workloads)]
+    canary = next((b.route for b in backends if b.route is not None), None)
+    if canary is not None:  # an nginx canary: the weight to change is the canary Ingress's
+        return RULE.finding(canary, ("metadata", "annotations", NGINX_PREFIX + "canary-weight"), message,
+                            fixes=fixes, related=[hop.route, *related], assumptions=hop.assumptions)
     return RULE.finding(hop.route, (*hop.rule_path, "route"), message, fixes=fixes, related=related,
                         assumptions=hop.assumptions)
 
