@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import json
 
-from topology import GATEWAY, destination_rule, hpa, ingress, lint, only, route, server, service
+from topology import (
+    GATEWAY,
+    K8S_GATEWAY,
+    destination_rule,
+    hpa,
+    http_route,
+    ingress,
+    lint,
+    only,
+    route,
+    server,
+    service,
+)
 
 from socketguard.engine.objects import ObjectRef
 
@@ -154,3 +166,18 @@ def test_the_hpa_keda_creates_is_not_counted_twice() -> None:
 def test_keda_one_replica_is_fine() -> None:
     assert not only(lint(server(), service(), GATEWAY, route(), scaled_object(1)), "SG301")
 
+
+
+def test_gateway_api_plugin_canary_is_a_split_too() -> None:
+    plugin = ("{canaryService: chat-canary, stableService: chat, trafficRouting: {plugins: "
+              "{argoproj-labs/gatewayAPI: {httpRoute: chat, namespace: web}}}}")
+    [split] = only(lint(rollout(canary=plugin), service(), K8S_GATEWAY, http_route()), "SG303")
+    assert split.field_path == "spec.strategy.canary.trafficRouting.plugins"
+
+
+def test_keda_hpa_with_a_custom_name_is_counted_once() -> None:
+    custom = "advanced: {horizontalPodAutoscalerConfig: {name: chat-keda}}\n  triggers:"
+    named = scaled_object(5).replace("triggers:", custom)
+    keda_hpa = hpa(50).replace("name: chat\n", "name: chat-keda\n", 1)
+    [finding] = only(lint(server(), service(), GATEWAY, route(), named, keda_hpa), "SG301")
+    assert "up to 5 replicas by ScaledObject web/chat" in finding.message
