@@ -26,6 +26,7 @@ OPERATOR_WRITES = {
     ("apps", "statefulsets/status", "patch"),
     ("apps", "daemonsets/status", "patch"),
     ("networking.istio.io", "virtualservices/status", "patch"),
+    ("argoproj.io", "rollouts/status", "patch"),
     ("", "events", "create"),  # one Event per finding
     *{(group, plural, verb) for group, plural in (("wgpolicyk8s.io", "policyreports"), ("openreports.io", "reports"))
       for verb in ("create", "patch", "delete")},
@@ -73,7 +74,7 @@ def test_operator_writes_only_its_own_things(docs: list[Manifest]) -> None:
     assert writes <= OPERATOR_WRITES, writes - OPERATOR_WRITES
     # The watched objects themselves are never updated; only the status subresource is patched.
     for group, resource, verb in writes:
-        if verb == "patch" and group in {"apps", "networking.istio.io", "gateway.networking.k8s.io"}:
+        if verb == "patch" and group in {"apps", "networking.istio.io", "gateway.networking.k8s.io", "argoproj.io"}:
             assert resource.endswith("/status") or (resource == "deployments" and _hold_on(docs))
 
 
@@ -96,6 +97,7 @@ def test_operator_reads_every_watched_kind(docs: list[Manifest]) -> None:
         ("gateway.networking.k8s.io", "gateways"), ("gateway.networking.k8s.io", "referencegrants"),
         ("gateway.networking.k8s.io", "gatewayclasses"),  # the implementation behind a Gateway
         ("networking.k8s.io", "ingresses"), ("apiextensions.k8s.io", "customresourcedefinitions"),
+        ("argoproj.io", "rollouts"), ("keda.sh", "scaledobjects"),
     ]:
         assert {(group, resource, verb) for verb in READ_VERBS} <= granted, (group, resource)
 

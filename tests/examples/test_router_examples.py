@@ -40,3 +40,17 @@ def test_broken_reports_the_path_mismatch_where_the_route_is(example: str, kind:
 @pytest.mark.parametrize("example", ["mageagent-ingress-nginx", "mageagent-gateway-api"])
 def test_fixed_has_no_error(example: str) -> None:
     assert [f for f in lint(EXAMPLES / example / "fixed") if f.severity == Severity.ERROR] == []
+
+
+def test_argo_rollouts_broken_reports_the_path_and_the_canary_split() -> None:
+    findings = lint(EXAMPLES / "mageagent-argo-rollouts" / "broken")
+    errors = [(f.code, f.subject.kind, f.field_path) for f in findings if f.severity == Severity.ERROR]
+    assert errors == [("SG102", "VirtualService", "spec.http[0]")]
+    [split] = [f for f in findings if f.code == "SG303"]
+    assert (split.subject.kind, split.field_path) == ("Rollout", "spec.strategy.canary.trafficRouting.istio")
+    assert not [f for f in findings if f.code in ("SG106", "SG301")]
+
+
+def test_argo_rollouts_fixed_has_no_error_and_no_split() -> None:
+    findings = lint(EXAMPLES / "mageagent-argo-rollouts" / "fixed")
+    assert [f for f in findings if f.severity == Severity.ERROR or f.code in ("SG301", "SG302", "SG303")] == []

@@ -53,18 +53,19 @@ def gateway(name: str, ns: str = "demo", host: str = "app.example.com") -> dict[
 
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "examples" / "mageagent"
+ROLLOUTS_EXAMPLE = EXAMPLES.with_name("mageagent-argo-rollouts")
 MAGEAGENT_NAMESPACE = "mageagent"
 
 
 def mageagent(variant: str = "broken", namespace: str | None = None,
-              files: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+              files: tuple[str, ...] = (), example: Path = EXAMPLES) -> list[dict[str, Any]]:
     """The seed's MageAgent example (`broken`, `fixed-by-rewrite`, `fixed-by-path`) without its Namespace.
 
     With `namespace`, it moves there and its host becomes `<namespace>.adverant.ai`, because
     Istio merges the routes of one host across namespaces.
     """
     docs: list[dict[str, Any]] = []
-    for path in sorted((EXAMPLES / variant).glob("*.yaml")):
+    for path in sorted((example / variant).glob("*.yaml")):
         if files and path.name not in files:
             continue
         text = path.read_text()

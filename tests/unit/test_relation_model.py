@@ -68,3 +68,19 @@ def test_a_page_origin_makes_a_client_of_its_host() -> None:
                        "socketguard.io/client-origin": "https://Chat.Example.com"}},
                    "spec": {"template": {"spec": {"containers": [{"name": "web"}]}}}})
     assert [w.metadata.name for w in inventory.clients_of_host("chat.example.com")] == ["portal"]
+
+
+def test_rollouts_relate_to_their_services_workload_ref_and_scalers() -> None:
+    inventory = Inventory()
+    inventory.add(_obj("apps/v1", "Deployment", "chat", "web", {"template": {"metadata": {"labels": {"app": "chat"}}}}))
+    inventory.add(_obj("argoproj.io/v1alpha1", "Rollout", "chat", "web", {"workloadRef": {"name": "chat"}}))
+    inventory.add(_obj("argoproj.io/v1alpha1", "Rollout", "api", "web",
+                       {"template": {"metadata": {"labels": {"app": "api"}}}}))
+    inventory.add(_obj("v1", "Service", "api", "web", {"selector": {"app": "api", "rollouts-pod-template-hash": "6d"}}))
+    inventory.add(_obj("keda.sh/v1alpha1", "ScaledObject", "chat", "web", {"scaleTargetRef": {"name": "chat"}}))
+    deployment = ObjectRef("apps/v1", "Deployment", "web", "chat")
+    rollout = ObjectRef("argoproj.io/v1alpha1", "Rollout", "web", "chat")
+    assert deployment in inventory.related(rollout)
+    assert ObjectRef("keda.sh/v1alpha1", "ScaledObject", "web", "chat") in inventory.related(deployment)
+    assert ObjectRef("argoproj.io/v1alpha1", "Rollout", "web", "api") in inventory.related(
+        ObjectRef("v1", "Service", "web", "api"))

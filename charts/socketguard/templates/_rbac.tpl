@@ -24,6 +24,12 @@ Explicit groups, resources and verbs only: no wildcards, and never Secrets or Co
 - apiGroups: ["networking.k8s.io"]
   resources: ["ingresses"]
   verbs: ["get", "list", "watch"]
+- apiGroups: ["argoproj.io"]
+  resources: ["rollouts"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["keda.sh"]
+  resources: ["scaledobjects"]
+  verbs: ["get", "list", "watch"]
 {{- end }}
 
 {{/* Cluster-scoped reads: namespace labels (socketguard.io/enforce) and which optional CRDs exist. */}}
@@ -54,6 +60,9 @@ Explicit groups, resources and verbs only: no wildcards, and never Secrets or Co
   verbs: ["get", "patch"]
 - apiGroups: ["networking.istio.io"]
   resources: ["virtualservices/status"]
+  verbs: ["get", "patch"]
+- apiGroups: ["argoproj.io"]
+  resources: ["rollouts/status"]
   verbs: ["get", "patch"]
 # Events: posted once per finding, read back after a restart so none is posted twice.
 - apiGroups: [""]

@@ -66,6 +66,8 @@ INPUT_KINDS: tuple[WatchedKind, ...] = (
     WatchedKind((f"gateways.{GATEWAY_API_GROUP}",), GATEWAY_API_GROUP, "Gateway", "gateways", crd=True),
     WatchedKind((f"referencegrants.{GATEWAY_API_GROUP}",), GATEWAY_API_GROUP, "ReferenceGrant", "referencegrants",
                 crd=True),
+    WatchedKind(("rollouts.argoproj.io",), "argoproj.io", "Rollout", "rollouts", crd=True),
+    WatchedKind(("scaledobjects.keda.sh",), "keda.sh", "ScaledObject", "scaledobjects", crd=True),
 )
 NAMESPACES = WatchedKind(("", "v1", "namespaces"), "", "Namespace", "namespaces")
 CRDS = WatchedKind(("apiextensions.k8s.io", "v1", "customresourcedefinitions"), "apiextensions.k8s.io",

@@ -73,7 +73,10 @@ class Writers:
             previous = current.condition
             transition = (str(previous.get("lastTransitionTime")) if previous and previous.get("status") ==
                           condition.status and previous.get("lastTransitionTime") else now())
-            return condition_patch(current, condition.as_dict(generation, transition))
+            body = condition.as_dict(generation, transition)
+            if ref.kind == "Rollout":  # Argo's RolloutCondition schema requires lastUpdateTime
+                body["lastUpdateTime"] = now()
+            return condition_patch(current, body)
 
         return await self._patch_status(ref, observed, plan, "condition")
 

@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from socketguard import ANNOTATION_PREFIX
-from socketguard.engine.models import CLUSTER_SCOPED_KINDS, ISTIO_GROUP, MODELS, WORKLOAD_KINDS
+from socketguard.engine.models import CLUSTER_SCOPED_KINDS, ISTIO_GROUP, MODELS, WORKLOAD_GROUPS, WORKLOAD_KINDS
+from socketguard.engine.models.argo import Rollout
 from socketguard.engine.models.base import KubeObject
 from socketguard.engine.models.istio import DestinationRule, Gateway, VirtualService
 from socketguard.engine.models.services import HorizontalPodAutoscaler, Service
@@ -115,6 +116,7 @@ class Inventory:
         self._counts: dict[GroupKind, int] = defaultdict(int)  # readable objects by kind
         self._ordered: dict[GroupKind, list[KubeObject]] = {}  # views() of a kind, in order; dropped on change
         self._whole_kinds: frozenset[GroupKind] | None = None  # set on a subset: the kinds of its whole
+        self._templated: dict[Key, tuple[int, Workload]] = {}  # Rollouts given their workloadRef's template
         self.revision = 0
 
     # -- changes ---------------------------------------------------------------------------
@@ -243,13 +245,29 @@ class Inventory:
 
     def workloads(self, namespace: str | None = None) -> Iterator[Workload]:
         for kind in sorted(WORKLOAD_KINDS):
-            for view in self.views("apps", kind, namespace):
+            for view in self.views(WORKLOAD_GROUPS[kind], kind, namespace):
                 assert isinstance(view, Workload)
-                yield view
+                yield self._with_template(view)
 
     def workload(self, kind: str, namespace: str, name: str) -> Workload | None:
-        view = self.view("apps", kind, namespace, name)
-        return view if isinstance(view, Workload) else None
+        view = self.view(WORKLOAD_GROUPS.get(kind, "apps"), kind, namespace, name)
+        return self._with_template(view) if isinstance(view, Workload) else None
+
+    def _with_template(self, workload: Workload) -> Workload:
+        """A Rollout with a `workloadRef` gets the pod template of the workload it names."""
+        reference = workload.spec.workload_ref if isinstance(workload, Rollout) else None
+        if reference is None or workload.spec.template.metadata.labels:
+            return workload
+        key = self._key(self.ref_of(workload))
+        cached = self._templated.get(key)
+        if cached is not None and cached[0] == self.revision:
+            return cached[1]
+        target = self.view(WORKLOAD_GROUPS.get(reference.kind, "apps"), reference.kind,
+                           workload.metadata.namespace or self.default_namespace, reference.name)
+        assert isinstance(workload, Rollout)
+        resolved = workload.with_template(target.spec.template) if isinstance(target, Workload) else workload
+        self._templated[key] = (self.revision, resolved)
+        return resolved
 
     def services(self, namespace: str | None = None) -> Iterator[Service]:
         return _typed(self.views("", "Service", namespace), Service)

@@ -25,6 +25,8 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from socketguard import ANNOTATION_PREFIX
+from socketguard.engine.models import WORKLOAD_GROUPS
+from socketguard.engine.models.argo import POD_TEMPLATE_HASH
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing.hosts import host_matches, in_cluster_service, service_of_host
 
@@ -53,7 +55,8 @@ CLIENT_SERVICE = "client-service"  # a client's in-cluster URL names this Servic
 CLIENT_PIN = "client-pin"  # a client pins its server (`client-server`): (namespace, name)
 POLICY_HOST = "policy-host"  # a DestinationRule's host, as written (lower-cased)
 POLICY_SERVICE = "policy-service"  # the Service a DestinationRule's host names: (namespace, name)
-SCALES = "scales"  # an HPA's target: (namespace, kind, name)
+SCALES = "scales"  # an HPA's or KEDA ScaledObject's target: (namespace, kind, name)
+TEMPLATE_FROM = "template-from"  # a Rollout's `workloadRef`: (namespace, kind, name)
 GRANT = "grant"  # a ReferenceGrant lets routes of one namespace into its own: (from ns, to ns)
 
 HOST_RELATIONS = frozenset({ROUTE_HOST, CLIENT_HOST, POLICY_HOST, GATEWAY_HOST})
@@ -61,7 +64,8 @@ HOST_RELATIONS = frozenset({ROUTE_HOST, CLIENT_HOST, POLICY_HOST, GATEWAY_HOST})
 MEETS: frozenset[tuple[str, str]] = frozenset({
     (ROUTE_SERVICE, SERVICE), (CLIENT_SERVICE, SERVICE), (POLICY_SERVICE, SERVICE),
     (CLIENT_SERVICE, ROUTE_SERVICE), (POLICY_SERVICE, ROUTE_SERVICE),
-    (ROUTE_GATEWAY, GATEWAY), (SCALES, WORKLOAD), (CLIENT_PIN, WORKLOAD_NAME), (CROSS_NAMESPACE, GRANT),
+    (ROUTE_GATEWAY, GATEWAY), (SCALES, WORKLOAD), (TEMPLATE_FROM, WORKLOAD), (CLIENT_PIN, WORKLOAD_NAME),
+    (CROSS_NAMESPACE, GRANT),
     (ROUTE_HOST, ROUTE_HOST), (ROUTE_HOST, CLIENT_HOST), (ROUTE_HOST, POLICY_HOST), (ROUTE_HOST, GATEWAY_HOST),
     (CLIENT_HOST, GATEWAY_HOST),  # a browser enters through the Gateway serving its host
 })
@@ -70,7 +74,6 @@ COUNTERPARTS: dict[str, frozenset[str]] = {
     for pair in MEETS for relation in pair
 }
 
-WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 # Kinds whose mere presence anywhere is read (SG110: with no entrance at all, an unserved host
 # may be served outside the inputs): the first or last of them touches every client.
 ENTRANCE_KINDS: frozenset[GroupKind] = frozenset({
@@ -146,7 +149,8 @@ def reference_grant_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Li
 def service_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
     yield SERVICE, (ref.namespace, ref.name)
     for key, value in _dict(_dict(raw.get("spec")).get("selector")).items():
-        yield SELECTOR, (ref.namespace, str(key), str(value))
+        if key != POD_TEMPLATE_HASH:  # Argo adds it to the Service of a Rollout it selects anyway
+            yield SELECTOR, (ref.namespace, str(key), str(value))
 
 
 def workload_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
@@ -155,6 +159,9 @@ def workload_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
     yield WORKLOAD_NAME, (ns, ref.name)
     for key, value in _template_labels(raw).items():
         yield POD_LABEL, (ns, str(key), str(value))
+    reference = _dict(_dict(raw.get("spec")).get("workloadRef"))
+    if _text(reference.get("name")):
+        yield TEMPLATE_FROM, (ns, _text(reference.get("kind")) or "Deployment", _text(reference.get("name")))
     yield from client_links(ref, raw)
 
 
@@ -183,7 +190,8 @@ def destination_rule_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[L
 
 def autoscaler_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
     target = _dict(_dict(raw.get("spec")).get("scaleTargetRef"))
-    kind, name = _text(target.get("kind")), _text(target.get("name"))
+    kind, name = _text(target.get("kind")) or ("Deployment" if ref.kind == "ScaledObject" else ""), \
+        _text(target.get("name"))
     if kind and name:
         yield SCALES, (ref.namespace, kind, name)
 
@@ -196,9 +204,10 @@ EDGES: dict[GroupKind, EdgeFunction] = {
     (GATEWAY_API, "Gateway"): gateway_api_gateway_links,
     (GATEWAY_API, "ReferenceGrant"): reference_grant_links,
     ("", "Service"): service_links,
-    **{("apps", kind): workload_links for kind in WORKLOAD_KINDS},
+    **{(group, kind): workload_links for kind, group in WORKLOAD_GROUPS.items()},
     (ISTIO, "DestinationRule"): destination_rule_links,
     ("autoscaling", "HorizontalPodAutoscaler"): autoscaler_links,
+    ("keda.sh", "ScaledObject"): autoscaler_links,  # KEDA's kind defaults to Deployment
 }
 ROLES: dict[GroupKind, Role] = {
     (ISTIO, "VirtualService"): "route",
@@ -208,9 +217,10 @@ ROLES: dict[GroupKind, Role] = {
     (GATEWAY_API, "Gateway"): "gateway",
     (GATEWAY_API, "ReferenceGrant"): "grant",
     ("", "Service"): "service",
-    **{("apps", kind): "workload" for kind in WORKLOAD_KINDS},
+    **{(group, kind): "workload" for kind, group in WORKLOAD_GROUPS.items()},
     (ISTIO, "DestinationRule"): "policy",
     ("autoscaling", "HorizontalPodAutoscaler"): "scaler",
+    ("keda.sh", "ScaledObject"): "scaler",
 }
 
 

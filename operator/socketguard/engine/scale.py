@@ -1,4 +1,4 @@
-"""How many pods may serve a workload (spec.replicas, an HPA's maxReplicas, a DaemonSet), and stickiness."""
+"""How many pods may serve a workload (replicas, an HPA or KEDA ScaledObject maximum, a DaemonSet), and stickiness."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from socketguard.engine.contract import ServerSpec
 from socketguard.engine.inventory import Inventory
+from socketguard.engine.models.argo import ARGO_GROUP, Rollout
+from socketguard.engine.models.keda import KEDA_GROUP, ScaledObject
 from socketguard.engine.objects import FieldPath, ObjectRef, get_path
 from socketguard.engine.routing import Backend, RouteHop
 from socketguard.engine.routing.hosts import fqdn
@@ -19,8 +21,9 @@ KUBE_PROXY_ONLY = frozenset({"client-ip", "none"})
 class Replicas:
     workload: ObjectRef
     count: int | None  # spec.replicas with the API default; None for a DaemonSet
-    hpa: ObjectRef | None = None
+    hpa: ObjectRef | None = None  # the autoscaler: an HPA or a KEDA ScaledObject
     hpa_max: int | None = None
+    hpa_field: FieldPath = ("spec", "maxReplicas")
 
     @property
     def several(self) -> bool:
@@ -38,7 +41,7 @@ class Replicas:
     def cause(self) -> tuple[ObjectRef, FieldPath]:
         """The object and field that make it several pods (to set to 1 as a last resort)."""
         if self.hpa is not None and (self.hpa_max or 0) > 1:
-            return self.hpa, ("spec", "maxReplicas")
+            return self.hpa, self.hpa_field
         return self.workload, ("spec", "replicas")
 
     @property
@@ -47,15 +50,40 @@ class Replicas:
 
 
 def replicas_of(inventory: Inventory, ref: ObjectRef) -> Replicas | None:
-    """The pod count of a workload in the inventory; the largest HPA maxReplicas when one targets it."""
+    """The pod count of a workload in the inventory; the largest autoscaler maximum when one targets it.
+
+    Autoscalers are HPAs and KEDA ScaledObjects; the HPA KEDA creates for a ScaledObject is the
+    ScaledObject's and counts once. A Deployment that a Rollout's `workloadRef` scales down
+    (`scaleDown` other than `never`) serves no pods once the Rollout is healthy.
+    """
     workload = inventory.workload(ref.kind, ref.namespace, ref.name)
     if workload is None:
         return None
-    autoscalers = sorted(inventory.autoscalers_for(workload), key=lambda h: -h.spec.max_replicas)
-    if autoscalers and workload.replicas is not None:
-        top = autoscalers[0]
-        return Replicas(ref, workload.replicas, inventory.ref_of(top), top.spec.max_replicas)
+    if _scaled_down_by_rollout(inventory, ref):
+        return Replicas(ref, 0)
+    scalers = _scaled_objects(inventory, ref)
+    owned = {s.hpa_name for s in scalers}
+    ranges = [(h.spec.max_replicas, inventory.ref_of(h), ("spec", "maxReplicas"))
+              for h in inventory.autoscalers_for(workload) if h.metadata.name not in owned]
+    ranges += [(s.spec.max_replica_count, inventory.ref_of(s), ("spec", "maxReplicaCount")) for s in scalers]
+    if ranges and workload.replicas is not None:
+        top, scaler, field = max(ranges, key=lambda item: item[0])
+        return Replicas(ref, workload.replicas, scaler, top, field)
     return Replicas(ref, workload.replicas)
+
+
+def _scaled_objects(inventory: Inventory, ref: ObjectRef) -> list[ScaledObject]:
+    return [view for view in inventory.views(KEDA_GROUP, "ScaledObject", ref.namespace)
+            if isinstance(view, ScaledObject)
+            and (view.spec.scale_target_ref.kind, view.spec.scale_target_ref.name) == (ref.kind, ref.name)]
+
+
+def _scaled_down_by_rollout(inventory: Inventory, ref: ObjectRef) -> bool:
+    for view in inventory.views(ARGO_GROUP, "Rollout", ref.namespace):
+        target = view.spec.workload_ref if isinstance(view, Rollout) else None
+        if target is not None and (target.kind, target.name) == (ref.kind, ref.name) and target.scale_down != "never":
+            return True
+    return False
 
 
 def polls(server: ServerSpec, paired: list[Pairing]) -> bool:

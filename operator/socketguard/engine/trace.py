@@ -175,7 +175,7 @@ class _Builder:
         backends = hop.backends if hop is not None else ((direct,) if direct is not None else ())
         path = hop.upstream_path if hop is not None else upstream
         for backend in backends:
-            if backend.weight <= 0:
+            if backend.weight <= 0 and backend.chosen_by is None:
                 continue  # a destination that receives no traffic cannot break a connection
             for workload in backend.workloads:
                 yield Delivery(backend, workload, self.result.servers.get(workload), hop, path)

@@ -23,8 +23,9 @@ Annotating makes the findings exact and lets them be errors instead of warnings.
 
 ## Where annotations go
 
-- On the workload (`Deployment`, `StatefulSet`, `DaemonSet`) under `metadata.annotations`, or on
-  its pod template under `spec.template.metadata.annotations`, or both. A key set in both
+- On the workload (`Deployment`, `StatefulSet`, `DaemonSet`, Argo `Rollout`) under
+  `metadata.annotations`, or on its pod template under `spec.template.metadata.annotations`, or
+  both (a Rollout with a `workloadRef` uses the referenced Deployment's pod template). A key set in both
   places with *different* values is SG001 (reported at the pod template's key), and the
   workload's value is used.
 - Annotation values are always strings in Kubernetes. Quote values YAML would read as

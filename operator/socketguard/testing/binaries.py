@@ -62,6 +62,8 @@ _CRD_PINS: Final[dict[str, str]] = {
     "istio-networking.yaml": f"istio.io/api {versions.ISTIO_API}",
     "gateway-api-experimental.yaml": f"sigs.k8s.io/gateway-api {versions.GATEWAY_API}",
     "policyreport.yaml": f"github.com/kyverno/kyverno {versions.KYVERNO}",
+    "argo-rollouts.yaml": f"github.com/argoproj/argo-rollouts {versions.ARGO_ROLLOUTS}",
+    "keda.yaml": f"github.com/kedacore/keda/v2 {versions.KEDA}",
 }
 #: A binary found outside the cache must report a version starting with one of these.
 _ACCEPTED_VERSIONS: Final[dict[str, tuple[str, ...]]] = {
@@ -526,6 +528,18 @@ def _extract_crds(directory: Path, progress: Progress) -> None:
             "github.com/kyverno/kyverno",
             versions.KYVERNO,
             lambda root: sorted((root / "config" / "crds" / "policyreport").glob("wgpolicyk8s.io_*.yaml")),
+            lambda crd: True,
+        ),
+        "argo-rollouts.yaml": (
+            "github.com/argoproj/argo-rollouts",
+            versions.ARGO_ROLLOUTS,
+            lambda root: [root / "manifests" / "crds" / "rollout-crd.yaml"],
+            lambda crd: True,
+        ),
+        "keda.yaml": (
+            "github.com/kedacore/keda/v2",
+            versions.KEDA,
+            lambda root: [root / "config" / "crd" / "bases" / "keda.sh_scaledobjects.yaml"],
             lambda crd: True,
         ),
     }

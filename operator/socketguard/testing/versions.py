@@ -24,6 +24,11 @@ GATEWAY_API: Final = "1.6.3"
 #: PolicyReport CRD ``wgpolicyk8s.io/v1alpha2`` (``config/crds/policyreport`` of the kyverno module,
 #: the maintained home of the wg-policy CRD; the prototype repo is not a fetchable Go module).
 KYVERNO: Final = "1.19.1"
+#: Argo Rollouts `Rollout` CRD (``manifests/crds/rollout-crd.yaml`` of ``github.com/argoproj/argo-rollouts``).
+ARGO_ROLLOUTS: Final = "1.10.1"
+#: KEDA `ScaledObject` CRD (``config/crd/bases`` of ``github.com/kedacore/keda/v2``).
+#: Both are the newest releases whose go.mod the local Go 1.26.8 toolchain accepts.
+KEDA: Final = "2.21.0"
 
 
 def cache_key() -> str:

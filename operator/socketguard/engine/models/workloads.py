@@ -1,4 +1,4 @@
-"""Deployment, StatefulSet and DaemonSet: the pod template is what serves Socket.IO."""
+"""Deployment, StatefulSet and DaemonSet (and Argo Rollouts, models/argo.py): the pod template serves Socket.IO."""
 
 from __future__ import annotations
 
@@ -92,3 +92,8 @@ class Workload(KubeObject):
     @property
     def containers(self) -> list[Container]:
         return self.spec.template.spec.containers
+
+    def selected_by(self, selector: dict[str, str]) -> bool:
+        """Whether a Service selector selects this workload's pods."""
+        labels = self.pod_labels
+        return all(labels.get(key) == value for key, value in selector.items())

@@ -94,6 +94,8 @@ class Backend:
     affinity: tuple[Affinity, ...] = ()
     hidden_by: tuple[tuple[ObjectRef, FieldPath], ...] = ()  # exportTo hides these
     unresolved: str | None = None  # why the router cannot send traffic here (kind, missing grant, ...)
+    chosen_by: str | None = None  # a header or cookie that sends requests here whatever the weight (nginx canary)
+    route: ObjectRef | None = None  # the object `path` is in, when not the hop's route (an nginx canary Ingress)
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ class RouteHop:
     delivers: bool = True  # False for redirect / directResponse / delegate rules
     redirect: Redirect | None = None
     direct_status: int | None = None  # a direct response or an injected abort answers with this
+    sticky_split: bool = False  # a destination's affinity keeps a session there across the weights (nginx canary)
 
     @property
     def rule_path_text(self) -> str:

@@ -24,7 +24,7 @@ class ServiceResolver:
         if found is None:
             found = self._selected[key] = tuple(
                 self.inventory.ref_of(w) for w in self.inventory.workloads(namespace)
-                if all(w.pod_labels.get(k) == v for k, v in selector.items()))
+                if w.selected_by(selector))
         return found
 
     def backend(self, host: str, namespace: str, name: str, path: FieldPath, *, weight: int = 100,

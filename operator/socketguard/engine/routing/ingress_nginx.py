@@ -17,6 +17,8 @@ Semantics modelled:
   they only need to exceed the ping interval; they do not cut a WebSocket that pings.
 - `affinity: cookie` and `upstream-hash-by` give stickiness; ingress-nginx proxies to endpoints
   directly, so a Service's `sessionAffinity: ClientIP` gives none.
+- Canary Ingresses (`canary: "true"`) are no locations: each path adds a second backend to the
+  main path with its host, path and pathType, chosen per request (`nginx_canary.py`).
 - `enable-cors` answers CORS at the proxy (`cors-allow-origin` default `*`,
   `cors-allow-credentials` default true).
 """
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.models.ingress import NGINX_PREFIX, HTTPIngressPath, Ingress
@@ -43,6 +45,7 @@ from socketguard.engine.routing.backends import ServiceResolver
 from socketguard.engine.routing.candidates import Candidate, sample_host, server_path_through, socket_path
 from socketguard.engine.routing.hosts import host_matches
 from socketguard.engine.routing.matching import compiled, segment_prefix_matches, string_prefix_matches
+from socketguard.engine.routing.nginx_canary import Canary, RuleKey, attach, dropped, is_canary, rule_key
 
 ROUTER = "ingress-nginx"
 NGINX_CLASSES = frozenset({"nginx"})
@@ -79,7 +82,10 @@ class IngressNginxRouter:
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
         self.services = ServiceResolver(inventory)
-        self._ingresses = [i for i in _ingresses(inventory) if is_nginx(i)]
+        nginx = [i for i in _ingresses(inventory) if is_nginx(i)]
+        self._ingresses = [i for i in nginx if not is_canary(i)]
+        self._canary_ingresses = [(i, inventory.ref_of(i)) for i in nginx if is_canary(i)]
+        self._canaries: dict[RuleKey, Canary] | None = None
         self._blocks: tuple[dict[str, list[Location]], dict[str, list[Location]], list[Location]] | None = None
         self._locations: dict[str, list[Location]] = {}
         self._refs: frozenset[ObjectRef] | None = None
@@ -87,7 +93,8 @@ class IngressNginxRouter:
     def models(self, ref: ObjectRef) -> bool:
         """Ingresses of the nginx class (or of none)."""
         if self._refs is None:
-            self._refs = frozenset(self.inventory.ref_of(ingress) for ingress in self._ingresses)
+            self._refs = frozenset([*(self.inventory.ref_of(i) for i in self._ingresses),
+                                    *(ref for _, ref in self._canary_ingresses)])
         return ref in self._refs
 
     def unmodelled(self) -> Iterator[tuple[ObjectRef, str]]:
@@ -191,6 +198,8 @@ class IngressNginxRouter:
         mode = " (case-insensitive regex: the host uses use-regex or rewrite-target)" if regex_mode else ""
         assumptions = () if ingress.ingress_class else (
             f"{location.ref} has no ingress class: assumed to be served by ingress-nginx",)
+        canary = self.canary(location)
+        backends, notes = self._with_canary(tuple(self._backend(location)), canary, request)
         return RouteHop(
             router=ROUTER,
             route=location.ref,
@@ -199,13 +208,50 @@ class IngressNginxRouter:
             match_text=f"{path.path_type} {path.path}{mode}",
             upstream_path=upstream,
             rewrite_path=rewrite_path,
-            backends=tuple(self._backend(location)),
+            backends=backends,
             timeout_ms=timeout * 1000,
             timeout_path=timeout_path,
             read_timeout=True,
             cors=_cors(ingress),
-            assumptions=assumptions,
+            assumptions=(*assumptions, *notes),
+            sticky_split=canary is not None and canary.sticky,
         )
+
+    def canary(self, location: Location) -> Canary | None:
+        """The canary Ingress path attached to this main path, if any."""
+        if self._canaries is None:
+            main_keys = {rule_key(loc.host, loc.path) for loc in self._all_locations()}
+            self._canaries = attach(self._canary_ingresses, main_keys)
+        return self._canaries.get(rule_key(location.host, location.path))
+
+    def dropped_canaries(self) -> Iterator[Canary]:
+        """Canary paths with no main Ingress path of the same host, path and pathType."""
+        main_keys = {rule_key(loc.host, loc.path) for loc in self._all_locations()}
+        return dropped(self._canary_ingresses, main_keys)
+
+    def _all_locations(self) -> Iterator[Location]:
+        exact, wildcard, default = self._server_blocks()
+        for locations in (*exact.values(), *wildcard.values(), default):
+            yield from locations
+
+    def _with_canary(self, main: tuple[Backend, ...], canary: Canary | None,
+                     request: Request) -> tuple[tuple[Backend, ...], tuple[str, ...]]:
+        """The main backend and the canary's, weighted as this request would be split between them."""
+        if canary is None or canary.service is None:
+            return main, ()
+        takes = canary.takes(request)
+        if takes is False:
+            return main, ()
+        port: int | str | None = canary.service.port.number if canary.service.port.number is not None \
+            else canary.service.port.name
+        alternative = self.services.backend(
+            canary.service.name, canary.ref.namespace, canary.service.name, (*canary.field_path, "backend", "service"),
+            port=port, affinity=tuple(_affinity(canary.ingress, canary.ref)),
+            weight=100 if takes else canary.weight_percent)
+        alternative = replace(alternative, chosen_by=canary.chosen_by, route=canary.ref)
+        if takes:
+            return (alternative,), (f"the request goes to canary {canary.ref} ({canary.chosen_by})",)
+        return (*(replace(b, weight=100 - canary.weight_percent) for b in main), alternative), (canary.describe(),)
 
     def _backend(self, location: Location) -> Iterator[Backend]:
         service = location.path.backend.service

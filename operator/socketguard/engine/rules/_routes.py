@@ -163,6 +163,11 @@ def destination_field(hop: RouteHop, backend: Backend, what: str) -> FieldPath:
     return {"host": (*backend.path, "name"), "port": (*backend.path, "port")}.get(what, backend.path)
 
 
+def destination_owner(hop: RouteHop, backend: Backend) -> ObjectRef:
+    """The object holding a destination: the hop's route, or the canary Ingress a backend comes from."""
+    return backend.route or hop.route
+
+
 def port_snippet(hop: RouteHop, number: int) -> str:
     """How the route names a Service port, in the router's own schema."""
     return f"port: {number}" if hop.router == "gateway-api" else f"port: {{number: {number}}}"

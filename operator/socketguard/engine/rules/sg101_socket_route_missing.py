@@ -43,7 +43,14 @@ from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing import Backend
 from socketguard.engine.routing.hosts import CLUSTER_SUFFIX, fqdn, in_cluster_service
 from socketguard.engine.routing.matching import differs_only_in_case
-from socketguard.engine.rules._routes import client_field, destination_field, hop_text, live_backends, live_traces
+from socketguard.engine.rules._routes import (
+    client_field,
+    destination_field,
+    destination_owner,
+    hop_text,
+    live_backends,
+    live_traces,
+)
 from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.rules.sg104_exact_match_misses_handshake import exact_misses
 from socketguard.engine.trace import Trace
@@ -93,7 +100,7 @@ def _no_service(ctx: Context, trace: Trace, backend: Backend) -> Finding:
     message = (f"{hop_text(hop)} sends the handshake {trace.request.path} to destination host {host}, "
                f"which {problem}")
     related = [trace.client.workload] if trace.client else []
-    return RULE.finding(hop.route, destination_field(hop, backend, "host"), message, fixes=fixes,
+    return RULE.finding(destination_owner(hop, backend), destination_field(hop, backend, "host"), message, fixes=fixes,
                         related=related, assumptions=[*hop.assumptions, *assumptions], severity=severity)
 
 

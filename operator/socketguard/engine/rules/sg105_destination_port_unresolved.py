@@ -55,6 +55,7 @@ from socketguard.engine.rules._routes import (
     client_field,
     client_url,
     destination_field,
+    destination_owner,
     hop_text,
     live_backends,
     live_traces,
@@ -116,7 +117,8 @@ def _unresolved_service_port(trace: Trace, backend: Backend, service: Service) -
         path = destination_field(hop, backend, "destination")
         fixes = [f"add `{port_snippet(hop, p.port)}` for {port_text(p)}" for p in service.spec.ports]
     related = [backend.service, *([trace.client.workload] if trace.client else [])]
-    yield RULE.finding(hop.route, path, message, fixes=fixes, related=related, assumptions=hop.assumptions)
+    yield RULE.finding(destination_owner(hop, backend), path, message, fixes=fixes, related=related,
+                       assumptions=hop.assumptions)
 
 
 def _target_port(ctx: Context, trace: Trace, backend: Backend, service: Service,
@@ -167,8 +169,8 @@ def _server_port(ctx: Context, trace: Trace, backend: Backend, service: Service,
     related = [workload_ref, *([trace.hop.route] if trace.hop else [])]
     if better is not None and trace.hop is not None:
         snippet = port_snippet(trace.hop, better.port)
-        yield RULE.finding(trace.hop.route, destination_field(trace.hop, backend, "port"), message,
-                           fixes=[f"route to Service port {port_text(better)}: `{snippet}`"],
+        yield RULE.finding(destination_owner(trace.hop, backend), destination_field(trace.hop, backend, "port"),
+                           message, fixes=[f"route to Service port {port_text(better)}: `{snippet}`"],
                            related=[backend.service, *related])
         return
     target = wanted.name if wanted is not None and wanted.name else wanted_number

@@ -2,8 +2,9 @@
 
 What it checks
 --------------
-A server workload that may run more than one pod (`spec.replicas` > 1, a
-HorizontalPodAutoscaler targeting it with `maxReplicas` > 1, or a DaemonSet), with the polling
+A server workload (a Deployment, StatefulSet, DaemonSet or Argo Rollout) that may run more than
+one pod (`spec.replicas` > 1, a HorizontalPodAutoscaler targeting it with `maxReplicas` > 1, a
+KEDA ScaledObject with `maxReplicaCount` > 1, 100 when unset, or a DaemonSet), with the polling
 transport enabled on the server (and on at least one paired client, when clients are paired),
 reached by a route or Service without session affinity. Affinity means a DestinationRule
 `trafficPolicy.loadBalancer.consistentHash` (cookie, header, source IP or query parameter) for

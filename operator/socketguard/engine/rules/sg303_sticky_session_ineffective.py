@@ -15,7 +15,15 @@ reaches them:
   (absent from the handshake, so the session starts on a random pod);
 - a route that splits the handshake across several weighted destinations: the proxy picks the
   destination per request, so affinity on one of them (or on all of them) cannot keep a session's
-  requests on one side;
+  requests on one side; an ingress-nginx weight canary (`canary-weight`) is such a split unless
+  both the main and the canary Ingress set affinity (a request carrying one side's affinity
+  cookie skips the canary rules), and a weight of 0 with only `canary-by-header` or
+  `canary-by-cookie` is no split at all;
+- an Argo Rollout whose canary `trafficRouting` names the route that reaches it (an Istio
+  VirtualService, an ingress-nginx stable Ingress, an HTTPRoute through the Gateway API plugin):
+  Argo shifts that route's weights between the stable and the canary pods at each `setWeight`
+  step, so the split exists while a rollout runs even when the manifests send 100% to stable
+  (for nginx, unless both the stable Ingress and `canaryIngressAnnotations` set affinity);
 - a Service `sessionAffinity: ClientIP` behind Istio: kube-proxy implements it, and the Istio
   proxies, which pick the endpoint themselves, ignore it.
 
@@ -27,7 +35,8 @@ with HTTP 400 `Session ID unknown`, reconnect loops, or all clients pinned to on
 How to fix
 ----------
 Hash on a cookie the proxy sets (and let cross-origin pages send it), and route canaries by a
-cookie or header match rather than by weight, or use WebSocket only on both ends.
+cookie or header match rather than by weight (a browser cannot add a header to its WebSocket
+upgrade, so browsers need the cookie), or use WebSocket only on both ends.
 
 ```yaml
 apiVersion: networking.istio.io/v1
@@ -53,7 +62,10 @@ from socketguard.engine.context import Context
 from socketguard.engine.contract import ServerSpec
 from socketguard.engine.cors import is_cross_origin, transports_used
 from socketguard.engine.findings import Finding, Severity
+from socketguard.engine.models.argo import Rollout
+from socketguard.engine.models.ingress import NGINX_PREFIX
 from socketguard.engine.objects import ObjectRef, get_path
+from socketguard.engine.rollouts import ShiftedRoute, nginx_canary_sticky, shifted_routes, shifts
 from socketguard.engine.routing import Affinity, RouteHop
 from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.scale import cookie_affinity_fix, polls, replicas_of, sidecar_injected, sticky
@@ -74,7 +86,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     for trace in ctx.traces.traces:
         if trace.shadowed:
             continue
-        for finding in _trace_findings(ctx, trace, needs):
+        for finding in (*_trace_findings(ctx, trace, needs), *_rollout_splits(ctx, trace)):
             if finding.key not in seen:  # one cause per field, however many traces cross it
                 seen.add(finding.key)
                 yield finding
@@ -233,12 +245,14 @@ def _query(server: ServerSpec, affinity: Affinity, parameter: str, fix: str) -> 
 
 def _split(ctx: Context, hop: RouteHop, trace: Trace) -> Finding | None:
     """Several weighted destinations of polling servers: the proxy picks one per request."""
-    polling = {d.backend.path: d.backend for d in trace.deliveries if d.server is not None
+    polling = {(d.backend.service, d.backend.path): d.backend for d in trace.deliveries if d.server is not None
                and d.backend.weight > 0 and polls(d.server, ctx.traces.pairs_of(d.server.workload))}
     if len(polling) < 2:
         return None
     backends = list(polling.values())
     with_affinity = [b for b in backends if sticky(b)]
+    if hop.sticky_split and len(with_affinity) == len(backends):
+        return None  # each side's affinity keeps a session on the side it started on
     shares = ", ".join(f"{b.host} ({b.weight}%)" for b in backends)
     if not with_affinity:
         state = "no destination has affinity"
@@ -249,9 +263,66 @@ def _split(ctx: Context, hop: RouteHop, trace: Trace) -> Finding | None:
     message = (f"{hop.route} {hop.rule_path_text} splits Socket.IO polling across {shares}, and the proxy picks the "
                f"destination per request, so a session's requests switch destinations ({state}) and fail with "
                "Session ID unknown")
-    fixes = ["route the canary by a match (a cookie or header the app sets per user) instead of by weight, so a "
-             "session stays on one destination",
+    fixes = [*_split_fixes(hop),
              "or use WebSocket only on both ends: the weighted choice is then made once per connection"]
     related = [r for b in backends for r in (*([b.service] if b.service else []), *b.workloads)]
+    canary = next((b.route for b in backends if b.route is not None), None)
+    if canary is not None:  # an nginx canary: the weight to change is the canary Ingress's
+        return RULE.finding(canary, ("metadata", "annotations", NGINX_PREFIX + "canary-weight"), message,
+                            fixes=fixes, related=[hop.route, *related], assumptions=hop.assumptions)
     return RULE.finding(hop.route, (*hop.rule_path, "route"), message, fixes=fixes, related=related,
                         assumptions=hop.assumptions)
+
+
+def _split_fixes(hop: RouteHop) -> list[str]:
+    if not hop.sticky_split:
+        return ["route the canary by a match (a cookie or header the app sets per user) instead of by weight, so a "
+                "session stays on one destination (a browser cannot add a header to its WebSocket upgrade: "
+                "match a cookie for browsers)"]
+    return [f"add session affinity to both sides: `nginx.ingress.kubernetes.io/affinity: cookie` on {hop.route} and "
+            "on the canary Ingress (with `affinity-canary-behavior` left at `sticky`), so a session stays on the "
+            "side it started on",
+            "or route the canary by `canary-by-cookie` instead of `canary-weight` (`canary-by-header` cannot catch a "
+            "browser's WebSocket upgrade, which carries no custom header)"]
+
+
+def _rollout_splits(ctx: Context, trace: Trace) -> Iterator[Finding]:
+    """A Rollout that shifts weights on the route delivering to it: the split exists while it rolls out."""
+    hop = trace.hop
+    if hop is None:
+        return
+    for delivery in trace.deliveries:
+        server = delivery.server
+        rollout = ctx.inventory.workload(delivery.workload.kind, delivery.workload.namespace, delivery.workload.name)
+        if server is None or not isinstance(rollout, Rollout) \
+                or not polls(server, ctx.traces.pairs_of(server.workload)):
+            continue
+        for shifted in shifted_routes(ctx.inventory, rollout):
+            if not shifts(ctx.inventory, rollout, shifted, hop):
+                continue
+            if shifted.kind == "nginx" and nginx_canary_sticky(ctx.inventory, rollout, hop.route):
+                continue
+            yield _rollout_split(server, shifted, hop)
+
+
+def _rollout_split(server: ServerSpec, shifted: ShiftedRoute, hop: RouteHop) -> Finding:
+    message = (f"{shifted.rollout} shifts the weights of {hop.route} {hop.rule_path_text} between its stable and "
+               "canary pods during a rollout: the proxy picks a side per request, so a polling session's requests "
+               "switch between the old and the new version and fail with Session ID unknown")
+    fixes = [_ROLLOUT_FIXES[shifted.kind],
+             f"or use WebSocket only on both ends (`socketguard.io/transports: websocket` on {server.workload}): the "
+             "weighted choice is then made once per connection"]
+    return RULE.finding(shifted.rollout, shifted.field, message, fixes=fixes, related=[hop.route],
+                        assumptions=["the manifests show the weights between rollouts; Argo changes them at each "
+                                     "setWeight step"])
+
+
+_ROLLOUT_FIXES = {
+    "istio": "send the canary by a match instead of by weight: a `setHeaderRoute` step with a cookie match (a "
+             "browser cannot add a header to its WebSocket upgrade), or canary without traffic routing",
+    "nginx": "keep each session on its side: `nginx.ingress.kubernetes.io/affinity: cookie` on the stable Ingress "
+             "and `canaryIngressAnnotations: {nginx.ingress.kubernetes.io/affinity: cookie}` in the Rollout's nginx "
+             "trafficRouting",
+    "gateway-api": "send the canary by a match instead of by weight (a `setHeaderRoute` step on a cookie; a browser "
+                   "cannot add a header to its WebSocket upgrade), or canary without traffic routing",
+}
