@@ -37,3 +37,20 @@ def test_helm_null_metadata_is_read_as_absent(name: str) -> None:
         ("SG301", "Deployment", "spec.replicas"),  # 3 replicas read, no affinity on the Ingress
         ("SG302", "Deployment", "metadata.annotations"),
     ]
+
+
+def test_an_old_chart_is_analysed_in_the_current_versions_and_told_so() -> None:
+    """extensions/v1beta1 Ingress, apps/v1beta1 Deployment without selector, autoscaling/v2beta2 HPA."""
+    exit_code, findings = lint("old-chart-removed-versions.yaml")
+    assert exit_code == 0
+    assert codes(findings) == [
+        ("SG004", "Deployment", "metadata.annotations"),  # the Ingress's serviceName/servicePort route reaches it
+        ("SG006", "Deployment", "apiVersion"),
+        ("SG006", "HorizontalPodAutoscaler", "apiVersion"),
+        ("SG006", "Ingress", "apiVersion"),
+        ("SG301", "Deployment", "spec.replicas"),  # the HPA scales it; the Ingress has no affinity
+        ("SG302", "Deployment", "metadata.annotations"),
+    ]
+    removed = {f["object"]["kind"]: f for f in findings if f["code"] == "SG006"}
+    assert removed["Ingress"]["location"]["line"] == 5  # the `apiVersion:` line as written
+    assert "extensions/v1beta1" in removed["Ingress"]["message"] and "1.22" in removed["Ingress"]["message"]

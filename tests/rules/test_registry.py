@@ -18,6 +18,7 @@ CATALOG: dict[str, tuple[str, Severity]] = {
     "SG002": ("unresolved-reference", Severity.ERROR),
     "SG003": ("unparseable-manifest", Severity.ERROR),
     "SG004": ("inferred-socket-server", Severity.INFO),
+    "SG006": ("api-version-removed", Severity.INFO),  # added beyond DESIGN.md's table (docs/rules.md)
     "SG101": ("socket-route-missing", Severity.ERROR),
     "SG102": ("socket-path-mismatch", Severity.ERROR),
     "SG103": ("socket-route-shadowed", Severity.ERROR),
