@@ -54,3 +54,15 @@ def test_an_old_chart_is_analysed_in_the_current_versions_and_told_so() -> None:
     removed = {f["object"]["kind"]: f for f in findings if f["code"] == "SG006"}
     assert removed["Ingress"]["location"]["line"] == 5  # the `apiVersion:` line as written
     assert "extensions/v1beta1" in removed["Ingress"]["message"] and "1.22" in removed["Ingress"]["message"]
+
+
+def test_a_rewrite_target_shared_with_the_socket_path_is_reported_without_annotations() -> None:
+    """`rewrite-target: /$2` for `/api(/|$)(.*)` also rewrites `/socket.io/` (no capture group) to `/`."""
+    exit_code, findings = lint("nginx-rewrite-swallows-socket-path.yaml")
+    assert exit_code == 0  # zero-config: at most warnings
+    assert codes(findings) == [
+        ("SG004", "Deployment", "metadata.annotations"),
+        ("SG102", "Ingress", "metadata.annotations['nginx.ingress.kubernetes.io/rewrite-target']"),
+    ]
+    mismatch = next(f for f in findings if f["code"] == "SG102")
+    assert "as /," in mismatch["message"] and mismatch["severity"] == "warning"
