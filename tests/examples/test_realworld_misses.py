@@ -66,3 +66,6 @@ def test_a_rewrite_target_shared_with_the_socket_path_is_reported_without_annota
     ]
     mismatch = next(f for f in findings if f["code"] == "SG102")
     assert "as /," in mismatch["message"] and mismatch["severity"] == "warning"
+    assert mismatch["fixes"][0].startswith("move `/socket.io/` to an Ingress of its own without the rewrite")
+    inferred = next(f for f in findings if f["code"] == "SG004")
+    assert "socketguard.io/path: /socket.io;" in inferred["fixes"][0]  # not the `/` the route delivers

@@ -8,6 +8,7 @@ without its socket path must be reported (SG102), annotated server or not.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -127,13 +128,40 @@ def test_a_rewrite_that_drops_the_socket_path_is_reported(socket_path: str, targ
             "app", "metadata.annotations['nginx.ingress.kubernetes.io/rewrite-target']")
         assert "as /," in mismatch.message
         assert mismatch.severity is (Severity.WARNING if not server else Severity.ERROR)  # zero-config cap
+        # the route is the fix, never a server on `/`
+        assert mismatch.fixes[0].startswith(f"move `{socket_path}` to an Ingress of its own")
+        assert not any("server path to /:" in fix or "path: /;" in fix for fix in mismatch.fixes)
 
 
-def test_a_capture_group_that_keeps_the_socket_path_is_fine() -> None:
-    findings = lint(
-        ingress("app", [("/api/(.*)", "ImplementationSpecific", "api"),
-                        ("/(socket\\.io/.*)", "ImplementationSpecific", "realtime")], {"rewrite-target": "/$1"}),
-        *app("api"), *app("realtime"),
-    )
-    assert "SG004" in codes_on(findings, "realtime")
-    assert not [f for f in findings if f.code == "SG102"]
+@pytest.mark.parametrize("socket_path", ["/socket.io/", "/chat/socket.io/"])
+def test_the_first_suggested_route_fix_removes_the_mismatch(socket_path: str) -> None:
+    """Applied as written: the socket path alone (with the capture group when the server is on /socket.io)."""
+    api = ("/api(/|$)(.*)", "ImplementationSpecific", "api")
+    broken = [ingress("app", [api, (socket_path, "Prefix", "realtime")], {"rewrite-target": "/$2"}),
+              *app("api"), *app("realtime")]
+    (mismatch,) = [f for f in lint(*broken) if f.code == "SG102"]
+    first = mismatch.fixes[0]
+    assert first.startswith(f"move `{socket_path}` to an Ingress of its own")
+    path = re.search(r"`path: ([^`]+)`", first)
+    target = re.search(r"`rewrite-target: ([^`]+)`", first)
+    alone = (ingress("realtime", [(path.group(1), "ImplementationSpecific", "realtime")],
+                     {"rewrite-target": target.group(1)}) if path and target
+             else ingress("realtime", [(socket_path, "Prefix", "realtime")]))
+    fixed = lint(ingress("app", [api], {"rewrite-target": "/$2"}), alone, *app("api"), *app("realtime"))
+    assert "SG004" in codes_on(fixed, "realtime")
+    assert not [f for f in fixed if f.code == "SG102"], [f.message for f in fixed]
+    assert (path is None) == (socket_path == "/socket.io/")  # a capture group only where it is needed
+
+
+def test_the_shared_capture_group_fix_removes_the_mismatch() -> None:
+    api = ("/api(/|$)(.*)", "ImplementationSpecific", "api")
+    broken = [ingress("app", [api, ("/socket.io/", "Prefix", "realtime")], {"rewrite-target": "/$2"}),
+              *app("api"), *app("realtime")]
+    (mismatch,) = [f for f in lint(*broken) if f.code == "SG102"]
+    path = re.search(r"`path: ([^`]+)`", mismatch.fixes[1])
+    target = re.search(r"`rewrite-target: ([^`]+)`", mismatch.fixes[1])
+    assert path and target and (path.group(1), target.group(1)) == ("/(socket\\.io/.*)", "/$1")
+    fixed = lint(ingress("app", [api, (path.group(1), "ImplementationSpecific", "realtime")],
+                         {"rewrite-target": target.group(1)}), *app("api"), *app("realtime"))
+    assert "SG004" in codes_on(fixed, "realtime")
+    assert not [f for f in fixed if f.code == "SG102"]

@@ -13,15 +13,14 @@ from dataclasses import dataclass
 
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import Request
-from socketguard.engine.routing.matching import DEFAULT_SOCKET_SEGMENT, SOCKET_SEGMENT
+from socketguard.engine.routing.matching import DEFAULT_SOCKET_SEGMENT, SOCKET_SEGMENT, SOCKET_WORD_IN_REGEX
 
 DEFAULT_HANDSHAKE = DEFAULT_SOCKET_SEGMENT + "/"
 # The literal start of a regex. `.` counts as literal: `/socket.io/` is written to mean itself,
 # and the router's own matcher confirms every guess made from it.
 _REGEX_LITERAL = re.compile(r"^\^?((?:[^\\^$*+?()\[\]{}|]|\\.)*)")
-# `socket.io` inside a regex, escaped or not, and what may stand before it in a plain guess:
-# literal text and group openings (`/(socket.io|ws)/` is written for `/socket.io/`).
-_SOCKET_WORD = re.compile(r"socket\\?\.io", re.IGNORECASE)
+# What may stand before a `socket.io` in a regex for a plain guess: literal text and group
+# openings (`/(socket.io|ws)/` is written for `/socket.io/`).
 _GROUP_OPENING = re.compile(r"\((?:\?:)?")
 _REGEX_SYNTAX = re.compile(r"[\\^$*+?()\[\]{}|]")
 
@@ -62,7 +61,7 @@ def _regex_socket_path(pattern: str, matches: Callable[[str], bool]) -> str | No
     if found is not None:
         segment = found.group(1)
         return segment + "/" if matches(segment + "/") or not matches(segment) else segment
-    word = _SOCKET_WORD.search(pattern)
+    word = SOCKET_WORD_IN_REGEX.search(pattern)
     before = _GROUP_OPENING.sub("", pattern[: word.start()]).removeprefix("^") if word else ""
     if word is None or _REGEX_SYNTAX.search(re.sub(r"\\.", "", before)):
         return None
