@@ -69,3 +69,16 @@ def test_a_rewrite_target_shared_with_the_socket_path_is_reported_without_annota
     assert mismatch["fixes"][0].startswith("move `/socket.io/` to an Ingress of its own without the rewrite")
     inferred = next(f for f in findings if f["code"] == "SG004")
     assert "socketguard.io/path: /socket.io;" in inferred["fixes"][0]  # not the `/` the route delivers
+
+
+def test_a_regex_path_without_regex_mode_is_reported_as_the_router_sees_it() -> None:
+    """ImplementationSpecific: a literal prefix the handshake misses; Prefix: the Ingress is refused."""
+    exit_code, findings = lint("nginx-regex-path-without-regex-mode.yaml")
+    assert exit_code == 1
+    assert sorted((f["code"], f["object"]["name"], f["path"]) for f in findings) == [
+        ("SG116", "realtime", "spec.rules[0].http.paths[0].path"),
+        ("SG116", "realtime-next", "spec.rules[0].http.paths[0].path"),
+    ]
+    literal, refused = sorted(findings, key=lambda f: f["object"]["name"])
+    assert "goes to Ingress app/realtime spec.rules[0].http.paths[1] (Prefix /) instead" in literal["message"]
+    assert "refuses the whole Ingress" in refused["message"]

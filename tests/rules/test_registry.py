@@ -35,6 +35,7 @@ CATALOG: dict[str, tuple[str, Severity]] = {
     # Gateway API and other-ingress routers (docs/rules.md)
     "SG114": ("router-not-modelled", Severity.INFO),
     "SG115": ("route-not-accepted", Severity.ERROR),
+    "SG116": ("regex-path-not-applied", Severity.ERROR),
     "SG201": ("cors-origin-not-allowed", Severity.ERROR),
     "SG202": ("cors-wildcard-with-credentials", Severity.ERROR),
     "SG203": ("cors-policy-conflict", Severity.WARNING),

@@ -138,14 +138,18 @@ class IngressNginxRouter:
             self._blocks = (exact, wildcard, default)
         return self._blocks
 
-    def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+    def paths(self) -> Iterator[Location]:
+        """Every path of every Ingress this router models, in inventory order."""
         for ingress in self._ingresses:
             ref = self.inventory.ref_of(ingress)
             for rule_index, rule in enumerate(ingress.spec.rules):
-                host = sample_host([rule.host]) if rule.host else "example.com"
                 for path_index, path in enumerate(rule.http.paths if rule.http else []):
-                    location = Location(ingress, ref, rule_index, path_index, path, rule.host)
-                    yield from self._candidate(location, host or "example.com", server_paths)
+                    yield Location(ingress, ref, rule_index, path_index, path, rule.host)
+
+    def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+        for location in self.paths():
+            host = sample_host([location.host]) if location.host else "example.com"
+            yield from self._candidate(location, host or "example.com", server_paths)
 
     def _candidate(self, location: Location, host: str, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
         regex_mode = self.regex_mode(host)
@@ -158,7 +162,7 @@ class IngressNginxRouter:
         found = socket_path(kind, path.path, matches, server_paths.values())
         socket_match = found is not None
         if found is None:
-            workloads = tuple(w for b in self._backend(location) for w in b.workloads)
+            workloads = tuple(w for b in self.backends(location) for w in b.workloads)
             found = server_path_through(workloads, server_paths, matches)
         if found is not None:
             tls = _tls_covers(location.ingress, host)
@@ -207,7 +211,7 @@ class IngressNginxRouter:
             match_text=f"{path.path_type} {path.path}{mode}",
             upstream_path=upstream,
             rewrite_path=rewrite_path,
-            backends=tuple(self._backend(location)),
+            backends=tuple(self.backends(location)),
             timeout_ms=timeout * 1000,
             timeout_path=timeout_path,
             read_timeout=True,
@@ -215,7 +219,8 @@ class IngressNginxRouter:
             assumptions=assumptions,
         )
 
-    def _backend(self, location: Location) -> Iterator[Backend]:
+    def backends(self, location: Location) -> Iterator[Backend]:
+        """The Service (port, workloads) one path sends to."""
         service = location.path.backend.service
         if service is None:
             return
