@@ -20,6 +20,7 @@ TRIGGERS = {
     "use-regex on another Ingress": ({}, {"use-regex": "true"}),
     "rewrite-target on another Ingress": ({}, {"rewrite-target": "/$2"}),
     "use-regex on the socket Ingress": ({"use-regex": "true"}, {}),
+    "use-regex True (Go's ParseBool) on another Ingress": ({}, {"use-regex": "True"}),
 }
 PLAIN_CASES = [(path, path_type) for path in ("/socket.io/", "/socket.io", "/chat/socket.io/")
                for path_type in ("Exact", "Prefix", "ImplementationSpecific")

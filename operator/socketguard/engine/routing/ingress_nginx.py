@@ -16,7 +16,9 @@ Semantics modelled:
 - `rewrite-target` applies to every path of its Ingress: nginx runs `rewrite "(?i)p" target
   break`, replacing the whole URI with the target (`$n` from the path's capture groups, empty
   when a group did not take part, so `/socket.io/` under `rewrite-target: /$1` arrives as `/`).
-  No rewrite is emitted when the target equals the path.
+  No rewrite is emitted when the target equals the path. Not modelled: a target equal to a
+  `Prefix` path without its trailing slash, which the controller's Prefix expansion (`location.go`)
+  turns into a rewrite of the `p/` location.
 - `proxy-read-timeout`/`proxy-send-timeout` (default 60 s) count idle time between reads, so
   they only need to exceed the ping interval; they do not cut a WebSocket that pings.
 - `affinity: cookie` and `upstream-hash-by` give stickiness; ingress-nginx proxies to endpoints
@@ -56,6 +58,7 @@ ROUTER = "ingress-nginx"
 NGINX_CLASSES = frozenset({"nginx"})
 INGRESS_CLASS = ObjectRef("networking.k8s.io/v1", "IngressClass", "", "nginx")
 DEFAULT_TIMEOUT_S = 60.0
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})  # strconv.ParseBool, as the controller reads booleans
 _GROUP = re.compile(r"\$(\d)")
 
 
@@ -241,7 +244,7 @@ def _ingresses(inventory: Inventory) -> Iterator[Ingress]:
 def _forces_regex(location: Location) -> bool:
     """`use-regex`, or a rewrite that changes this path, turns the whole server into regex locations."""
     ingress = location.ingress
-    return ingress.nginx("use-regex") == "true" or _rewrite_target(ingress, location.path.path) is not None
+    return ingress.nginx("use-regex") in _GO_TRUE or _rewrite_target(ingress, location.path.path) is not None
 
 
 def _rewrite_target(ingress: Ingress, location_path: str) -> str | None:
