@@ -180,3 +180,9 @@ def test_malformed_objects_of_removed_versions_are_reported_not_raised(removed: 
     entry = next(inventory.entries())
     assert "SG006" in codes
     assert entry.view is not None or "SG003" in codes
+
+
+@pytest.mark.parametrize("removed", list(REMOVED_VERSIONS.values()), ids=lambda r: f"{r.api_version}-{r.kind}")
+def test_the_rule_s_table_lists_each_removed_version(removed: RemovedVersion) -> None:
+    rows = [line for line in SG006.doc.splitlines() if line.startswith("| ") and removed.kind in line]
+    assert any(f"`{removed.api_version}`" in row and f"`{removed.served_as}`" in row for row in rows), rows
