@@ -18,6 +18,7 @@ CATALOG: dict[str, tuple[str, Severity]] = {
     "SG002": ("unresolved-reference", Severity.ERROR),
     "SG003": ("unparseable-manifest", Severity.ERROR),
     "SG004": ("inferred-socket-server", Severity.INFO),
+    "SG006": ("api-version-removed", Severity.INFO),  # added beyond DESIGN.md's table (docs/rules.md)
     "SG101": ("socket-route-missing", Severity.ERROR),
     "SG102": ("socket-path-mismatch", Severity.ERROR),
     "SG103": ("socket-route-shadowed", Severity.ERROR),
@@ -34,6 +35,7 @@ CATALOG: dict[str, tuple[str, Severity]] = {
     # Gateway API and other-ingress routers (docs/rules.md)
     "SG114": ("router-not-modelled", Severity.INFO),
     "SG115": ("route-not-accepted", Severity.ERROR),
+    "SG116": ("regex-path-not-applied", Severity.ERROR),
     "SG201": ("cors-origin-not-allowed", Severity.ERROR),
     "SG202": ("cors-wildcard-with-credentials", Severity.ERROR),
     "SG203": ("cors-policy-conflict", Severity.WARNING),

@@ -31,6 +31,7 @@ SOURCES = [
     *sorted((ROOT / "manifests" / "examples").glob("mageagent*/broken/*.yaml")),
     ROOT / "tests" / "fixtures" / "rules" / "SG301" / "bad-hpa-allows-more.yaml",
     ROOT / "tests" / "fixtures" / "rules" / "SG303" / "bad-source-ip-behind-gateway.yaml",
+    *sorted((ROOT / "tests" / "examples" / "realworld").glob("*.yaml")),  # null, removed versions, nginx regex
 ]
 
 

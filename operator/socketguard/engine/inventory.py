@@ -24,6 +24,7 @@ from socketguard.engine.models import CLUSTER_SCOPED_KINDS, ISTIO_GROUP, MODELS,
 from socketguard.engine.models.argo import Rollout
 from socketguard.engine.models.base import KubeObject
 from socketguard.engine.models.istio import DestinationRule, Gateway, VirtualService
+from socketguard.engine.models.removed import served_form
 from socketguard.engine.models.services import HorizontalPodAutoscaler, Service
 from socketguard.engine.models.workloads import Workload
 from socketguard.engine.objects import FieldPath, ObjectRef
@@ -129,13 +130,14 @@ class Inventory:
         problems = identity_problems(raw)
         if problems:
             raise InvalidObjectError(problems)
-        ref = self._ref(raw)
+        served = served_form(raw)  # a removed API version, converted as the API server did (SG006)
+        ref = self._ref(served)
         key = self._key(ref)
         if key in self._entries:
             self._unindex(self._entries[key])
         model = MODELS.get((ref.group, ref.kind))
-        view, problems = (None, []) if model is None else _validate(model, raw)
-        entry = Entry(ref, raw, view, tuple(problems), links_of(ref, raw) if view is not None else ())
+        view, problems = (None, []) if model is None else _validate(model, served)
+        entry = Entry(ref, raw, view, tuple(problems), links_of(ref, served) if view is not None else ())
         self._entries[key] = entry
         self._index(entry)
         self.revision += 1

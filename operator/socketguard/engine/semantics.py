@@ -33,3 +33,12 @@ def path_option(server: ServerSpec, path: str) -> str:
     if server.stack == "python-asgi":
         return f"socketio.ASGIApp(sio, socketio_path='{path.strip('/')}')"
     return f"socketio.WSGIApp(sio, socketio_path='{path.strip('/')}')"
+
+
+def usable_server_path(path: str) -> bool:
+    """Whether a Socket.IO server could sensibly listen on `path`.
+
+    The site root is not such a path: a server on `/` takes every request of its pod, pages and
+    API included. A route that delivers the handshake there is the thing to fix.
+    """
+    return path.strip("/") != ""

@@ -1,16 +1,22 @@
-"""Shared pieces of the typed views: strict, camelCase, extra fields ignored.
+"""Shared pieces of the typed views: strict, camelCase, extra fields ignored, null as absent.
 
 Views are strict on purpose: the API server rejects `replicas: "3"`, so a manifest that says it
 is reported (SG003 at that field) rather than silently coerced.
+
+`null` in an optional field reads as if the field were absent, default included: Helm renders
+`annotations:` with nothing after it whenever a values map is empty, and the API server stores
+such an object as if the key were missing (built-in types decode null as the zero value, which
+defaulting then fills; custom resources prune null before defaulting). A required field given
+null is still refused at that field.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -22,6 +28,26 @@ class View(BaseModel):
         populate_by_name=True,
         frozen=True,
     )
+    # Input keys (alias and Python name) of the fields that have a default, per class.
+    _optional_keys: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._optional_keys = frozenset(
+            key
+            for name, info in cls.model_fields.items()
+            if not info.is_required()
+            for key in (name, info.alias or name)
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or None not in data.values():
+            return data
+        optional = cls._optional_keys
+        return {key: value for key, value in data.items() if value is not None or key not in optional}
 
 
 class ObjectMeta(View):

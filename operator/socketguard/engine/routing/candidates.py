@@ -13,10 +13,16 @@ from dataclasses import dataclass
 
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import Request
-from socketguard.engine.routing.matching import DEFAULT_SOCKET_SEGMENT, SOCKET_SEGMENT
+from socketguard.engine.routing.matching import DEFAULT_SOCKET_SEGMENT, SOCKET_SEGMENT, SOCKET_WORD_IN_REGEX
 
 DEFAULT_HANDSHAKE = DEFAULT_SOCKET_SEGMENT + "/"
-_REGEX_LITERAL = re.compile(r"^\^?((?:[^\\.^$*+?()\[\]{}|]|\\.)*)")
+# The literal start of a regex. `.` counts as literal: `/socket.io/` is written to mean itself,
+# and the router's own matcher confirms every guess made from it.
+_REGEX_LITERAL = re.compile(r"^\^?((?:[^\\^$*+?()\[\]{}|]|\\.)*)")
+# What may stand before a `socket.io` in a regex for a plain guess: literal text and group
+# openings (`/(socket.io|ws)/` is written for `/socket.io/`).
+_GROUP_OPENING = re.compile(r"\((?:\?:)?")
+_REGEX_SYNTAX = re.compile(r"[\\^$*+?()\[\]{}|]")
 
 
 @dataclass(frozen=True)
@@ -35,21 +41,36 @@ def socket_path(kind: str, value: str, matches: Callable[[str], bool], known: It
     `known` handshake path (a server's, or the default `/socket.io/`) spelt in another case is the
     one the rule is written for.
     """
-    if kind == "regex":
-        literal = _REGEX_LITERAL.match(value)
-        value = re.sub(r"\\(.)", r"\1", literal.group(1)) if literal else ""
-        found = SOCKET_SEGMENT.match(value + "/")
-        if found is None:
-            return None
-        candidate = found.group(1) + "/"
-        written = candidate if matches(candidate) or not matches(found.group(1)) else found.group(1)
-    else:
-        found = SOCKET_SEGMENT.match(value)
-        if found is None:
-            return None
-        written = found.group(1) + "/"
+    written = _regex_socket_path(value, matches) if kind == "regex" else _plain_socket_path(value)
+    if written is None:
+        return None
     spelt = (path for path in (*known, DEFAULT_HANDSHAKE) if path != written and path.lower() == written.lower())
     return next((path for path in spelt if matches(path)), written)
+
+
+def _plain_socket_path(value: str) -> str | None:
+    found = SOCKET_SEGMENT.match(value)
+    return found.group(1) + "/" if found else None
+
+
+def _regex_socket_path(pattern: str, matches: Callable[[str], bool]) -> str | None:
+    """The handshake a regex is written for: from its literal start, else from the text before a
+    `socket.io` in it with group openings dropped, as long as the router's matcher agrees."""
+    literal = _REGEX_LITERAL.match(pattern)
+    found = SOCKET_SEGMENT.match(_unescape(literal.group(1) if literal else "") + "/")
+    if found is not None:
+        segment = found.group(1)
+        return segment + "/" if matches(segment + "/") or not matches(segment) else segment
+    word = SOCKET_WORD_IN_REGEX.search(pattern)
+    before = _GROUP_OPENING.sub("", pattern[: word.start()]).removeprefix("^") if word else ""
+    if word is None or _REGEX_SYNTAX.search(re.sub(r"\\.", "", before)):
+        return None
+    guess = _plain_socket_path(_unescape(before) + "socket.io/")
+    return next((path for path in (guess, guess[:-1]) if matches(path)), None) if guess else None
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
 
 
 def server_path_through(workloads: tuple[ObjectRef, ...], server_paths: Mapping[ObjectRef, str],

@@ -7,12 +7,18 @@ Semantics modelled:
   wildcard), else the rules without a host (the default server).
 - Locations: `Exact` is `location = p`; `Prefix` matches whole path segments (`/app/`, with its
   trailing slash, becomes `location /app/` alone and misses `/app`); non-regex
-  `ImplementationSpecific` is nginx's plain string prefix; the longest prefix wins. When any
-  Ingress of the host sets `use-regex` or `rewrite-target`, every path of the host becomes a
-  case-insensitive regex `~* ^p`, tried longest path first (the way ingress-nginx orders them).
-- `rewrite-target` applies to every path of its Ingress: nginx runs `rewrite (?i)p target`,
-  replacing the whole URI with the target (`$n` from the path's capture groups, empty when a
-  group did not take part). No rewrite is emitted when the target equals the path.
+  `ImplementationSpecific` is nginx's plain string prefix; the longest prefix wins. Regex mode:
+  when any Ingress of the host sets `use-regex: "true"`, or any path of the host belongs to an
+  Ingress whose `rewrite-target` differs from that path, every path of the host, `Exact` ones
+  included, becomes a case-insensitive regex `~* "^p"`, tried longest path first (the way
+  ingress-nginx orders them). A `/socket.io/` path there is still the socket route: it is
+  recognised from the path as written and confirmed by the regex itself.
+- `rewrite-target` applies to every path of its Ingress: nginx runs `rewrite "(?i)p" target
+  break`, replacing the whole URI with the target (`$n` from the path's capture groups, empty
+  when a group did not take part, so `/socket.io/` under `rewrite-target: /$1` arrives as `/`).
+  No rewrite is emitted when the target equals the path. Not modelled: a target equal to a
+  `Prefix` path without its trailing slash, which the controller's Prefix expansion (`location.go`)
+  turns into a rewrite of the `p/` location.
 - `proxy-read-timeout`/`proxy-send-timeout` (default 60 s) count idle time between reads, so
   they only need to exceed the ping interval; they do not cut a WebSocket that pings.
 - `affinity: cookie` and `upstream-hash-by` give stickiness; ingress-nginx proxies to endpoints
@@ -21,6 +27,10 @@ Semantics modelled:
   main path with its host, path and pathType, chosen per request (`nginx_canary.py`).
 - `enable-cors` answers CORS at the proxy (`cors-allow-origin` default `*`,
   `cors-allow-credentials` default true).
+
+Source: ingress-nginx controller v1.15.1, `internal/ingress/controller/template/template.go`
+(`enforceRegexModifier`, `needsRewrite`, `buildLocation`, `buildProxyPass`) and
+`internal/ingress/controller/controller.go` (the location sort).
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ ROUTER = "ingress-nginx"
 NGINX_CLASSES = frozenset({"nginx"})
 INGRESS_CLASS = ObjectRef("networking.k8s.io/v1", "IngressClass", "", "nginx")
 DEFAULT_TIMEOUT_S = 60.0
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})  # strconv.ParseBool, as the controller reads booleans
 _GROUP = re.compile(r"\$(\d)")
 
 
@@ -116,7 +127,7 @@ class IngressNginxRouter:
 
     def regex_mode(self, host: str) -> bool:
         """Whether any Ingress of the host's server turns its paths into regex locations."""
-        return any(_regex_mode(location.ingress) for location in self.locations(host))
+        return any(_forces_regex(location) for location in self.locations(host))
 
     def _server_blocks(self) -> tuple[dict[str, list[Location]], dict[str, list[Location]], list[Location]]:
         if self._blocks is None:
@@ -137,14 +148,18 @@ class IngressNginxRouter:
             self._blocks = (exact, wildcard, default)
         return self._blocks
 
-    def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+    def paths(self) -> Iterator[Location]:
+        """Every path of every Ingress this router models, in inventory order."""
         for ingress in self._ingresses:
             ref = self.inventory.ref_of(ingress)
             for rule_index, rule in enumerate(ingress.spec.rules):
-                host = sample_host([rule.host]) if rule.host else "example.com"
                 for path_index, path in enumerate(rule.http.paths if rule.http else []):
-                    location = Location(ingress, ref, rule_index, path_index, path, rule.host)
-                    yield from self._candidate(location, host or "example.com", server_paths)
+                    yield Location(ingress, ref, rule_index, path_index, path, rule.host)
+
+    def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+        for location in self.paths():
+            host = sample_host([location.host]) if location.host else "example.com"
+            yield from self._candidate(location, host or "example.com", server_paths)
 
     def _candidate(self, location: Location, host: str, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
         regex_mode = self.regex_mode(host)
@@ -153,11 +168,11 @@ class IngressNginxRouter:
         def matches(candidate: str) -> bool:
             return _location_matches(path, candidate, regex_mode)
 
-        kind = "exact" if path.path_type == "Exact" else "regex" if regex_mode else "prefix"
+        kind = "regex" if regex_mode else "exact" if path.path_type == "Exact" else "prefix"
         found = socket_path(kind, path.path, matches, server_paths.values())
         socket_match = found is not None
         if found is None:
-            workloads = tuple(w for b in self._backend(location) for w in b.workloads)
+            workloads = tuple(w for b in self.backends(location) for w in b.workloads)
             found = server_path_through(workloads, server_paths, matches)
         if found is not None:
             tls = _tls_covers(location.ingress, host)
@@ -186,7 +201,7 @@ class IngressNginxRouter:
                                    "HTTPS" if tls else "HTTP", tls, 443 if tls else 80)
         regex_mode = self.regex_mode(request.host)
         matching = [loc for loc in locations if _location_matches(loc.path, request.path, regex_mode)]
-        for location in sorted(matching, key=lambda loc: _precedence(loc.path, regex_mode)):
+        for location in _in_nginx_order(matching, regex_mode):
             result.hops.append(self._hop(location, request, regex_mode))
         return result
 
@@ -199,7 +214,7 @@ class IngressNginxRouter:
         assumptions = () if ingress.ingress_class else (
             f"{location.ref} has no ingress class: assumed to be served by ingress-nginx",)
         canary = self.canary(location)
-        backends, notes = self._with_canary(tuple(self._backend(location)), canary, request)
+        backends, notes = self._with_canary(tuple(self.backends(location)), canary, request)
         return RouteHop(
             router=ROUTER,
             route=location.ref,
@@ -253,7 +268,8 @@ class IngressNginxRouter:
             return (alternative,), (f"the request goes to canary {canary.ref} ({canary.chosen_by})",)
         return (*(replace(b, weight=100 - canary.weight_percent) for b in main), alternative), (canary.describe(),)
 
-    def _backend(self, location: Location) -> Iterator[Backend]:
+    def backends(self, location: Location) -> Iterator[Backend]:
+        """The Service (port, workloads) one path sends to (its canary aside)."""
         service = location.path.backend.service
         if service is None:
             return
@@ -271,16 +287,24 @@ def _ingresses(inventory: Inventory) -> Iterator[Ingress]:
             yield view
 
 
-def _regex_mode(ingress: Ingress) -> bool:
-    return ingress.nginx("use-regex") == "true" or ingress.nginx("rewrite-target") is not None
+def _forces_regex(location: Location) -> bool:
+    """`use-regex`, or a rewrite that changes this path, turns the whole server into regex locations."""
+    ingress = location.ingress
+    return ingress.nginx("use-regex") in _GO_TRUE or _rewrite_target(ingress, location.path.path) is not None
+
+
+def _rewrite_target(ingress: Ingress, location_path: str) -> str | None:
+    """The rewrite nginx runs for this path: None when there is none or it would change nothing."""
+    target = ingress.nginx("rewrite-target")
+    return None if not target or target == location_path else target
 
 
 def _location_matches(path: HTTPIngressPath, request_path: str, regex_mode: bool) -> bool:
-    if path.path_type == "Exact":
-        return request_path == path.path
-    if regex_mode:  # `location ~* ^p`: case-insensitive
+    if regex_mode:  # `location ~* "^p"` for every path type, Exact included: case-insensitive
         pattern = compiled("^" + path.path, ignore_case=True)
         return pattern is not None and pattern.search(request_path) is not None
+    if path.path_type == "Exact":
+        return request_path == path.path
     if path.path_type == "Prefix" and len(path.path) > 1 and path.path.endswith("/"):
         return request_path.startswith(path.path)  # only `location /app/`: no `= /app` for a trailing slash
     if path.path_type == "Prefix":
@@ -288,14 +312,22 @@ def _location_matches(path: HTTPIngressPath, request_path: str, regex_mode: bool
     return string_prefix_matches(path.path, request_path)
 
 
-def _precedence(path: HTTPIngressPath, regex_mode: bool) -> tuple[int, int]:
-    """nginx order: exact first, then the longest path (prefix length, or regex order by length)."""
-    return (0 if path.path_type == "Exact" else 1, -len(path.path))
+def _in_nginx_order(locations: list[Location], regex_mode: bool) -> list[Location]:
+    """Matching locations, the one nginx picks first.
+
+    Plain locations: `= p` first, then the longest prefix. Regex mode: the first regex in the
+    order the controller writes them, longest path first and, among equal lengths, the path that
+    sorts last (`controller.go` sorts by path descending, then stably by length).
+    """
+    if regex_mode:
+        by_path = sorted(locations, key=lambda loc: loc.path.path, reverse=True)
+        return sorted(by_path, key=lambda loc: -len(loc.path.path))
+    return sorted(locations, key=lambda loc: (0 if loc.path.path_type == "Exact" else 1, -len(loc.path.path)))
 
 
 def _rewrite(ingress: Ingress, location_path: str, request_path: str) -> tuple[str, FieldPath | None]:
-    target = ingress.nginx("rewrite-target")
-    if target is None or target == location_path:
+    target = _rewrite_target(ingress, location_path)
+    if target is None:
         return request_path, None
     field = ("metadata", "annotations", NGINX_PREFIX + "rewrite-target")
     pattern = compiled(location_path, ignore_case=True)  # `rewrite (?i)p target`

@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 
 SOCKET_SEGMENT = re.compile(r"^(.*?/socket\.io)(?:/|$)", re.IGNORECASE)
+SOCKET_WORD_IN_REGEX = re.compile(r"socket\\?\.io", re.IGNORECASE)  # `socket.io` or `socket\.io`
 DEFAULT_SOCKET_SEGMENT = "/socket.io"
 
 

@@ -18,7 +18,10 @@ or a `List` whose `items` are objects. SG003 reports what could not be used:
 
 Empty documents and `null` are skipped, and so is a document with neither `apiVersion` nor
 `kind` (a chart's `values.yaml`, a compose file, a JSON schema): it is not a Kubernetes object.
-Objects of kinds SocketGuard does not model are accepted and ignored.
+Objects of kinds SocketGuard does not model are accepted and ignored. A field whose value is
+`null` (Helm renders `annotations:` with nothing after it when a values map is empty) is read as
+the API server reads it: as if it were absent, with its default. Only a required field given
+`null` is reported.
 
 Why it matters
 --------------

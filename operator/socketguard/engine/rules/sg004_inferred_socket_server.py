@@ -40,9 +40,10 @@ from collections.abc import Iterator
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import ObjectRef
-from socketguard.engine.routing.matching import socket_segment
+from socketguard.engine.routing.matching import DEFAULT_SOCKET_SEGMENT, socket_segment
 from socketguard.engine.rules._routes import ANNOTATIONS, hop_text
 from socketguard.engine.rules.base import Admission, Rule
+from socketguard.engine.semantics import usable_server_path
 from socketguard.engine.trace import Delivery
 
 RULE = Rule.define(__doc__, code="SG004", name="inferred-socket-server", severity=Severity.INFO,
@@ -61,10 +62,12 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _finding(workload: ObjectRef, deliveries: list[Delivery]) -> Finding:
     paths = sorted({_implied_path(d.upstream_path) for d in deliveries})
+    # A route that delivers the root is broken (SG102), not a hint at the server's path.
+    usable = [path for path in paths if usable_server_path(path)]
     ports = sorted({str(d.backend.target_port) for d in deliveries if d.backend.target_port is not None})
     routes = sorted({hop_text(d.hop) for d in deliveries if d.hop is not None})
     lines = ["socketguard.io/role: server"]
-    lines += [f"socketguard.io/path: {path}" for path in paths[:1]]
+    lines += [f"socketguard.io/path: {path}" for path in (usable or [DEFAULT_SOCKET_SEGMENT])[:1]]
     lines += [f"socketguard.io/port: {port}" for port in ports[:1]]
     lines.append("socketguard.io/stack: node  # or python-asgi / python")
     via = f" because {', '.join(routes)} routes socket.io traffic to it" if routes else ""
@@ -72,8 +75,10 @@ def _finding(workload: ObjectRef, deliveries: list[Delivery]) -> Finding:
                f"server on the default path /socket.io{via}; the routes deliver "
                f"{' and '.join(paths) or '/socket.io'}")
     fixes = [f"annotate {workload} with: " + "; ".join(lines)]
-    if len(paths) > 1:
-        fixes.append(f"the routes deliver several paths ({', '.join(paths)}): only one can be the server's")
+    if len(usable) > 1:
+        fixes.append(f"the routes deliver several paths ({', '.join(usable)}): only one can be the server's")
+    if len(usable) < len(paths):
+        fixes.append("a route rewrites the handshake to / (SG102): fix that route rather than the server's path")
     related = [d.hop.route for d in deliveries if d.hop is not None]
     related += [d.backend.service for d in deliveries if d.backend.service is not None]
     return RULE.finding(workload, ANNOTATIONS, message, fixes=fixes, related=related,

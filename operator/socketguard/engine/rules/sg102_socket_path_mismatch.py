@@ -36,6 +36,29 @@ http:
   route:
   - destination: {host: mageagent}
 ```
+
+A rewrite that delivers the handshake as `/` leaves no path a server could sensibly take (a
+server on `/` would take every request of its pod), so the fix is the route. With ingress-nginx
+the cause is usually a `rewrite-target` written for another path of the same Ingress: it rewrites
+every path of the Ingress, and `/socket.io/` has no capture group, so `/$1` (or `/$2`) is empty.
+Move the socket path to an Ingress of its own, or give it a capture group that keeps it
+(`path: /(socket\\.io/.*)` with `rewrite-target: /$1`):
+
+```yaml
+# 3. the socket path in an Ingress of its own, without the rewrite
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: realtime}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: app.example.com
+    http:
+      paths:
+      - path: /socket.io/
+        pathType: Prefix
+        backend: {service: {name: realtime, port: {number: 80}}}
+```
 """
 
 from __future__ import annotations
@@ -43,10 +66,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from socketguard.engine.context import Context
+from socketguard.engine.contract import ServerSpec
 from socketguard.engine.findings import Finding, Severity
-from socketguard.engine.routing.matching import differs_only_in_case
+from socketguard.engine.models.ingress import NGINX_PREFIX, HTTPIngressPath, Ingress
+from socketguard.engine.routing import RouteHop
+from socketguard.engine.routing.gatewayapi import ROUTER as GATEWAY_API
+from socketguard.engine.routing.istio import ROUTER as ISTIO
+from socketguard.engine.routing.matching import SOCKET_WORD_IN_REGEX, differs_only_in_case, socket_segment
 from socketguard.engine.rules.base import Admission, Rule
-from socketguard.engine.semantics import accepted_prefix, path_option, server_accepts
+from socketguard.engine.semantics import accepted_prefix, path_option, server_accepts, usable_server_path
 from socketguard.engine.trace import Delivery, Trace
 
 RULE = Rule.define(__doc__, code="SG102", name="socket-path-mismatch", severity=Severity.ERROR,
@@ -60,22 +88,25 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue  # SG103 reports where the request really goes
         for delivery in trace.deliveries:
             if delivery.server is not None and not server_accepts(delivery.server, delivery.upstream_path):
-                yield _finding(trace, delivery)
+                yield _finding(ctx, trace, delivery)
 
 
-def _finding(trace: Trace, delivery: Delivery) -> Finding:
+def _finding(ctx: Context, trace: Trace, delivery: Delivery) -> Finding:
     server = delivery.server
     assert server is not None
     hop = delivery.hop
     arrives = delivery.upstream_path
     share = f" ({delivery.backend.weight}% of the traffic)" if delivery.backend.weight < 100 else ""
     wanted = arrives.rstrip("/") or "/"
-    fixes = [f"set the server path to {wanted}: {path_option(server, wanted)}, and annotate "
-             f"`socketguard.io/path: {wanted}` on {server.workload}"]
+    # A rewrite to the root leaves no path a server could take: the route is what to fix.
+    route_first = hop is not None and hop.rewrite_path is not None and not usable_server_path(arrives)
+    fixes = [] if route_first else [f"set the server path to {wanted}: {path_option(server, wanted)}, and "
+                                    f"annotate `socketguard.io/path: {wanted}` on {server.workload}"]
     if hop is not None:
         where = f"{hop.router} route {hop.route} {hop.rule_path_text} ({hop.match_text})"
         subject, path = hop.route, hop.rewrite_path or hop.rule_path
-        fixes.append(_rewrite_fix(hop.router, hop.match_text, server.path, arrives, hop.rule_path_text))
+        fixes += (_route_fixes(ctx, hop, server, arrives) if route_first else
+                  [_rewrite_fix(hop.router, hop.match_text, server.path, arrives, hop.rule_path_text)])
     else:
         where = "the direct connection to the Service"
         subject = trace.client.workload if trace.client else server.workload
@@ -105,3 +136,57 @@ def _rewrite_fix(router: str, match_text: str, server_path: str, arrives: str, r
                 f"(ReplacePrefixMatch: {server_path.rstrip('/')})")
     return (f"or change the route's rewrite (nginx.ingress.kubernetes.io/rewrite-target) so that {arrives} "
             f"arrives as {wanted}")
+
+
+def _route_fixes(ctx: Context, hop: RouteHop, server: ServerSpec, arrives: str) -> list[str]:
+    """Fixes for a route that rewrites the handshake to the root: keep the socket path instead."""
+    wanted = server.path.rstrip("/") + "/"
+    rule = hop.rule_path_text
+    if hop.router == ISTIO:
+        return [f"rewrite the socket route to the server's path, not to {arrives}: `rewrite: {{uri: {wanted}}}` "
+                f"on {rule}, or remove its rewrite"]
+    if hop.router == GATEWAY_API:
+        return [f"rewrite the socket route to the server's path, not to {arrives}: a URLRewrite filter with "
+                f"`ReplacePrefixMatch: {server.path.rstrip('/')}` on {rule}, or remove its URLRewrite filter"]
+    location = _ingress_path(ctx, hop)
+    written = location.path if location else "the socket path"
+    alone = f"move `{written}` to an Ingress of its own"
+    why = f"`{NGINX_PREFIX}rewrite-target` rewrites every path of {hop.route}, so the handshake arrives as {arrives}"
+    segment = socket_segment(written)
+    kept = capture_group_path(written, server.path)
+    capture = "" if kept is None else (f"`path: {kept[0]}` (`pathType: ImplementationSpecific`) with "
+                                       f"`rewrite-target: {kept[1]}`")
+    if segment is not None and server_accepts(server, segment + "/"):
+        fixes = [f"{alone} without the rewrite: {why}"]
+        return fixes + ([f"or give the path a capture group that keeps the socket path: {capture}, which "
+                         f"{hop.route}'s other paths then get too"] if capture else [])
+    fixes = [f"{alone} with a capture group that keeps the socket path: {capture} ({why})"] if capture else []
+    if segment is not None and usable_server_path(segment):
+        fixes.append(f"or {alone} without the rewrite, and set the server path to {segment}: "
+                     f"{path_option(server, segment)}, annotated `socketguard.io/path: {segment}`")
+    return fixes or [f"{alone} without the rewrite: {why}"]
+
+
+def capture_group_path(written: str, server_path: str) -> tuple[str, str] | None:
+    """(path, rewrite-target) that deliver `<server_path>/...` for a socket path written as `written`.
+
+    `/chat/socket.io/` for a server on `/socket.io` -> (`/chat/(socket\\.io/.*)`, `/$1`). None when
+    either path does not end in a `socket.io` segment.
+    """
+    found = SOCKET_WORD_IN_REGEX.search(written)
+    server_base = server_path.rstrip("/")
+    if found is None or not server_base.lower().endswith("/socket.io"):
+        return None
+    return written[: found.start()] + "(socket\\.io/.*)", server_base[: -len("socket.io")] + "$1"
+
+
+def _ingress_path(ctx: Context, hop: RouteHop) -> HTTPIngressPath | None:
+    view = ctx.inventory.view(hop.route.group, hop.route.kind, hop.route.namespace, hop.route.name)
+    if not isinstance(view, Ingress) or len(hop.rule_path) != 6:
+        return None
+    _spec, _rules, rule_index, _http, _paths, path_index = hop.rule_path
+    rules = view.spec.rules
+    if not isinstance(rule_index, int) or not isinstance(path_index, int) or rule_index >= len(rules):
+        return None
+    http = rules[rule_index].http
+    return http.paths[path_index] if http is not None and path_index < len(http.paths) else None

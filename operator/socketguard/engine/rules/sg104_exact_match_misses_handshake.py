@@ -8,7 +8,8 @@ socket path but without the trailing slash (`exact: /socket.io`), or with a quer
 (`exact: /socket.io/?EIO=4`), never equals that request. SocketGuard reports every exact
 match whose value ends in a `socket.io` segment (or equals a client's `socketguard.io/client-path`)
 and is not `<path>/`, and names where the handshake goes instead: Istio `uri.exact`, Gateway API
-`path: {type: Exact}` and Ingress `pathType: Exact` alike.
+`path: {type: Exact}` and Ingress `pathType: Exact` alike (except on an ingress-nginx host in
+regex mode, where an Exact path is a case-insensitive regex prefix like the others).
 
 Why it matters
 --------------
@@ -42,6 +43,7 @@ from socketguard.engine.models.istio import VirtualService
 from socketguard.engine.objects import FieldPath, ObjectRef, render_path
 from socketguard.engine.routing import Request
 from socketguard.engine.routing.hosts import host_matches
+from socketguard.engine.routing.ingress_nginx import IngressNginxRouter
 from socketguard.engine.routing.istio import ROUTER as ISTIO
 from socketguard.engine.routing.matching import ends_in_socket_segment
 from socketguard.engine.rules._routes import client_url, hop_text, targets_text
@@ -102,9 +104,13 @@ def _exact_matches(ctx: Context) -> Iterator[ExactMatch]:
     for view in ctx.inventory.views(GATEWAY_API_GROUP, "HTTPRoute"):
         if isinstance(view, HTTPRoute):
             yield from _gateway_api(ctx.inventory.ref_of(view), view)
+    nginx = ctx.router_of(IngressNginxRouter)
     for view in ctx.inventory.views("networking.k8s.io", "Ingress"):
         if isinstance(view, Ingress):
-            yield from _ingress(ctx.inventory.ref_of(view), view)
+            ref = ctx.inventory.ref_of(view)
+            # In ingress-nginx's regex mode an Exact path is a regex prefix `~* "^p"` like any other.
+            yield from (match for match in _ingress(ref, view)
+                        if not (nginx.models(ref) and nginx.regex_mode(match.hosts[0] if match.hosts else "")))
 
 
 def _istio(ref: ObjectRef, vs: VirtualService) -> Iterator[ExactMatch]:
