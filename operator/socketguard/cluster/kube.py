@@ -31,6 +31,7 @@ PLURALS = {
     "VirtualService": "virtualservices", "DestinationRule": "destinationrules", "Gateway": "gateways",
     "Event": "events", "PolicyReport": "policyreports", "Report": "reports",
     "Ingress": "ingresses", "HTTPRoute": "httproutes", "ReferenceGrant": "referencegrants",
+    "IngressRoute": "ingressroutes", "Middleware": "middlewares",
 }
 
 

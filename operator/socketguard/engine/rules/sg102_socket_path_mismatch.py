@@ -103,5 +103,8 @@ def _rewrite_fix(router: str, match_text: str, server_path: str, arrives: str, r
     if router == "gateway-api":
         return (f"or rewrite at the route: a URLRewrite filter on {rule} so that {arrives} arrives as {wanted} "
                 f"(ReplacePrefixMatch: {server_path.rstrip('/')})")
+    if router == "traefik":
+        return (f"or change the route's Middlewares on {rule} (stripPrefix, replacePathRegex, addPrefix) so that "
+                f"{arrives} arrives as {wanted}")
     return (f"or change the route's rewrite (nginx.ingress.kubernetes.io/rewrite-target) so that {arrives} "
             f"arrives as {wanted}")
