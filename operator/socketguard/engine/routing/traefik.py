@@ -22,7 +22,9 @@ Semantics modelled (from traefik v3.7's `pkg/provider/kubernetes/{crd,ingress}`,
   `replacePath` replaces the path, `replacePathRegex` substitutes (Go `$1` templates),
   `addPrefix` prepends. `redirectScheme` to another scheme and a matching `redirectRegex`
   answer with a redirect instead of delivering. Other middlewares leave the path alone.
-- TLS: an IngressRoute with `tls`, an Ingress with `router.tls: "true"`.
+- TLS: an IngressRoute with `tls`, an Ingress with `router.tls: "true"`, or a router on the
+  `websecure` entry point, which the Traefik Helm chart (and k3s) configures with TLS at the entry
+  point. A router without entry points listens on all of them, so it answers HTTPS as well.
 - Stickiness: `sticky.cookie` on an IngressRoute service, the Service annotation
   `traefik.ingress.kubernetes.io/service.sticky.cookie: "true"` for an Ingress. Traefik balances
   endpoints itself, so a Service's `sessionAffinity: ClientIP` gives none, and `nativeLB` (route
@@ -59,6 +61,7 @@ ROUTER = "traefik"
 TRAEFIK_CLASS = "traefik"
 TRAEFIK_CONTROLLER = "traefik.io/ingress-controller"
 ANNOTATION = "traefik.ingress.kubernetes.io/"
+WEBSECURE = "websecure"
 STRICT_PREFIX_FLAG = "--providers.kubernetesingress.strictprefixmatching"
 _PATH_KINDS = {"Path": "exact", "PathPrefix": "prefix", "PathRegexp": "regex"}
 _GO_TEMPLATE = re.compile(r"\$(?:\$|\{(\w+)\}|(\w+))")
@@ -100,7 +103,8 @@ class TraefikRoute:
     rule: str
     expression: Expr | None
     priority: int
-    tls: bool
+    tls: bool  # TLS only (explicit TLS, or only TLS entry points)
+    entry_points: tuple[str, ...]
     steps: tuple[Step, ...]
     services: tuple[Destination, ...]
     match_text: str
@@ -222,7 +226,9 @@ class TraefikRouter:
                              for i, service in enumerate(route.services) if service.kind == "Service")
             yield TraefikRoute(
                 ref=ref, rule_path=rule_path, match_path=(*rule_path, "match"), rule=route.match,
-                expression=expression, priority=route.priority or len(route.match), tls=view.spec.tls is not None,
+                expression=expression, priority=route.priority or len(route.match),
+                tls=_tls_only(view.spec.tls is not None, view.spec.entry_points),
+                entry_points=tuple(view.spec.entry_points),
                 steps=steps, services=_weighted(services), match_text=route.match, refused=refused,
                 assumptions=tuple(_assumptions(expression, route.services)),
             )
@@ -252,7 +258,9 @@ class TraefikRouter:
         annotations = ingress.metadata.annotations
         names = [n.strip() for n in annotations.get(ANNOTATION + "router.middlewares", "").split(",") if n.strip()]
         steps, missing = self._annotation_steps(names, ref)
-        tls = annotations.get(ANNOTATION + "router.tls") == "true"
+        entry_points = [e.strip() for e in annotations.get(ANNOTATION + "router.entrypoints", "").split(",")
+                        if e.strip()]
+        tls = _tls_only(annotations.get(ANNOTATION + "router.tls") == "true", entry_points)
         for rule_index, rule in enumerate(ingress.spec.rules):
             for path_index, path in enumerate(rule.http.paths if rule.http else []):
                 rule_path: FieldPath = ("spec", "rules", rule_index, "http", "paths", path_index)
@@ -264,7 +272,7 @@ class TraefikRouter:
                 priority = _int(annotations.get(ANNOTATION + "router.priority")) or len(text)
                 yield TraefikRoute(
                     ref=ref, rule_path=rule_path, match_path=rule_path, rule=text, expression=expression,
-                    priority=priority, tls=tls, steps=steps, services=services,
+                    priority=priority, tls=tls, entry_points=tuple(entry_points), steps=steps, services=services,
                     match_text=f"{path.path_type} {path.path} (Traefik rule {text})", refused=refused or missing,
                     assumptions=tuple(_assumptions(expression, ())),
                 )
@@ -394,7 +402,7 @@ class TraefikRouter:
         matching = [r for r in for_host if r.expression is not None and matches(r.expression, asked)]
         matching.sort(key=lambda r: -r.priority)
         entrance_route = matching[0] if matching else for_host[0]
-        tls = entrance_route.tls
+        tls = entrance_route.tls or (not entrance_route.entry_points and request.scheme == "https")
         result.entrance = Entrance("gateway", entrance_route.ref, entrance_route.rule_path,
                                    "HTTPS" if tls else "HTTP", tls, 443 if tls else 80)
         result.hops = [self._hop(route, request) for route in matching]
@@ -427,6 +435,10 @@ class TraefikRouter:
 
 def _rewrite_note(step: Step | None) -> tuple[str, ...]:
     return () if step is None else (f"the path is changed by {step.kind} of {step.source}",)
+
+
+def _tls_only(explicit: bool, entry_points: Sequence[str]) -> bool:
+    return explicit or (bool(entry_points) and all(e == WEBSECURE for e in entry_points))
 
 
 def _parsed(rule: str, path: FieldPath) -> tuple[Expr | None, Refusal | None]:
