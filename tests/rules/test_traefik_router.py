@@ -94,6 +94,9 @@ def test_path_prefix_is_a_string_prefix_with_a_note() -> None:
 def test_legacy_group_is_read_the_same() -> None:
     legacy = INGRESS_ROUTE.replace("traefik.io/v1alpha1", "traefik.containo.us/v1alpha1")
     assert lint(traefik_world(legacy)) == []
+    hop = TraefikRouter(inventory(traefik_world(legacy))).route(Request(host="chat.example.com",
+                                                                        path="/socket.io/")).winner
+    assert hop is not None and any("Traefik v2" in note for note in hop.assumptions)
     assert of(lint(traefik_world(legacy.replace("/socket.io/", "/sockets/"))), "SG101")
 
 

@@ -24,6 +24,9 @@ GATEWAY_API: Final = "1.6.3"
 #: PolicyReport CRD ``wgpolicyk8s.io/v1alpha2`` (``config/crds/policyreport`` of the kyverno module,
 #: the maintained home of the wg-policy CRD; the prototype repo is not a fetchable Go module).
 KYVERNO: Final = "1.19.1"
+#: Traefik proxy (``github.com/traefik/traefik/v3``), the routing oracle of the Traefik router, and the
+#: source of the ``traefik.io`` CRDs.
+TRAEFIK: Final = "3.7.13"
 
 
 def cache_key() -> str:

@@ -41,7 +41,14 @@ from dataclasses import dataclass, field, replace
 
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.models.ingress import HTTPIngressPath, Ingress
-from socketguard.engine.models.traefik import TRAEFIK_GROUPS, IngressRoute, Middleware, MiddlewareRef, RouteService
+from socketguard.engine.models.traefik import (
+    TRAEFIK_GROUPS,
+    TRAEFIK_LEGACY_GROUP,
+    IngressRoute,
+    Middleware,
+    MiddlewareRef,
+    RouteService,
+)
 from socketguard.engine.objects import FieldPath, ObjectRef, get_path
 from socketguard.engine.routing import Affinity, Backend, Entrance, Request, RouteHop, RoutingResult
 from socketguard.engine.routing.backends import ServiceResolver
@@ -230,7 +237,7 @@ class TraefikRouter:
                 tls=_tls_only(view.spec.tls is not None, view.spec.entry_points),
                 entry_points=tuple(view.spec.entry_points),
                 steps=steps, services=_weighted(services), match_text=route.match, refused=refused,
-                assumptions=tuple(_assumptions(expression, route.services)),
+                assumptions=(*_assumptions(expression, route.services), *_legacy_note(ref)),
             )
 
     def _route_service(self, ref: ObjectRef, service: RouteService, path: FieldPath) -> Destination:
@@ -490,6 +497,13 @@ def _assumptions(expression: Expr | None, services: Sequence[RouteService]) -> I
     for service in services:
         if service.native_lb and service.sticky is not None:
             yield f"service {service.name} has nativeLB: the ClusterIP balances, so sticky.cookie has no effect"
+
+
+def _legacy_note(ref: ObjectRef) -> tuple[str, ...]:
+    if ref.group != TRAEFIK_LEGACY_GROUP:
+        return ()
+    return (f"{ref} uses Traefik v2's group {TRAEFIK_LEGACY_GROUP} (Traefik v3 reads only traefik.io): "
+            "its rule is read with the v3 syntax",)
 
 
 def _int(text: str | None) -> int | None:
