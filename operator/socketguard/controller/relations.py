@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 from socketguard import ANNOTATION_PREFIX
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing.hosts import host_matches, in_cluster_service, service_of_host
+from socketguard.engine.routing.traefik_rules import RuleError, hosts, parse
 
 WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
-ROUTES = frozenset({"VirtualService", "HTTPRoute", "Ingress"})
+ROUTES = frozenset({"VirtualService", "HTTPRoute", "Ingress", "IngressRoute"})
 NamespacedName = tuple[str, str]
 IndexKey = tuple[str, Any]
 
@@ -70,6 +71,8 @@ class Relations:
             yield ("dr-service", service) if service else ("dr-host", host.lower())
         elif ref.kind == "Gateway":
             yield "gateway", (ns, ref.name)
+        elif ref.kind == "Middleware":
+            yield "middleware", (ns, ref.name)
         elif ref.kind == "HorizontalPodAutoscaler":
             scale_target = _dict(spec.get("scaleTargetRef"))
             yield "hpa-target", (ns, scale_target.get("kind"), scale_target.get("name"))
@@ -145,6 +148,8 @@ class Relations:
             found |= self._find("workload", (ns, scale_target.get("kind"), scale_target.get("name")))
         elif ref.kind == "Gateway" and hub:
             found |= self._find("route-gateway", (ns, ref.name))
+        elif ref.kind == "Middleware":
+            found |= self._find("route-middleware", (ns, ref.name))
         found.discard(ref)
         return found
 
@@ -157,6 +162,8 @@ class Relations:
                 found |= self._find("dr-service", value)
             elif key == "route-gateway":
                 found |= self._find("gateway", value)
+            elif key == "route-middleware":
+                found |= self._find("middleware", value)
         for host in route_hosts(ref.kind, spec):
             found |= self._routes_for_host(host)
             found |= self._find("dr-host", host.lower())
@@ -241,7 +248,17 @@ def route_hosts(kind: str, spec: Mapping[str, Any]) -> list[str]:
         return _strings(spec.get("hostnames")) or ["*"]
     if kind == "Ingress":
         return [str(_dict(rule).get("host") or "*") for rule in _list(spec.get("rules"))]
+    if kind == "IngressRoute":
+        return [host for route in _list(spec.get("routes")) for host in _rule_hosts(_dict(route).get("match"))]
     return _strings(spec.get("hosts"))
+
+
+def _rule_hosts(match: Any) -> list[str]:
+    """The `Host` values of a Traefik rule; any host (`*`) when it names none or does not parse."""
+    try:
+        return hosts(parse(str(match or ""))) or ["*"]
+    except RuleError:
+        return ["*"]
 
 
 def _other_route_keys(ref: ObjectRef, spec: Mapping[str, Any]) -> Iterator[IndexKey]:
@@ -255,12 +272,21 @@ def _other_route_keys(ref: ObjectRef, spec: Mapping[str, Any]) -> Iterator[Index
             yield "route-gateway", (str(_dict(parent).get("namespace") or ns), name)
     for backend in _backend_services(ref.kind, spec):
         yield "route-service", (str(backend.get("namespace") or ns), str(backend.get("name")))
+    for route in _list(spec.get("routes")) if ref.kind == "IngressRoute" else []:
+        for middleware in _list(_dict(route).get("middlewares")):
+            name = _dict(middleware).get("name")
+            if isinstance(name, str):
+                yield "route-middleware", (str(_dict(middleware).get("namespace") or ns), name)
 
 
 def _backend_services(kind: str, spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     if kind == "HTTPRoute":
         for rule in _list(spec.get("rules")):
             yield from (_dict(b) for b in _list(_dict(rule).get("backendRefs")) if _dict(b).get("name"))
+        return
+    if kind == "IngressRoute":
+        for route in _list(spec.get("routes")):
+            yield from (_dict(s) for s in _list(_dict(route).get("services")) if _dict(s).get("name"))
         return
     for rule in _list(spec.get("rules")):
         for path in _list(_dict(_dict(rule).get("http")).get("paths")):
