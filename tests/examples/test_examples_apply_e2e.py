@@ -25,7 +25,7 @@ def _without_namespace(cluster: Cluster, name: str) -> None:
 
 
 def test_every_example_directory_has_its_namespace_first() -> None:
-    assert len(DIRECTORIES) == 7
+    assert len(DIRECTORIES) == 9
     for directory in DIRECTORIES:
         assert sorted(path.name for path in directory.glob("*.yaml"))[0] == "00-namespace.yaml"
 

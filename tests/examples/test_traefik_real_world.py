@@ -11,7 +11,7 @@ from socketguard.engine.analysis import analyze
 from socketguard.engine.findings import Finding
 from socketguard.engine.inventory import Inventory
 
-CASES = Path(__file__).resolve().parent / "traefik_real_world"
+CASES = Path(__file__).resolve().parents[1] / "fixtures" / "traefik-real-world"
 
 
 def lint(text: str) -> list[Finding]:

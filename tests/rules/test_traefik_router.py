@@ -3,9 +3,13 @@ class `traefik`; every routing rule applies through them (issue 16's acceptance 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 from routing_kit import CLIENT, SERVER, SERVICE, annotate, inventory, lint, of, where, world
 
+from socketguard.cli.route import route_command
 from socketguard.engine.routing import Request
 from socketguard.engine.routing.traefik import TraefikRouter
 
@@ -256,3 +260,26 @@ def test_ingress_middleware_annotation_and_service_sticky_annotation() -> None:
     native = SERVICE.replace("metadata: {name: chat, namespace: web}\n",
                              annotated + "    traefik.ingress.kubernetes.io/service.nativelb: 'true'\n")
     assert of(lint(traefik_world(TRAEFIK_INGRESS, server=THREE_REPLICAS, service=native)), "SG301")
+
+
+def test_route_command_notes_the_string_prefix(tmp_path: Path) -> None:
+    manifest = tmp_path / "route.yaml"
+    manifest.write_text(traefik_world(INGRESS_ROUTE.replace("PathPrefix(`/socket.io/`)", "PathPrefix(`/socket.io`)")))
+    result = CliRunner().invoke(route_command, ["https://chat.example.com/socket.iox/", str(manifest)])
+    assert "traefik at IngressClass traefik: forward" in result.stdout
+    assert "PathPrefix(`/socket.io`) is a string prefix: it also matches /socket.iox" in result.stdout
+
+
+def test_redirect_scheme_is_a_redirect_with_its_location() -> None:
+    redirect = """
+apiVersion: traefik.io/v1alpha1
+kind: Middleware
+metadata: {name: strip, namespace: web}
+spec:
+  redirectScheme: {scheme: https, permanent: true}
+"""
+    router = TraefikRouter(inventory(traefik_world(PREFIXED_ROUTE, extra=(redirect,))))
+    hop = router.route(Request(host="chat.example.com", path="/chat/socket.io/", scheme="http", port=80)).winner
+    assert hop is not None and hop.redirect is not None
+    assert (hop.redirect.status, hop.redirect.location) == (
+        301, "https://chat.example.com/chat/socket.io/?EIO=4&transport=polling")

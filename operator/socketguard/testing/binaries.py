@@ -531,8 +531,9 @@ def _build_traefik(directory: Path, progress: Progress) -> None:
     - A module proxy that serves only part of the ecosystem can lack the SDKs of some of lego's ACME
       DNS providers and the containous fork of go-http-auth. The providers it cannot build are
       dropped from lego's provider list (ACME DNS challenges play no part in routing), and the fork
-      is replaced by upstream ``github.com/abbot/go-http-auth`` v0.4.0. Neither is done when the
-      proxy serves everything.
+      is replaced by upstream ``github.com/abbot/go-http-auth`` v0.4.0 plus the two functions the
+      fork adds (``CheckSecret``, ``DigestAuth.RequireAuthStale``; only the auth middlewares call
+      them) in a file of their own. Neither is done when the proxy serves everything.
     """
     info = _go_mod_download(_TRAEFIK_MODULE, versions.TRAEFIK, progress, directory)
     workdir = directory / "src" / "traefik"
@@ -586,9 +587,43 @@ def _substitute_unavailable_modules(workdir: Path, env: dict[str, str], progress
         _lego_without(workdir, providers, env, progress)
     if _HTTP_AUTH_MODULE in broken:
         progress(f"the containous fork of go-http-auth is unavailable: using {_HTTP_AUTH_MODULE} {_HTTP_AUTH_UPSTREAM}")
-        edits.append(f"-replace={_HTTP_AUTH_MODULE}={_HTTP_AUTH_MODULE}@{_HTTP_AUTH_UPSTREAM}")
+        edits.append(f"-replace={_HTTP_AUTH_MODULE}=./_http_auth")
+        _http_auth_upstream(workdir, progress)
     if edits:
         _run("edit Traefik's go.mod", ["go", "mod", "edit", *edits], progress, cwd=workdir, env=env)
+
+
+def _http_auth_upstream(workdir: Path, progress: Progress) -> None:
+    """Upstream go-http-auth with the two functions the containous fork adds, for Traefik's auth middlewares."""
+    info = _go_mod_download(_HTTP_AUTH_MODULE, _HTTP_AUTH_UPSTREAM.removeprefix("v"), progress, workdir)
+    target = workdir / "_http_auth"
+    _writable_copy(Path(info["Dir"]), target)
+    if not (target / "go.mod").is_file():
+        (target / "go.mod").write_text(f"module {_HTTP_AUTH_MODULE}\n\ngo 1.18\n")
+    (target / "socketguard_compat.go").write_text(_HTTP_AUTH_COMPAT)
+
+
+_HTTP_AUTH_COMPAT: Final = """package auth
+
+import "net/http"
+
+// CheckSecret reports whether password matches the htpasswd-style secret (the fork's function).
+func CheckSecret(password, secret string) bool {
+	compare := compareFuncs[0].compare
+	for _, candidate := range compareFuncs[1:] {
+		if len(secret) >= len(candidate.prefix) && secret[:len(candidate.prefix)] == candidate.prefix {
+			compare = candidate.compare
+			break
+		}
+	}
+	return compare([]byte(secret), []byte(password)) == nil
+}
+
+// RequireAuthStale answers a stale nonce; upstream has no stale flag, so it asks for credentials again.
+func (a *DigestAuth) RequireAuthStale(w http.ResponseWriter, r *http.Request) {
+	a.RequireAuth(w, r)
+}
+"""
 
 
 def _lego_without(workdir: Path, providers: Sequence[str], env: dict[str, str], progress: Progress) -> None:

@@ -50,7 +50,7 @@ from socketguard.engine.models.traefik import (
     RouteService,
 )
 from socketguard.engine.objects import FieldPath, ObjectRef, get_path
-from socketguard.engine.routing import Affinity, Backend, Entrance, Request, RouteHop, RoutingResult
+from socketguard.engine.routing import Affinity, Backend, Entrance, Redirect, Request, RouteHop, RoutingResult
 from socketguard.engine.routing.backends import ServiceResolver
 from socketguard.engine.routing.candidates import Candidate, sample_host, server_path_through, socket_path
 from socketguard.engine.routing.matching import compiled
@@ -66,6 +66,7 @@ from socketguard.engine.routing.traefik_rules import (
 
 ROUTER = "traefik"
 TRAEFIK_CLASS = "traefik"
+TRAEFIK_ENTRANCE = ObjectRef("networking.k8s.io/v1", "IngressClass", "", TRAEFIK_CLASS)
 TRAEFIK_CONTROLLER = "traefik.io/ingress-controller"
 ANNOTATION = "traefik.ingress.kubernetes.io/"
 WEBSECURE = "websecure"
@@ -137,24 +138,41 @@ def _ensure_slash(path: str) -> str:
     return path if path.startswith("/") else "/" + path
 
 
-def apply_steps(steps: tuple[Step, ...], request: Request) -> tuple[str, Step | None, Step | None]:
+def apply_steps(steps: tuple[Step, ...], request: Request) -> tuple[str, Step | None, Redirect | None]:
     """(upstream path, the last step that changed it, the redirect that answers instead)."""
     path, changed = request.path, None
     for step in steps:
         before = path
-        if step.kind == "redirectScheme":
-            if request.scheme != getattr(step.config, "scheme", "https"):
-                return path, changed, step
-        elif step.kind == "redirectRegex":
-            pattern = compiled(getattr(step.config, "regex", ""))
-            url = f"{request.scheme}://{request.host}{path}"
-            if pattern is not None and pattern.search(url):
-                return path, changed, step
+        if step.kind in ("redirectScheme", "redirectRegex"):
+            redirect = _redirect(step, request, path)
+            if redirect is not None:
+                return path, changed, redirect
         else:
             path = _rewrite(step, path)
         if path != before:
             changed = step
     return path or "/", changed, None
+
+
+def _redirect(step: Step, request: Request, path: str) -> Redirect | None:
+    """The redirect a redirectScheme (to another scheme) or a matching redirectRegex answers with."""
+    config = step.config
+    # Traefik: 302 (307 for other methods than GET), permanent 301 (308)
+    get = request.method.upper() == "GET"
+    status = (301 if get else 308) if getattr(config, "permanent", None) else (302 if get else 307)
+    url = f"{request.scheme}://{request.host}{path}?{request.query_string}"
+    if step.kind == "redirectScheme":
+        scheme = getattr(config, "scheme", "https")
+        if request.scheme == scheme:
+            return None
+        port = getattr(config, "port", None)
+        authority = request.host + (f":{port}" if port and port not in ("80", "443") else "")
+        return Redirect(status, f"{scheme}://{authority}{path}?{request.query_string}", step.via)
+    pattern = compiled(getattr(config, "regex", ""))
+    if pattern is None or pattern.search(url) is None:
+        return None
+    location = pattern.sub(lambda m: _go_expand(getattr(config, "replacement", ""), m), url, count=1)
+    return Redirect(status, location, step.via)
 
 
 def _rewrite(step: Step, path: str) -> str:
@@ -187,13 +205,14 @@ def _rewrite(step: Step, path: str) -> str:
 
 def http_request(request: Request) -> HttpRequest:
     """The parts of a request a Traefik rule can test."""
-    return HttpRequest(host=request.host, path=request.path, method=getattr(request, "method", "GET"),
+    return HttpRequest(host=request.host, path=request.path, method=request.method,
                        headers=request.headers, query=request.query)
 
 
 class TraefikRouter:
     name = ROUTER
     handles_mesh = False  # an edge proxy: in-cluster clients go to the Services directly
+    unresolved_status = 503  # a service without servers: "no available server"
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
@@ -397,12 +416,22 @@ class TraefikRouter:
             request = Request(host=host, path=found, scheme=scheme, port=port, source_namespace=route.ref.namespace)
             yield Candidate(route.ref, route.rule_path, request, socket_match)
 
+    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
+        """Traefik's ingress class: the entrance of every IngressRoute and `traefik` Ingress."""
+        if self.routes:
+            yield TRAEFIK_ENTRANCE, bool(self._for_host(request))
+
+    def _for_host(self, request: Request) -> list[TraefikRoute]:
+        return [r for r in self.routes if r.expression is not None and not r.refused and _serves_host(r, request)]
+
     def route(self, request: Request) -> RoutingResult:
         result = RoutingResult(request=request)
-        if request.via != "gateway":
+        if request.via != "gateway" or request.entrance not in (None, TRAEFIK_ENTRANCE):
             return result
-        for_host = [r for r in self.routes if r.expression is not None and not r.refused and _serves_host(r, request)]
+        for_host = self._for_host(request)
         if not for_host:
+            if request.entrance is not None:
+                result.entrance = Entrance("gateway", TRAEFIK_ENTRANCE, port=request.port)
             return result
         result.host_routed = True
         asked = http_request(request)
@@ -418,6 +447,7 @@ class TraefikRouter:
     def _hop(self, route: TraefikRoute, request: Request) -> RouteHop:
         upstream, changed, redirect = apply_steps(route.steps, request)
         return RouteHop(
+            redirect=redirect,
             router=ROUTER,
             route=route.ref,
             rule_path=route.rule_path,
