@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from routing_kit import CLIENT, SERVER, SERVICE, annotate, inventory, lint, of, where, world
 
 from socketguard.cli.route import route_command
-from socketguard.engine.routing import Request
+from socketguard.engine.routing import Request, RouteHop
 from socketguard.engine.routing.traefik import TraefikRouter
 
 INGRESS_ROUTE = """
@@ -31,14 +31,25 @@ PREFIXED_ROUTE = INGRESS_ROUTE.replace("PathPrefix(`/socket.io/`)", "PathPrefix(
     "    services:", "    middlewares: [{name: strip}]\n    services:")
 
 
-def strip(prefix: str) -> str:
+def middleware(spec: str, name: str = "strip") -> str:
+    """A Middleware in namespace web with `spec` (one line of flow YAML)."""
     return f"""
 apiVersion: traefik.io/v1alpha1
 kind: Middleware
-metadata: {{name: strip, namespace: web}}
+metadata: {{name: {name}, namespace: web}}
 spec:
-  stripPrefix: {{prefixes: ['{prefix}']}}
+  {spec}
 """
+
+
+def strip(prefix: str) -> str:
+    return middleware(f"stripPrefix: {{prefixes: ['{prefix}']}}")
+
+
+def winner(text: str, path: str, *, scheme: str = "https", port: int = 443) -> RouteHop | None:
+    """The winning hop of the Traefik router for `path` on chat.example.com."""
+    request = Request(host="chat.example.com", path=path, scheme=scheme, port=port)
+    return TraefikRouter(inventory(text)).route(request).winner
 
 
 def traefik_world(route: str = INGRESS_ROUTE, *, server: str = SERVER, service: str = SERVICE,
@@ -122,51 +133,29 @@ spec:
     assert [hop.route.name for hop in router.route(request).hops] == ["chat", "site"]
 
 
-@pytest.mark.parametrize(("middleware", "arrives"), [
+@pytest.mark.parametrize(("spec", "arrives"), [
     ("stripPrefixRegex: {regex: ['/[a-z]+']}", "/socket.io/"),
     ("replacePath: {path: /socket.io/}", "/socket.io/"),
     ("replacePathRegex: {regex: '^/chat/(.*)', replacement: '/$1'}", "/socket.io/"),
     ("replacePathRegex: {regex: '^/chat/(.*)', replacement: '/$1x'}", "/"),
     ("addPrefix: {prefix: /api}", "/api/chat/socket.io/"),
 ])
-def test_path_changing_middlewares(middleware: str, arrives: str) -> None:
-    changer = f"""
-apiVersion: traefik.io/v1alpha1
-kind: Middleware
-metadata: {{name: strip, namespace: web}}
-spec:
-  {middleware}
-"""
-    router = TraefikRouter(inventory(traefik_world(PREFIXED_ROUTE, extra=(changer,))))
-    hop = router.route(Request(host="chat.example.com", path="/chat/socket.io/")).winner
+def test_path_changing_middlewares(spec: str, arrives: str) -> None:
+    hop = winner(traefik_world(PREFIXED_ROUTE, extra=(middleware(spec),)), "/chat/socket.io/")
     assert hop is not None and hop.upstream_path == arrives
 
 
 def test_chain_and_redirect_scheme() -> None:
-    chain = """
-apiVersion: traefik.io/v1alpha1
-kind: Middleware
-metadata: {name: strip, namespace: web}
-spec:
-  chain: {middlewares: [{name: to-https}, {name: inner}]}
----
-apiVersion: traefik.io/v1alpha1
-kind: Middleware
-metadata: {name: inner, namespace: web}
-spec:
-  stripPrefix: {prefixes: [/chat]}
----
-apiVersion: traefik.io/v1alpha1
-kind: Middleware
-metadata: {name: to-https, namespace: web}
-spec:
-  redirectScheme: {scheme: https, permanent: true}
-"""
-    router = TraefikRouter(inventory(traefik_world(PREFIXED_ROUTE, extra=(chain,))))
-    secure = router.route(Request(host="chat.example.com", path="/chat/socket.io/", scheme="https")).winner
+    chain = (middleware("chain: {middlewares: [{name: to-https}, {name: inner}]}"),
+             middleware("stripPrefix: {prefixes: [/chat]}", "inner"),
+             middleware("redirectScheme: {scheme: https, permanent: true}", "to-https"))
+    text = traefik_world(PREFIXED_ROUTE, extra=chain)
+    secure = winner(text, "/chat/socket.io/", scheme="https")
     assert secure is not None and secure.delivers and secure.upstream_path == "/socket.io/"
-    plain = router.route(Request(host="chat.example.com", path="/chat/socket.io/", scheme="http")).winner
-    assert plain is not None and not plain.delivers
+    plain = winner(text, "/chat/socket.io/", scheme="http", port=80)
+    assert plain is not None and not plain.delivers and plain.redirect is not None
+    assert (plain.redirect.status, plain.redirect.location) == (
+        301, "https://chat.example.com/chat/socket.io/?EIO=4&transport=polling")
 
 
 def test_a_missing_middleware_keeps_traefik_from_building_the_router() -> None:
@@ -269,17 +258,3 @@ def test_route_command_notes_the_string_prefix(tmp_path: Path) -> None:
     assert "traefik at IngressClass traefik: forward" in result.stdout
     assert "PathPrefix(`/socket.io`) is a string prefix: it also matches /socket.iox" in result.stdout
 
-
-def test_redirect_scheme_is_a_redirect_with_its_location() -> None:
-    redirect = """
-apiVersion: traefik.io/v1alpha1
-kind: Middleware
-metadata: {name: strip, namespace: web}
-spec:
-  redirectScheme: {scheme: https, permanent: true}
-"""
-    router = TraefikRouter(inventory(traefik_world(PREFIXED_ROUTE, extra=(redirect,))))
-    hop = router.route(Request(host="chat.example.com", path="/chat/socket.io/", scheme="http", port=80)).winner
-    assert hop is not None and hop.redirect is not None
-    assert (hop.redirect.status, hop.redirect.location) == (
-        301, "https://chat.example.com/chat/socket.io/?EIO=4&transport=polling")

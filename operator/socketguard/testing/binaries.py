@@ -578,8 +578,8 @@ def _substitute_unavailable_modules(workdir: Path, env: dict[str, str], progress
     listing = _run(step, ["go", "list", "-e", "-f", template, f"{_LEGO_MODULE}/providers/dns/...",
                           _HTTP_AUTH_MODULE], progress, cwd=workdir, env=env)
     broken = [line.split(" ! ")[0] for line in listing.splitlines() if " ! " in line]
-    providers = sorted({path.rsplit("/", 1)[1] for path in broken
-                        if path.startswith(f"{_LEGO_MODULE}/providers/dns/") and path.count("/") == 6})
+    providers = sorted({name for path in broken if path.startswith(f"{_LEGO_MODULE}/providers/dns/")
+                        and re.fullmatch(r"\w+", name := path.removeprefix(f"{_LEGO_MODULE}/providers/dns/"))})
     edits = []
     if providers:
         progress(f"lego DNS providers whose SDKs the module proxy lacks, left out: {', '.join(providers)}")
@@ -634,11 +634,15 @@ def _lego_without(workdir: Path, providers: Sequence[str], env: dict[str, str], 
     target = workdir / "_lego"
     _writable_copy(Path(info["Dir"]), target)
     listing = target / _LEGO_PROVIDERS
-    text = listing.read_text()
+    listing.write_text(without_dns_providers(listing.read_text(), providers))
+
+
+def without_dns_providers(source: str, providers: Sequence[str]) -> str:
+    """lego's generated provider list without the imports and `case`s of `providers`."""
     for name in providers:
-        text = re.sub(rf'\n\t"{re.escape(_LEGO_MODULE)}/providers/dns/{name}"', "", text)
-        text = re.sub(rf"\n\tcase [^\n]*:\n\t\treturn {name}\.NewDNSProvider\(\)", "", text)
-    listing.write_text(text)
+        source = re.sub(rf'\n\t"{re.escape(_LEGO_MODULE)}/providers/dns/{name}"', "", source)
+        source = re.sub(rf"\n\tcase [^\n]*:\n\t\treturn {name}\.NewDNSProvider\(\)", "", source)
+    return source
 
 
 # --- CRDs ------------------------------------------------------------------------------------------

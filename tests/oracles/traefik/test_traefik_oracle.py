@@ -28,12 +28,14 @@ from typing import Any
 import pytest
 
 from socketguard.engine.inventory import Inventory
+from socketguard.engine.objects import render_path
 from socketguard.engine.routing import Request
+from socketguard.engine.routing.decide import decide
 from socketguard.engine.routing.traefik import TraefikRouter
 from socketguard.testing import Cluster
 from socketguard.testing.binaries import oracle_binary
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "probe"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "probe"))
 from peer_harness import Peer, free_port, require_peers, start_socketio_server, stop_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.peers]
@@ -225,16 +227,19 @@ def generated_cases(seed: int) -> list[Case]:
 
 
 def model_verdict(router: TraefikRouter, case: Case) -> tuple[bool, str]:
-    """Whether the model says the handshake reaches a server that accepts it, and why."""
-    hop = router.route(Request(host=case.host, path=case.path, scheme="http", port=80)).winner
-    if hop is None:
-        return False, "no rule matches"
-    if not hop.delivers or not hop.backends or hop.backends[0].service is None:
-        return False, f"{hop.match_text}: redirect or no backend"
-    server_path = SERVERS[hop.backends[0].service.name.removeprefix("svc-")]
+    """Whether `socketguard route`'s decision reaches a server that accepts the handshake, and why."""
+    decisions = decide([router], Request(host=case.host, path=case.path, scheme="http", port=80))
+    if not decisions:
+        return False, "no entrance serves the host"
+    decision = decisions[0]
+    where = f"{decision.action} {decision.route} {render_path(decision.field or ())}"
+    service = decision.backends[0].service if decision.backends else None
+    if decision.action != "forward" or service is None or decision.upstream_path is None:
+        return False, where
+    path = decision.upstream_path.partition("?")[0]
     # a node server (addTrailingSlash on) handles paths starting with `<path>/`
-    accepted = hop.upstream_path.startswith(server_path + "/")
-    return accepted, f"{hop.match_text} -> {hop.backends[0].service.name} as {hop.upstream_path}"
+    accepted = path.startswith(SERVERS[service.name.removeprefix("svc-")] + "/")
+    return accepted, f"{where} -> {service.name} as {path}"
 
 
 def real_handshake(port: int, case: Case) -> tuple[bool, str]:
