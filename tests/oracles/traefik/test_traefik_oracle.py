@@ -56,6 +56,9 @@ MATCHERS = (
     "PathPrefix(`{p}`) && Header(`X-Canary`, `1`)",
     "PathPrefix(`{p}x`)",
     "pathprefix(`{p}`) && Method(`GET`)",
+    "PathPrefix(`{p}`) && Query(`transport`, `polling`)",
+    "PathPrefix(`{p}`) && HeaderRegexp(`Upgrade`, `(?i)websocket`)",
+    "PathPrefix(`{p}`) && (Query(`EIO`, `3`) || !Method(`POST`))",
 )
 MIDDLEWARES: tuple[dict[str, Any] | None, ...] = (
     None,

@@ -44,10 +44,17 @@ from socketguard.engine.models.ingress import HTTPIngressPath, Ingress
 from socketguard.engine.models.traefik import (
     TRAEFIK_GROUPS,
     TRAEFIK_LEGACY_GROUP,
+    AddPrefix,
     IngressRoute,
     Middleware,
     MiddlewareRef,
+    RedirectRegex,
+    RedirectScheme,
+    ReplacePath,
+    ReplacePathRegex,
     RouteService,
+    StripPrefix,
+    StripPrefixRegex,
 )
 from socketguard.engine.objects import FieldPath, ObjectRef, get_path
 from socketguard.engine.routing import Affinity, Backend, Entrance, Redirect, Request, RouteHop, RoutingResult
@@ -76,6 +83,7 @@ _GO_TEMPLATE = re.compile(r"\$(?:\$|\{(\w+)\}|(\w+))")
 
 
 Refusal = tuple[str, FieldPath]
+PathChange = StripPrefix | StripPrefixRegex | ReplacePath | ReplacePathRegex | AddPrefix
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,7 @@ class Step:
     """One middleware as it acts on a request: its kind, its spec, and where it is written."""
 
     kind: str  # stripPrefix, stripPrefixRegex, replacePath, replacePathRegex, addPrefix, redirect*
-    config: object
+    config: PathChange | RedirectScheme | RedirectRegex
     source: ObjectRef  # the Middleware
     path: FieldPath  # its field
     via: FieldPath  # the reference to it in the route object
@@ -142,65 +150,55 @@ def apply_steps(steps: tuple[Step, ...], request: Request) -> tuple[str, Step | 
     """(upstream path, the last step that changed it, the redirect that answers instead)."""
     path, changed = request.path, None
     for step in steps:
-        before = path
-        if step.kind in ("redirectScheme", "redirectRegex"):
-            redirect = _redirect(step, request, path)
+        if isinstance(step.config, RedirectScheme | RedirectRegex):
+            redirect = _redirect(step.config, step.via, request, path)
             if redirect is not None:
                 return path, changed, redirect
-        else:
-            path = _rewrite(step, path)
+            continue
+        before, path = path, _rewrite(step.config, path)
         if path != before:
             changed = step
     return path or "/", changed, None
 
 
-def _redirect(step: Step, request: Request, path: str) -> Redirect | None:
+def _redirect(config: RedirectScheme | RedirectRegex, via: FieldPath, request: Request, path: str) -> Redirect | None:
     """The redirect a redirectScheme (to another scheme) or a matching redirectRegex answers with."""
-    config = step.config
     # Traefik: 302 (307 for other methods than GET), permanent 301 (308)
     get = request.method.upper() == "GET"
-    status = (301 if get else 308) if getattr(config, "permanent", None) else (302 if get else 307)
+    status = (301 if get else 308) if config.permanent else (302 if get else 307)
     url = f"{request.scheme}://{request.host}{path}?{request.query_string}"
-    if step.kind == "redirectScheme":
-        scheme = getattr(config, "scheme", "https")
-        if request.scheme == scheme:
+    if isinstance(config, RedirectScheme):
+        if request.scheme == config.scheme:
             return None
-        port = getattr(config, "port", None)
-        authority = request.host + (f":{port}" if port and port not in ("80", "443") else "")
-        return Redirect(status, f"{scheme}://{authority}{path}?{request.query_string}", step.via)
-    pattern = compiled(getattr(config, "regex", ""))
+        port = f":{config.port}" if config.port and config.port not in ("80", "443") else ""
+        return Redirect(status, f"{config.scheme}://{request.host}{port}{path}?{request.query_string}", via)
+    pattern = compiled(config.regex)
     if pattern is None or pattern.search(url) is None:
         return None
-    location = pattern.sub(lambda m: _go_expand(getattr(config, "replacement", ""), m), url, count=1)
-    return Redirect(status, location, step.via)
+    return Redirect(status, pattern.sub(lambda m: _go_expand(config.replacement, m), url, count=1), via)
 
 
-def _rewrite(step: Step, path: str) -> str:
-    config = step.config
-    if step.kind == "stripPrefix":
-        for prefix in getattr(config, "prefixes", []):
-            if path.startswith(prefix):
-                return _ensure_slash(path[len(prefix):]) if path != prefix else ""
-        return path
-    if step.kind == "stripPrefixRegex":
-        for expression in getattr(config, "regex", []):
+def _rewrite(config: PathChange, path: str) -> str:
+    """The path after one path-changing middleware (an empty result is sent as `/`)."""
+    if isinstance(config, StripPrefix):
+        prefix = next((p for p in config.prefixes if path.startswith(p)), None)
+        return path if prefix is None else _ensure_slash(path[len(prefix):]) if path != prefix else ""
+    if isinstance(config, StripPrefixRegex):
+        for expression in config.regex:
             pattern = compiled(expression.strip())
             found = pattern.search(path) if pattern else None
             if found and found.group(0) and path.startswith(found.group(0)):
                 rest = path.replace(found.group(0), "", 1)
                 return _ensure_slash(rest) if rest else ""
         return path
-    if step.kind == "replacePath":
-        return str(getattr(config, "path", path))
-    if step.kind == "replacePathRegex":
-        pattern = compiled(getattr(config, "regex", "").strip())
+    if isinstance(config, ReplacePath):
+        return config.path
+    if isinstance(config, ReplacePathRegex):
+        pattern = compiled(config.regex.strip())
         if pattern is None or not pattern.search(path):
             return path
-        template = getattr(config, "replacement", "")
-        return pattern.sub(lambda found: _go_expand(template, found), path)
-    if step.kind == "addPrefix":
-        return str(getattr(config, "prefix", "")) + path
-    return path
+        return pattern.sub(lambda found: _go_expand(config.replacement, found), path)
+    return config.prefix + path
 
 
 def http_request(request: Request) -> HttpRequest:
@@ -379,13 +377,13 @@ class TraefikRouter:
             if ref in seen:
                 return (), (f"the middleware chain {ref} includes itself", via)
             return self._steps(spec.chain.middlewares, ref, ("spec", "chain", "middlewares"), seen | {ref}, via)
-        steps = []
-        for kind in ("stripPrefix", "stripPrefixRegex", "replacePath", "replacePathRegex", "addPrefix",
-                     "redirectScheme", "redirectRegex"):
-            config = getattr(spec, re.sub(r"([A-Z])", r"_\1", kind).lower())
-            if config is not None:
-                steps.append(Step(kind, config, ref, ("spec", kind), via))
-        return tuple(steps), None
+        configs: dict[str, PathChange | RedirectScheme | RedirectRegex | None] = {
+                   "stripPrefix": spec.strip_prefix, "stripPrefixRegex": spec.strip_prefix_regex,
+                   "replacePath": spec.replace_path, "replacePathRegex": spec.replace_path_regex,
+                   "addPrefix": spec.add_prefix, "redirectScheme": spec.redirect_scheme,
+                   "redirectRegex": spec.redirect_regex}
+        return tuple(Step(kind, config, ref, ("spec", kind), via) for kind, config in configs.items()
+                     if config is not None), None
 
     # -- the Router protocol ---------------------------------------------------------------
     def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
