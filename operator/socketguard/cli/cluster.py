@@ -26,6 +26,8 @@ CLUSTER_KINDS: tuple[tuple[str, str], ...] = (
     ("gateway.networking.k8s.io", "HTTPRoute"),
     ("gateway.networking.k8s.io", "ReferenceGrant"),
     ("networking.k8s.io", "Ingress"),
+    ("traefik.io", "IngressRoute"),
+    ("traefik.io", "Middleware"),
 )
 
 
