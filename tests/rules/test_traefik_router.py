@@ -68,6 +68,7 @@ def test_strip_prefix_that_removes_the_socket_path_is_sg102() -> None:
     assert sg102, findings
     assert where(sg102[0]) == ("IngressRoute", "web/chat", "spec.routes[0].middlewares[0]", "error")
     assert "as /" in sg102[0].message
+    assert any("Middlewares on spec.routes[0]" in fix and "stripPrefix" in fix for fix in sg102[0].fixes)
 
 
 def test_strip_prefix_that_keeps_the_socket_path_is_clean() -> None:
