@@ -259,3 +259,12 @@ def test_route_command_notes_the_string_prefix(tmp_path: Path) -> None:
     assert "traefik at IngressClass traefik: forward" in result.stdout
     assert "PathPrefix(`/socket.io`) is a string prefix: it also matches /socket.iox" in result.stdout
 
+
+
+def test_a_traefik_service_backend_is_not_a_missing_route() -> None:
+    weighted = INGRESS_ROUTE.replace("- {name: chat, port: 80}", "- {name: wrr, kind: TraefikService}")
+    findings = lint(traefik_world(weighted))
+    assert of(findings, "SG101") == []
+    hop = winner(traefik_world(weighted), "/socket.io/")
+    assert hop is not None and hop.delivers and hop.backends == ()
+    assert "TraefikService wrr: its backends are not modelled" in hop.assumptions

@@ -126,6 +126,7 @@ class TraefikRoute:
     match_text: str
     refused: Refusal | None = None  # why Traefik builds no router from it, and the field that says so
     assumptions: tuple[str, ...] = field(default=())
+    opaque_services: bool = False  # TraefikServices (weighted, mirroring): their backends are not modelled
 
 
 def _go_expand(template: str, found: re.Match[str]) -> str:
@@ -254,6 +255,7 @@ class TraefikRouter:
                 tls=_tls_only(view.spec.tls is not None, view.spec.entry_points),
                 entry_points=tuple(view.spec.entry_points),
                 steps=steps, services=_weighted(services), match_text=route.match, refused=refused,
+                opaque_services=any(service.kind != "Service" for service in route.services),
                 assumptions=(*_assumptions(expression, route.services), *_legacy_note(ref)),
             )
 
@@ -455,7 +457,7 @@ class TraefikRouter:
             rewrite_path=changed.via if changed else None,
             backends=tuple(self.backends(route)) if redirect is None else (),
             assumptions=route.assumptions + _rewrite_note(changed),
-            delivers=redirect is None and bool(route.services),
+            delivers=redirect is None and (bool(route.services) or route.opaque_services),
         )
 
     def refused_routes(self) -> Iterator[TraefikRoute]:
@@ -525,6 +527,8 @@ def _assumptions(expression: Expr | None, services: Sequence[RouteService]) -> I
     for service in services:
         if service.native_lb and service.sticky is not None:
             yield f"service {service.name} has nativeLB: the ClusterIP balances, so sticky.cookie has no effect"
+        if service.kind != "Service":
+            yield f"{service.kind} {service.name}: its backends are not modelled"
 
 
 def _legacy_note(ref: ObjectRef) -> tuple[str, ...]:
