@@ -36,6 +36,8 @@ def route_json(*args: str) -> tuple[int, dict[str, object]]:
      ("gateway.networking.k8s.io/v1", "Gateway", "mageagent", "adverant-gateway"), "spec.rules[0].matches[0]"),
     ("mageagent-ingress-nginx/broken", "ingress-nginx", ("networking.k8s.io/v1", "IngressClass", "", "nginx"),
      "spec.rules[0].http.paths[0]"),
+    ("mageagent-traefik/broken", "traefik", ("networking.k8s.io/v1", "IngressClass", "", "traefik"),
+     "spec.routes[0].match"),
 ])
 def test_each_router_answers_for_the_handshake_in_the_json_shape(example: str, router: str,
                                                                  entrance: tuple[str, ...], rule: str) -> None:

@@ -1,4 +1,4 @@
-"""The MageAgent situation behind ingress-nginx and Gateway API: broken has SG102, fixed has no error."""
+"""The MageAgent situation behind ingress-nginx, Gateway API and Traefik: broken has SG102, fixed has no error."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def lint(directory: Path) -> list[Finding]:
     [
         ("mageagent-ingress-nginx", "Ingress", "spec.rules[0].http.paths[0]"),
         ("mageagent-gateway-api", "HTTPRoute", "spec.rules[0]"),
+        ("mageagent-traefik", "IngressRoute", "spec.routes[0]"),
     ],
 )
 def test_broken_reports_the_path_mismatch_where_the_route_is(example: str, kind: str, field: str) -> None:
@@ -37,7 +38,7 @@ def test_broken_reports_the_path_mismatch_where_the_route_is(example: str, kind:
     assert "/mageagent/socket.io/" in errors[0].message and "/socket.io/" in errors[0].message
 
 
-@pytest.mark.parametrize("example", ["mageagent-ingress-nginx", "mageagent-gateway-api"])
+@pytest.mark.parametrize("example", ["mageagent-ingress-nginx", "mageagent-gateway-api", "mageagent-traefik"])
 def test_fixed_has_no_error(example: str) -> None:
     assert [f for f in lint(EXAMPLES / example / "fixed") if f.severity == Severity.ERROR] == []
 

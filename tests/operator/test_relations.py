@@ -109,3 +109,21 @@ def test_an_object_the_engine_would_reject_still_routes_its_changes() -> None:
     vs["spec"]["http"][0]["timeout"] = ["not", "a", "duration"]
     relations = relations_of(vs, service("web"))
     assert relations.affected([ObjectRef.of(vs)]) == refs(vs, service("web"))
+def _ingress_route(name: str, host: str, backend: str, middleware: str | None = None) -> dict[str, Any]:
+    route_spec: dict[str, Any] = {"match": f"Host(`{host}`) && PathPrefix(`/socket.io/`)",
+                                  "services": [{"name": backend, "port": 80}]}
+    if middleware:
+        route_spec["middlewares"] = [{"name": middleware}]
+    return {"apiVersion": "traefik.io/v1alpha1", "kind": "IngressRoute",
+            "metadata": {"name": name, "namespace": "demo"}, "spec": {"routes": [route_spec]}}
+
+
+def test_an_ingress_route_joins_its_services_middlewares_and_host() -> None:
+    strip = {"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware",
+             "metadata": {"name": "strip", "namespace": "demo"}, "spec": {"stripPrefix": {"prefixes": ["/a"]}}}
+    ingress_route = _ingress_route("a", "app.example.com", "a-svc", middleware="strip")
+    same_host = route("vs", host="app.example.com")
+    objects = [server("a"), service("a-svc", app="a"), ingress_route, strip, same_host, server("x")]
+    relations = relations_of(*objects)
+    assert relations.affected([ObjectRef.of(ingress_route)]) == refs(*objects[:-1])
+    assert ObjectRef.of(ingress_route) in relations.affected([ObjectRef.of(strip)])

@@ -108,8 +108,12 @@ def start_socketio_server(
     cors_origins: Sequence[str] = (),
     namespaces: Sequence[str] = (),
     extra: Sequence[str] = (),
+    prefix: Sequence[str] = (),
 ) -> Peer:
-    """Start the node or python peer; it prints `listening <port>` once it accepts connections."""
+    """Start the node or python peer; it prints `listening <port>` once it accepts connections.
+
+    `prefix` runs it through another command (`ip netns exec NAME` for a test's network namespace).
+    """
     arguments = ["--path", path, *extra]
     for origin in cors_origins:
         arguments += ["--cors-origin", origin]
@@ -126,7 +130,8 @@ def start_socketio_server(
     log = log_dir / f"{label}.log"
     out = log_dir / f"{label}.out"
     with out.open("wb") as stdout, log.open("wb") as stderr:
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=NODE_DIR if stack == "node" else REPO)
+        process = subprocess.Popen([*prefix, *command], stdout=stdout, stderr=stderr,
+                                   cwd=NODE_DIR if stack == "node" else REPO)
     port = _wait_for_port_line(process, out, log, label)
     return Peer(label, process, port, log)
 

@@ -23,6 +23,7 @@ from socketguard.testing.binaries import (
     _wrapper_go_mod,
     cache_dir,
     missing_artifacts,
+    without_dns_providers,
 )
 from socketguard.testing.certs import CertificateAuthority
 
@@ -153,6 +154,20 @@ def test_cache_dir_follows_the_override_and_reports_missing_artifacts(
     assert find_toolset() is None
     assert "kube-apiserver" in missing_artifacts()
     assert "crds/policyreport.yaml" in missing_artifacts()
+    assert {"traefik", "crds/traefik.yaml"} <= set(missing_artifacts())
+
+
+def test_lego_provider_list_without_the_providers_the_proxy_lacks() -> None:
+    source = (
+        'import (\n\t"github.com/go-acme/lego/v5/providers/dns/baiducloud"\n'
+        '\t"github.com/go-acme/lego/v5/providers/dns/ucloud"\n)\n\n'
+        'func NewDNSChallengeProviderByName(name string) (challenge.Provider, error) {\n\tswitch name {\n'
+        '\tcase "baiducloud":\n\t\treturn baiducloud.NewDNSProvider()\n'
+        '\tcase "ucloud":\n\t\treturn ucloud.NewDNSProvider()\n\t}\n}\n'
+    )
+    edited = without_dns_providers(source, ["ucloud"])
+    assert "ucloud" not in edited.replace("baiducloud", "")
+    assert 'case "baiducloud":\n\t\treturn baiducloud.NewDNSProvider()' in edited
 
 
 def test_failed_step_names_the_step_and_the_output() -> None:

@@ -30,6 +30,9 @@ Explicit groups, resources and verbs only: no wildcards, and never Secrets or Co
 - apiGroups: ["keda.sh"]
   resources: ["scaledobjects"]
   verbs: ["get", "list", "watch"]
+- apiGroups: ["traefik.io"]
+  resources: ["ingressroutes", "middlewares"]
+  verbs: ["get", "list", "watch"]
 {{- end }}
 
 {{/* Cluster-scoped reads: namespace labels (socketguard.io/enforce) and which optional CRDs exist. */}}

@@ -29,6 +29,8 @@ CLUSTER_KINDS: tuple[tuple[str, str], ...] = (
     ("networking.k8s.io", "Ingress"),
     ("argoproj.io", "Rollout"),
     ("keda.sh", "ScaledObject"),
+    ("traefik.io", "IngressRoute"),
+    ("traefik.io", "Middleware"),
 )
 
 

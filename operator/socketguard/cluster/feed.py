@@ -32,6 +32,7 @@ T = TypeVar("T")
 CONDITION_TYPE = "SocketRouteReady"
 ISTIO_GROUP = "networking.istio.io"
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+TRAEFIK_GROUP = "traefik.io"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
@@ -68,6 +69,8 @@ INPUT_KINDS: tuple[WatchedKind, ...] = (
                 crd=True),
     WatchedKind(("rollouts.argoproj.io",), "argoproj.io", "Rollout", "rollouts", crd=True),
     WatchedKind(("scaledobjects.keda.sh",), "keda.sh", "ScaledObject", "scaledobjects", crd=True),
+    WatchedKind((f"ingressroutes.{TRAEFIK_GROUP}",), TRAEFIK_GROUP, "IngressRoute", "ingressroutes", crd=True),
+    WatchedKind((f"middlewares.{TRAEFIK_GROUP}",), TRAEFIK_GROUP, "Middleware", "middlewares", crd=True),
 )
 NAMESPACES = WatchedKind(("", "v1", "namespaces"), "", "Namespace", "namespaces")
 CRDS = WatchedKind(("apiextensions.k8s.io", "v1", "customresourcedefinitions"), "apiextensions.k8s.io",

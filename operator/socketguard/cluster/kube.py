@@ -32,6 +32,7 @@ PLURALS = {
     "Event": "events", "PolicyReport": "policyreports", "Report": "reports",
     "Ingress": "ingresses", "HTTPRoute": "httproutes", "ReferenceGrant": "referencegrants",
     "Rollout": "rollouts", "ScaledObject": "scaledobjects",
+    "IngressRoute": "ingressroutes", "Middleware": "middlewares",
 }
 
 

@@ -27,8 +27,10 @@ from urllib.parse import urlsplit
 from socketguard import ANNOTATION_PREFIX
 from socketguard.engine.models import WORKLOAD_GROUPS
 from socketguard.engine.models.argo import POD_TEMPLATE_HASH
+from socketguard.engine.models.traefik import TRAEFIK_GROUPS
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing.hosts import host_matches, in_cluster_service, service_of_host
+from socketguard.engine.routing.traefik_rules import RuleError, hosts, parse
 
 Link = tuple[str, Hashable]
 GroupKind = tuple[str, str]
@@ -58,6 +60,8 @@ POLICY_SERVICE = "policy-service"  # the Service a DestinationRule's host names:
 SCALES = "scales"  # an HPA's or KEDA ScaledObject's target: (namespace, kind, name)
 TEMPLATE_FROM = "template-from"  # a Rollout's `workloadRef`: (namespace, kind, name)
 GRANT = "grant"  # a ReferenceGrant lets routes of one namespace into its own: (from ns, to ns)
+ROUTE_MIDDLEWARE = "route-middleware"  # a Traefik route runs this Middleware: (namespace, name)
+MIDDLEWARE = "middleware"  # a Traefik Middleware's identity: (namespace, name)
 
 HOST_RELATIONS = frozenset({ROUTE_HOST, CLIENT_HOST, POLICY_HOST, GATEWAY_HOST})
 # Pairs of relations whose values meet (equal values; for HOST_RELATIONS, matching hosts).
@@ -65,7 +69,7 @@ MEETS: frozenset[tuple[str, str]] = frozenset({
     (ROUTE_SERVICE, SERVICE), (CLIENT_SERVICE, SERVICE), (POLICY_SERVICE, SERVICE),
     (CLIENT_SERVICE, ROUTE_SERVICE), (POLICY_SERVICE, ROUTE_SERVICE),
     (ROUTE_GATEWAY, GATEWAY), (SCALES, WORKLOAD), (TEMPLATE_FROM, WORKLOAD), (CLIENT_PIN, WORKLOAD_NAME),
-    (CROSS_NAMESPACE, GRANT),
+    (CROSS_NAMESPACE, GRANT), (ROUTE_MIDDLEWARE, MIDDLEWARE),
     (ROUTE_HOST, ROUTE_HOST), (ROUTE_HOST, CLIENT_HOST), (ROUTE_HOST, POLICY_HOST), (ROUTE_HOST, GATEWAY_HOST),
     (CLIENT_HOST, GATEWAY_HOST),  # a browser enters through the Gateway serving its host
 })
@@ -124,6 +128,28 @@ def ingress_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
         backends.append(_dict(spec.get("defaultBackend")))
     for backend in backends:
         yield from _backend_links(ns, _dict(backend.get("service")))
+
+
+def ingress_route_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
+    """Traefik IngressRoute: the hosts its `match` rules name (any host when one names none or
+    does not parse), the Services and the Middlewares of each route."""
+    ns = ref.namespace
+    for route in map(_dict, _list(_dict(raw.get("spec")).get("routes"))):
+        try:
+            named = hosts(parse(_text(route.get("match"))))
+        except RuleError:
+            named = []
+        for host in named or ["*"]:
+            yield ROUTE_HOST, host.lower()
+        for service in map(_dict, _list(route.get("services"))):
+            yield from _backend_links(ns, service)
+        for middleware in map(_dict, _list(route.get("middlewares"))):
+            if _text(middleware.get("name")):
+                yield ROUTE_MIDDLEWARE, (_text(middleware.get("namespace")) or ns, _text(middleware.get("name")))
+
+
+def middleware_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
+    yield MIDDLEWARE, (ref.namespace, ref.name)
 
 
 def istio_gateway_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
@@ -208,6 +234,8 @@ EDGES: dict[GroupKind, EdgeFunction] = {
     (ISTIO, "DestinationRule"): destination_rule_links,
     ("autoscaling", "HorizontalPodAutoscaler"): autoscaler_links,
     ("keda.sh", "ScaledObject"): autoscaler_links,  # KEDA's kind defaults to Deployment
+    **{(group, "IngressRoute"): ingress_route_links for group in TRAEFIK_GROUPS},
+    **{(group, "Middleware"): middleware_links for group in TRAEFIK_GROUPS},
 }
 ROLES: dict[GroupKind, Role] = {
     (ISTIO, "VirtualService"): "route",
@@ -221,6 +249,8 @@ ROLES: dict[GroupKind, Role] = {
     (ISTIO, "DestinationRule"): "policy",
     ("autoscaling", "HorizontalPodAutoscaler"): "scaler",
     ("keda.sh", "ScaledObject"): "scaler",
+    **{(group, "IngressRoute"): "route" for group in TRAEFIK_GROUPS},
+    **{(group, "Middleware"): "policy" for group in TRAEFIK_GROUPS},
 }
 
 

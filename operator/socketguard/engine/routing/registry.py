@@ -14,6 +14,7 @@ from socketguard.engine.routing import Router
 from socketguard.engine.routing.gatewayapi import GatewayAPIRouter
 from socketguard.engine.routing.ingress_nginx import IngressNginxRouter
 from socketguard.engine.routing.istio import IstioRouter
+from socketguard.engine.routing.traefik import TraefikRouter
 
 RouterFactory = Callable[[Inventory], Router]
 
@@ -21,6 +22,7 @@ _FACTORIES: list[RouterFactory] = [
     IstioRouter,
     GatewayAPIRouter,
     IngressNginxRouter,
+    TraefikRouter,
 ]
 
 

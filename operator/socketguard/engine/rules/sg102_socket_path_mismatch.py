@@ -134,6 +134,9 @@ def _rewrite_fix(router: str, match_text: str, server_path: str, arrives: str, r
     if router == "gateway-api":
         return (f"or rewrite at the route: a URLRewrite filter on {rule} so that {arrives} arrives as {wanted} "
                 f"(ReplacePrefixMatch: {server_path.rstrip('/')})")
+    if router == "traefik":
+        return (f"or change the route's Middlewares on {rule} (stripPrefix, replacePathRegex, addPrefix) so that "
+                f"{arrives} arrives as {wanted}")
     return (f"or change the route's rewrite (nginx.ingress.kubernetes.io/rewrite-target) so that {arrives} "
             f"arrives as {wanted}")
 
@@ -148,6 +151,9 @@ def _route_fixes(ctx: Context, hop: RouteHop, server: ServerSpec, arrives: str) 
     if hop.router == GATEWAY_API:
         return [f"rewrite the socket route to the server's path, not to {arrives}: a URLRewrite filter with "
                 f"`ReplacePrefixMatch: {server.path.rstrip('/')}` on {rule}, or remove its URLRewrite filter"]
+    if hop.router == "traefik":
+        return [f"change the route's Middlewares on {rule} (stripPrefix, replacePathRegex, addPrefix) so that the "
+                f"handshake arrives as {wanted}, not {arrives}, or remove the Middleware that strips it"]
     location = _ingress_path(ctx, hop)
     written = location.path if location else "the socket path"
     alone = f"move `{written}` to an Ingress of its own"

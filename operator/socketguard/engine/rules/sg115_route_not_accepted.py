@@ -1,4 +1,4 @@
-"""The Gateway API implementation reports that a socket route is not accepted or its references do not resolve.
+"""The router refuses a socket route: not accepted, references that do not resolve, a rule that does not parse.
 
 What it checks
 --------------
@@ -10,6 +10,11 @@ refused the route: wrong listener, hostname, namespace not allowed, ...) and
 has no ReferenceGrant, ...) on HTTPRoutes that carry Socket.IO traffic, with the
 implementation's own reason and message.
 
+Traefik refuses a router without writing a status: an IngressRoute route (or a `traefik` Ingress
+path) whose rule does not parse, whose `kind` is not `Rule`, or that names a Middleware that does
+not exist builds no router at all. SocketGuard reports those that name a `socket.io` path or send
+to an annotated server.
+
 Why it matters
 --------------
 The implementation has the last word: whatever the route says, a route that is not accepted
@@ -18,7 +23,9 @@ implementation's terms; a static check can only approximate it.
 
 How to fix
 ----------
-Read the condition's reason (`NotAllowedByListeners`, `NoMatchingListenerHostname`,
+For Traefik, correct the rule (for example Host(`h`) && PathPrefix(`/socket.io/`)) or create the
+Middleware (in the route's namespace unless `allowCrossNamespace` is on). For Gateway API, read
+the condition's reason (`NotAllowedByListeners`, `NoMatchingListenerHostname`,
 `BackendNotFound`, `RefNotPermitted`, ...) and fix the route or the Gateway:
 
 ```yaml
@@ -42,7 +49,9 @@ from collections.abc import Iterator
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.models.gatewayapi import GATEWAY_API_GROUP, HTTPRoute
-from socketguard.engine.objects import ObjectRef
+from socketguard.engine.objects import ObjectRef, render_path
+from socketguard.engine.routing.matching import socket_segment
+from socketguard.engine.routing.traefik import TraefikRouter
 from socketguard.engine.rules.base import Admission, Rule
 
 RULE = Rule.define(__doc__, code="SG115", name="route-not-accepted", severity=Severity.ERROR,
@@ -64,6 +73,22 @@ def check(ctx: Context) -> Iterator[Finding]:
             for index, condition in enumerate(parent.conditions):
                 if condition.get("type") in _WATCHED and condition.get("status") == "False":
                     yield _finding(ref, parent_index, index, parent.parent_ref.name, condition)
+    yield from _traefik_refusals(ctx)
+
+
+def _traefik_refusals(ctx: Context) -> Iterator[Finding]:
+    router = ctx.router_of(TraefikRouter)
+    servers = ctx.contracts.servers
+    for route in router.refused_routes():
+        assert route.refused is not None
+        reaches = {w for backend in router.backends(route) for w in backend.workloads if w in servers}
+        if socket_segment(route.rule) is None and "socket.io" not in route.rule.lower() and not reaches:
+            continue
+        reason, path = route.refused
+        where = f"{route.ref} {render_path(route.rule_path)}"
+        yield RULE.finding(route.ref, path, f"Traefik builds no router from {where}: {reason}, so it carries no "
+                           "Socket.IO traffic",
+                           fixes=("correct the rule or create the Middleware it names",), related=sorted(reaches))
 
 
 def _socket_routes(ctx: Context) -> set[ObjectRef]:
