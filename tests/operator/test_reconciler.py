@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from kubernetes.client import Configuration
 from sg_objects import mageagent, route, server, service
 
@@ -11,6 +12,7 @@ from socketguard.cluster.feed import Feed
 from socketguard.cluster.kube import Kube
 from socketguard.controller.reconciler import Reconciler
 from socketguard.controller.writers import Writers
+from socketguard.engine import trace
 from socketguard.engine.analysis import analyze
 from socketguard.engine.objects import ObjectRef
 
@@ -35,7 +37,7 @@ VIRTUAL_SERVICE = ObjectRef("networking.istio.io/v1", "VirtualService", "mageage
 
 def test_the_broken_example_marks_the_server_and_its_route_false() -> None:
     sg = reconciler(*mageagent())
-    outcomes = [sg.evaluate(unit) for unit in sg.units(set(sg.dirty))]
+    outcomes = [sg.evaluator.evaluate(unit) for unit in sg.evaluator.units(set(sg.dirty))]
     conditions = {ref: c for o in outcomes for ref, c in o.conditions.items()}
     assert set(conditions) == {DEPLOYMENT, VIRTUAL_SERVICE}
     for condition in conditions.values():
@@ -45,7 +47,7 @@ def test_the_broken_example_marks_the_server_and_its_route_false() -> None:
 
 def test_the_fixed_route_is_true() -> None:
     sg = reconciler(*mageagent("fixed-by-rewrite"))
-    outcomes = [sg.evaluate(unit) for unit in sg.units(set(sg.dirty))]
+    outcomes = [sg.evaluator.evaluate(unit) for unit in sg.evaluator.units(set(sg.dirty))]
     assert {c.status for o in outcomes for c in o.conditions.values()} == {"True"}
     assert VIRTUAL_SERVICE in {ref for o in outcomes for ref in o.clean}
 
@@ -53,7 +55,7 @@ def test_the_fixed_route_is_true() -> None:
 def test_the_operator_finds_what_the_engine_finds_on_the_whole_inventory() -> None:
     objects = [*mageagent(), server("a", path="/ws"), service("a"), route("a"), server("b"), service("b"), route("b")]
     sg = reconciler(*objects)
-    outcomes = [sg.evaluate(unit) for unit in sg.units(set(sg.dirty))]
+    outcomes = [sg.evaluator.evaluate(unit) for unit in sg.evaluator.units(set(sg.dirty))]
     by_parts = sorted((f.key, f.message) for o in outcomes for fs in o.by_subject.values() for f in fs)
     whole = sorted((f.key, f.message) for f in analyze(sg.feed.inventory))
     assert by_parts == whole and whole
@@ -63,13 +65,13 @@ def test_a_change_reevaluates_only_its_part() -> None:
     sg = reconciler(server("a"), service("a"), route("a"), server("b"), service("b"), route("b"))
     sg.dirty.clear()
     sg.feed.apply(route("a", prefix="/api/socket.io/"))
-    units = sg.units(set(sg.dirty))
+    units = sg.evaluator.units(set(sg.dirty))
     assert [sorted(r.name for r in u.evaluated) for u in units] == [["a", "a", "a"]]
 
 
 def test_without_istio_servers_are_unknown() -> None:
     sg = reconciler(server("a"), service("a"), istio=False)
-    outcomes = [sg.evaluate(unit) for unit in sg.units(set(sg.dirty))]
+    outcomes = [sg.evaluator.evaluate(unit) for unit in sg.evaluator.units(set(sg.dirty))]
     conditions = [c for o in outcomes for c in o.conditions.values()]
     assert [(c.status, c.reason) for c in conditions] == [("Unknown", "RoutingNotEvaluated")]
 
@@ -77,7 +79,7 @@ def test_without_istio_servers_are_unknown() -> None:
 def test_an_apply_of_many_objects_is_one_evaluation_per_part() -> None:
     objects = [obj for i in range(17) for obj in (server(f"s{i}"), service(f"s{i}"), route(f"s{i}"))]
     sg = reconciler(*objects[:-1])  # 50 objects: 16 whole pairs and one without its route
-    units = sg.units(set(sg.dirty))
+    units = sg.evaluator.units(set(sg.dirty))
     assert len(units) == 17
     assert sorted(len(u.evaluated) for u in units) == [2] + [3] * 16
 
@@ -97,5 +99,22 @@ def test_a_deleted_route_reevaluates_its_former_server() -> None:
     sg.feed.delete(route("a"))
     changed = set(sg.dirty)
     assert {r.kind for r in changed} == {"VirtualService", "Service"}
-    evaluated = set().union(*(u.evaluated for u in sg.units(changed)))
+    evaluated = set().union(*(u.evaluated for u in sg.evaluator.units(changed)))
     assert ObjectRef("apps/v1", "Deployment", "demo", "a") in evaluated
+
+
+def test_an_evaluation_routes_its_unit_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Servers and the routes to them come from the engine run that found the findings."""
+    built: list[int] = []
+    build = trace.build_traces
+
+    def counted(*args: Any, **kwargs: Any) -> trace.TraceSet:
+        built.append(1)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(trace, "build_traces", counted)
+    sg = reconciler(*mageagent(), server("a", path="/ws"), service("a"), route("a"))
+    units = sg.evaluator.units(set(sg.dirty))
+    evaluations = [sg.evaluator.evaluate(unit) for unit in units]
+    assert len(units) == 2 and all(e.conditions for e in evaluations)
+    assert len(built) == len(units)

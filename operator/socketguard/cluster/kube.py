@@ -19,6 +19,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from socketguard.cluster import metrics
+from socketguard.cluster.retry import Backoff
 from socketguard.engine.objects import ObjectRef
 
 JSON_PATCH = "application/json-patch+json"
@@ -38,6 +39,18 @@ class KubeError(RuntimeError):
     def __init__(self, method: str, path: str, status: int, text: str) -> None:
         super().__init__(f"{method} {path}: HTTP {status}: {text[:300]}")
         self.status = status
+
+
+# What a call to the API server can raise: an answer with an error status, or no answer at all.
+API_ERRORS: tuple[type[BaseException], ...] = (KubeError, OSError, aiohttp.ClientError, asyncio.TimeoutError)
+
+
+def transient(error: BaseException) -> bool:
+    """Worth retrying: the API server was unreachable or overloaded. A 404 (object or namespace
+    gone), 403 or 422 will not change by asking again; the next change re-evaluates anyway."""
+    if isinstance(error, KubeError):
+        return error.status >= 500 or error.status in (409, 429)
+    return isinstance(error, OSError | aiohttp.ClientError | asyncio.TimeoutError)
 
 
 def load_configuration(kubeconfig: str | None = None) -> k8s_client.Configuration:
@@ -115,6 +128,7 @@ class Kube:
         data = None if body is None else json.dumps(body)
         headers = self._headers(content_type or ("application/json" if data else None))
         session = await self._get_session()
+        backoff = Backoff(first=0.5, cap=8.0)
         for attempt in range(_ATTEMPTS):
             async with self._limit:
                 if method != "GET":
@@ -127,7 +141,7 @@ class Kube:
             # The API server asks to come back (429, or 5xx while it restarts): a short wait.
             if status not in _RETRYABLE or attempt == _ATTEMPTS - 1:
                 raise KubeError(method, path, status, text)
-            await asyncio.sleep(min(0.5 * 2 ** attempt, 8.0))
+            await backoff.wait()
         raise AssertionError("unreachable")
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:

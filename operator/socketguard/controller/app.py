@@ -19,7 +19,8 @@ from socketguard.cluster.feed import INPUT_KINDS, Feed, inline_handlers, observe
 from socketguard.cluster.kube import Kube, KubeError, bearer_header, collection_path, load_configuration
 from socketguard.cluster.metrics import HealthServer
 from socketguard.controller.probes import ProbeSettings, start_prober, stop_prober
-from socketguard.controller.reconciler import Reconciler, Settings
+from socketguard.controller.reconciler import Reconciler
+from socketguard.controller.settings import Settings
 from socketguard.controller.writers import MANAGED_SELECTOR, REPORT_KINDS, Writers
 from socketguard.engine.objects import ObjectRef
 
