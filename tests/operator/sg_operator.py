@@ -25,15 +25,21 @@ OPERATOR_NAMESPACE = "socketguard-system"
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def operator_kubeconfig(cluster: Cluster) -> Path:
-    """A kubeconfig for a ServiceAccount that has exactly the operator's ClusterRole."""
+def operator_kubeconfig(cluster: Cluster, *, peering: bool = True) -> Path:
+    """A kubeconfig for a ServiceAccount that has exactly the operator's ClusterRole; with
+    `peering`, kopf's peering CRDs and object are installed as the chart does."""
     role = yaml.safe_load(RBAC_FILE.read_text())
     cluster.apply(role)
+    if peering:
+        install_peering(cluster)
+    return cluster.service_account_kubeconfig(OPERATOR_NAMESPACE, "socketguard-operator",
+                                              cluster_roles=[role["metadata"]["name"]])
+
+
+def install_peering(cluster: Cluster) -> None:
     cluster.kubectl("apply", "-f", str(PEERING_CRDS))
     cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(PEERING_CRDS), timeout=90)
     cluster.kubectl("apply", "-f", str(PEERING))
-    return cluster.service_account_kubeconfig(OPERATOR_NAMESPACE, "socketguard-operator",
-                                              cluster_roles=[role["metadata"]["name"]])
 
 
 class OperatorProcess:
@@ -82,13 +88,19 @@ class OperatorProcess:
         return True
 
     def ready(self) -> bool:
+        return self.readyz()[0] == 200
+
+    def readyz(self) -> tuple[int, str]:
+        """Status and body of /readyz (0 when it does not answer)."""
         if self.process is not None and self.process.poll() is not None:
             raise RuntimeError(f"operator exited with {self.process.returncode}:\n{self.log()}")
         try:
             with _OPENER.open(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as response:
-                return bool(response.status == 200)
-        except (OSError, urllib.error.HTTPError):
-            return False
+                return int(response.status), response.read().decode()
+        except urllib.error.HTTPError as error:
+            return int(error.code), error.read().decode()
+        except OSError:
+            return 0, ""
 
     def metrics(self) -> dict[str, float]:
         """Sums of the operator's own counters by metric name (labels summed)."""

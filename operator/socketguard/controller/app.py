@@ -21,6 +21,7 @@ from socketguard.cluster.metrics import HealthServer
 from socketguard.controller.probes import ProbeSettings, start_prober, stop_prober
 from socketguard.controller.reconciler import Reconciler
 from socketguard.controller.settings import Settings
+from socketguard.controller.waiting import Peering, Waiting
 from socketguard.controller.writers import MANAGED_SELECTOR, REPORT_KINDS, Writers
 from socketguard.engine.objects import ObjectRef
 
@@ -113,8 +114,12 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> None:
     settings = Settings(debounce=options.debounce, max_delay=options.max_delay,
                         namespaces=frozenset(options.namespaces))
     reconciler = Reconciler(feed, kube, Writers(kube, options.instance), settings)
-    health = HealthServer(options.health_host, options.health_port, lambda: reconciler.ready)
+    priority = options.priority if options.priority is not None else random.randint(1, 1_000_000)
+    waiting = Waiting(kube, Peering(options.peering, options.standalone, priority, options.namespaces),
+                      lambda: reconciler.ready)
+    health = HealthServer(options.health_host, options.health_port, lambda: reconciler.ready, lambda: waiting.reason)
     await health.start()
+    waiting_task = asyncio.create_task(waiting.run(), name="socketguard waiting")
     admission = _admission_server(feed, options)
     if admission is not None:
         await admission.start()
@@ -126,14 +131,15 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> None:
             clusterwide=not options.namespaces,
             namespaces=list(options.namespaces),
             standalone=options.standalone,
-            priority=options.priority if options.priority is not None else random.randint(1, 1_000_000),
+            priority=priority,
             peering_name=options.peering,
             stop_flag=stop,
         )
     finally:
-        loop_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await loop_task
+        for task in (loop_task, waiting_task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if admission is not None:
             await admission.stop()
         await stop_prober(probe_task)
