@@ -8,10 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sg_objects import mageagent
+from sg_objects import mageagent, route, server, service
 from sg_operator import PEERING_CRDS, OperatorProcess, condition, install_peering, operator_kubeconfig
 
-from socketguard.testing import ControlPlane, find_toolset, wait_for
+from socketguard.controller.verdict import condition_for
+from socketguard.engine.analysis import analyze
+from socketguard.engine.inventory import Inventory
+from socketguard.engine.objects import ObjectRef
+from socketguard.testing import Cluster, ControlPlane, find_toolset, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -83,3 +87,45 @@ def test_a_standalone_replica_needs_no_peering(bare: ControlPlane, tmp_path: Pat
         assert "waiting for peering" not in process.log()
     finally:
         process.stop()
+
+
+def test_a_replica_resumed_by_peering_forgets_what_was_deleted_while_it_was_paused(
+        control_plane: Cluster, kube_namespace: str, tmp_path: Path) -> None:
+    ns = kube_namespace
+    kubeconfig = operator_kubeconfig(control_plane)
+    objects = {"server": server("api", ns, path="/ws"), "service": service("api", ns), "route": route("api", ns)}
+    control_plane.apply(_fresh(list(objects.values())))
+    first = OperatorProcess(kubeconfig, tmp_path, "--priority", "100").start()
+    twin = None
+    try:
+        wait_for(lambda: (condition(control_plane, "deployment", ns, "api") or {}).get("reason") ==
+                 "SocketPathMismatch", timeout=30, what="the mismatch verdict")
+        # A replica of the same priority: kopf pauses both, and each says so on /readyz.
+        twin = OperatorProcess(kubeconfig, tmp_path, "--priority", "100").launch()
+        for replica in (first, twin):
+            wait_for(lambda r=replica: "standing by" in r.readyz()[1], timeout=30, what="paused replicas say so")
+        assert first.readyz()[0] == 503
+
+        # Deleted while nobody watches: no DELETED event will ever reach the first replica.
+        control_plane.kubectl("delete", "virtualservice", "api", "-n", ns)
+        began = time.monotonic()
+        twin.stop()
+        wanted = _verdict_of_a_fresh_analysis([objects["server"], objects["service"]],
+                                              ObjectRef("apps/v1", "Deployment", ns, "api"))
+        assert wanted != "SocketPathMismatch"
+        wait_for(lambda: (condition(control_plane, "deployment", ns, "api") or {}).get("reason") == wanted,
+                 timeout=60, what=f"the resumed replica's verdict without the deleted route ({wanted})")
+        print(f"\nresumed replica converged {time.monotonic() - began:.1f} s after the twin was told to stop")
+        assert first.ready()
+        assert "forgot 1 objects deleted while the watches were down: VirtualService" in first.log()
+    finally:
+        first.stop()
+        if twin is not None:
+            twin.stop()
+
+
+def _verdict_of_a_fresh_analysis(objects: list[dict], ref: ObjectRef) -> str:  # type: ignore[type-arg]
+    inventory = Inventory()
+    for obj in objects:
+        inventory.add(obj)
+    return condition_for(ref, analyze(inventory)).reason

@@ -18,6 +18,7 @@ from kubernetes.config import ConfigException
 from socketguard.cluster.feed import INPUT_KINDS, Feed, inline_handlers, observe
 from socketguard.cluster.kube import Kube, KubeError, bearer_header, collection_path, load_configuration
 from socketguard.cluster.metrics import HealthServer
+from socketguard.cluster.resync import Resync
 from socketguard.controller.probes import ProbeSettings, start_prober, stop_prober
 from socketguard.controller.reconciler import Reconciler
 from socketguard.controller.settings import Settings
@@ -119,7 +120,8 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> None:
                       lambda: reconciler.ready)
     health = HealthServer(options.health_host, options.health_port, lambda: reconciler.ready, lambda: waiting.reason)
     await health.start()
-    waiting_task = asyncio.create_task(waiting.run(), name="socketguard waiting")
+    background = [asyncio.create_task(waiting.run(), name="socketguard waiting"),
+                  asyncio.create_task(Resync(feed, kube, options.namespaces).run(), name="socketguard resync")]
     admission = _admission_server(feed, options)
     if admission is not None:
         await admission.start()
@@ -136,7 +138,7 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> None:
             stop_flag=stop,
         )
     finally:
-        for task in (loop_task, waiting_task):
+        for task in (loop_task, *background):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -161,7 +163,7 @@ async def cleanup(options: Options) -> tuple[int, int]:
     conditions = reports = 0
     try:
         for watched in INPUT_KINDS:
-            api_version = await _served_version(kube, watched.group, watched.selector)
+            api_version = await kube.served_version(watched.group, watched.version)
             if api_version is None:
                 continue
             for namespace in namespaces:
@@ -188,17 +190,3 @@ async def cleanup(options: Options) -> tuple[int, int]:
     finally:
         await kube.close()
     return conditions, reports
-
-
-async def _served_version(kube: Kube, group: str, selector: Sequence[str]) -> str | None:
-    if len(selector) == 3:
-        return f"{group}/{selector[1]}" if group else selector[1]
-    try:
-        found = await kube.get(f"/apis/{group}")
-    except KubeError as error:
-        if error.status == 404:
-            return None
-        raise
-    preferred = (found or {}).get("preferredVersion") or {}
-    version = preferred.get("groupVersion")
-    return str(version) if version else None
