@@ -62,3 +62,15 @@ def test_rounds_repeat_work_left_undone_without_a_wakeup_and_then_wait_for_one()
         loop.cancel()
 
     asyncio.run(scenario())
+
+
+def test_what_is_worth_retrying() -> None:
+    from socketguard.cluster.kube import KubeError, transient
+
+    def answer(status: int) -> KubeError:
+        return KubeError("PATCH", "/apis/apps/v1/namespaces/demo/deployments/api/status", status, "")
+
+    # A restarted API server refuses (401/403) until its caches are filled; overloaded: 429, 5xx.
+    assert all(transient(answer(status)) for status in (401, 403, 409, 429, 500, 503))
+    assert not any(transient(answer(status)) for status in (400, 404, 422))
+    assert transient(ConnectionRefusedError()) and not transient(ValueError())

@@ -48,10 +48,13 @@ API_ERRORS: tuple[type[BaseException], ...] = (KubeError, OSError, aiohttp.Clien
 
 
 def transient(error: BaseException) -> bool:
-    """Worth retrying: the API server was unreachable or overloaded. A 404 (object or namespace
-    gone), 403 or 422 will not change by asking again; the next change re-evaluates anyway."""
+    """Worth retrying: the API server was unreachable, overloaded or just restarted. A freshly
+    started API server answers 401/403 until its authorizer caches are filled (measured: the
+    first writes after a restart were forbidden by RBAC roles it had not loaded yet), so those
+    are retried too, with the backoff. A 404 (object or namespace gone) or 422 will not change
+    by asking again; the next change re-evaluates anyway."""
     if isinstance(error, KubeError):
-        return error.status >= 500 or error.status in (409, 429)
+        return error.status >= 500 or error.status in (401, 403, 409, 429)
     return isinstance(error, OSError | aiohttp.ClientError | asyncio.TimeoutError)
 
 

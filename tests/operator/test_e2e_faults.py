@@ -1,0 +1,173 @@
+"""The operator under faults on a real control plane of its own: an API server that restarts while
+objects change, an operator killed in the middle of a burst. After each, every condition equals
+what a fresh analysis of the cluster gives, and no Event is posted twice."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes.client import Configuration
+from sg_objects import mageagent, route, server, service
+from sg_operator import OperatorProcess, events, get_json, operator_kubeconfig
+
+from socketguard.cluster.feed import Feed
+from socketguard.cluster.kube import Kube
+from socketguard.controller.reconciler import Reconciler
+from socketguard.controller.writers import Writers
+from socketguard.testing import ControlPlane, find_toolset, wait_for
+
+pytestmark = pytest.mark.e2e
+
+KINDS = ("deployments,statefulsets,services,horizontalpodautoscalers,virtualservices.networking.istio.io,"
+         "destinationrules.networking.istio.io,gateways.networking.istio.io")
+ISTIO = {"virtualservices.networking.istio.io": ("networking.istio.io", "VirtualService")}
+
+
+@pytest.fixture(scope="module")
+def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    """Restarted by the tests: not the session's shared control plane."""
+    toolset = find_toolset()
+    if toolset is None:
+        pytest.fail("control-plane binaries are not provisioned (python -m socketguard.testing build)")
+    with ControlPlane(run_dir=tmp_path_factory.mktemp("faults"), toolset=toolset, controller_manager=False) as cp:
+        yield cp
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(plane: ControlPlane) -> Path:
+    return operator_kubeconfig(plane)
+
+
+def fresh(*objects: dict[str, Any]) -> list[dict[str, Any]]:
+    for obj in objects:
+        for key in ("uid", "generation"):
+            obj["metadata"].pop(key, None)
+    return list(objects)
+
+
+def wanted_conditions(plane: ControlPlane, ns: str) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(kind, name) -> (status, reason, message) that a freshly started operator would write: the
+    operator's own evaluation over an inventory of everything the namespace holds now."""
+    feed = Feed()
+    feed.crds.update(ISTIO)
+    for body in get_json(plane, KINDS, "-n", ns)["items"]:
+        feed.apply(body)
+    kube = Kube(Configuration())
+    sg = Reconciler(feed, kube, Writers(kube, "oracle"))
+    units = sg.evaluator.units({entry.ref for entry in feed.inventory.entries()})
+    conditions = {ref: c for unit in units for ref, c in sg.evaluator.evaluate(unit).conditions.items()}
+    return {(ref.kind, ref.name): (c.status, c.reason, c.message) for ref, c in conditions.items()}
+
+
+def shown_conditions(plane: ControlPlane, ns: str) -> dict[tuple[str, str], dict[str, Any]]:
+    shown = {}
+    for body in get_json(plane, KINDS, "-n", ns)["items"]:
+        for item in (body.get("status") or {}).get("conditions") or []:
+            if item.get("type") == "SocketRouteReady":
+                shown[(body["kind"], body["metadata"]["name"])] = item
+    return shown
+
+
+def difference(plane: ControlPlane, ns: str) -> dict[tuple[str, str], tuple[Any, Any]]:
+    """(kind, name) -> (shown, wanted) wherever the cluster's condition is not the fresh verdict."""
+    shown = {key: (c["status"], c["reason"], c["message"]) for key, c in shown_conditions(plane, ns).items()}
+    wanted = wanted_conditions(plane, ns)
+    return {key: (shown.get(key), wanted.get(key)) for key in shown.keys() | wanted.keys()
+            if shown.get(key) != wanted.get(key)}
+
+
+def converge(plane: ControlPlane, ns: str, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while (left := difference(plane, ns)) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert not left, f"{what}: conditions that differ from a fresh analysis (shown, wanted): {left}"
+
+
+def posted_twice(plane: ControlPlane, ns: str) -> list[tuple[str, ...]]:
+    keys = Counter((e["reason"], e["involvedObject"]["kind"], e["involvedObject"]["name"],
+                    ((e["metadata"].get("annotations") or {}).get("socketguard.io/finding") or e["message"]))
+                   for e in events(plane, ns))
+    return [key for key, count in keys.items() if count > 1]
+
+
+def settled(process: OperatorProcess, seconds: float = 3.0) -> None:
+    last, since = process.writes(), time.monotonic()
+    while time.monotonic() - since < seconds:
+        time.sleep(0.5)
+        if (now := process.writes()) != last:
+            last, since = now, time.monotonic()
+
+
+def test_an_api_server_restart_while_objects_change(plane: ControlPlane, kubeconfig: Path, tmp_path: Path) -> None:
+    ns = "restart"
+    plane.create_namespace(ns)
+    plane.apply(fresh(*mageagent("broken", ns), server("a", ns), service("a", ns), route("a", ns),
+                      server("b", ns, path="/ws"), service("b", ns), route("b", ns)))
+    operator = OperatorProcess(kubeconfig, tmp_path, "--standalone").start()
+    try:
+        converge(plane, ns, 60, "first verdicts")
+        settled(operator)
+        before = {(e["involvedObject"]["kind"], e["involvedObject"]["name"], e["reason"]) for e in events(plane, ns)}
+
+        # Changes right before the stop and right after the start, before the operator reconnects.
+        plane.apply(fresh(route("b", ns, rewrite="/ws/")))  # fixes b
+        plane.restart_apiserver(down=3.0)
+        back = time.monotonic()
+        plane.apply(fresh(server("a", ns, path="/ws")))  # breaks a
+        plane.kubectl("delete", "virtualservice", "adverant", "-n", ns)  # the example's route goes
+
+        converge(plane, ns, 90, "after the restart")
+        print(f"\nAPI server back to conditions converged: {time.monotonic() - back:.1f} s")
+        assert operator.process is not None and operator.process.poll() is None  # reconnected, not restarted
+        settled(operator)
+        assert difference(plane, ns) == {}
+        assert posted_twice(plane, ns) == []
+        after = {(e["involvedObject"]["kind"], e["involvedObject"]["name"], e["reason"]) for e in events(plane, ns)}
+        # New Events only where verdicts changed: b turned OK, a broke, the example lost its route.
+        assert {name for _, name, _ in after - before} <= {"a", "b", "mageagent", "dashboard"}
+    finally:
+        operator.stop()
+
+
+def test_an_operator_killed_mid_burst_is_replaced_without_lost_verdicts_or_repeats(
+        plane: ControlPlane, kubeconfig: Path, tmp_path: Path) -> None:
+    ns = "killed"
+    plane.create_namespace(ns)
+    plane.apply(fresh(*mageagent("broken", ns)))
+    operator = OperatorProcess(kubeconfig, tmp_path, "--standalone").start()
+    replacement = None
+    try:
+        converge(plane, ns, 60, "first verdicts")
+        settled(operator)
+        kept = shown_conditions(plane, ns)
+
+        burst = [obj for i in range(40) for obj in fresh(server(f"s{i}", ns, path="/ws" if i % 2 else None),
+                                                         service(f"s{i}", ns), route(f"s{i}", ns))]
+        plane.apply(burst)
+        wait_for(lambda: len(shown_conditions(plane, ns)) > len(kept), timeout=60, interval=0.1,
+                 what="the first writes of the burst")
+        assert operator.process is not None
+        operator.process.kill()  # SIGKILL: no shutdown, writes cut where they are
+        operator.process.wait(timeout=10)
+        partial = len(shown_conditions(plane, ns))
+
+        killed = time.monotonic()
+        replacement = OperatorProcess(kubeconfig, tmp_path, "--standalone").start()
+        converge(plane, ns, 120, "the replacement's verdicts")
+        print(f"\nkilled with {partial} of {len(wanted_conditions(plane, ns))} conditions written; "
+              f"converged {time.monotonic() - killed:.1f} s after the kill")
+        settled(replacement)
+        assert posted_twice(plane, ns) == []
+        shown = shown_conditions(plane, ns)
+        for key, condition in kept.items():  # untouched by the burst: not even a new transition time
+            assert shown[key]["lastTransitionTime"] == condition["lastTransitionTime"], key
+    finally:
+        operator.stop()
+        if replacement is not None:
+            replacement.stop()
+
