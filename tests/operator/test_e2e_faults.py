@@ -4,6 +4,8 @@ what a fresh analysis of the cluster gives, and no Event is posted twice."""
 
 from __future__ import annotations
 
+import re
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -171,3 +173,44 @@ def test_an_operator_killed_mid_burst_is_replaced_without_lost_verdicts_or_repea
         if replacement is not None:
             replacement.stop()
 
+
+
+def test_a_watch_that_expires_with_410_gone_relists_to_exactly_the_cluster(tmp_path: Path) -> None:
+    """Watches served by etcd itself (no watch cache); the operator is frozen while its watches
+    are cut, objects are deleted and updated, and etcd's history is compacted past the watches'
+    resourceVersion: resuming them is `410 Gone`, and kopf lists again."""
+    toolset = find_toolset()
+    if toolset is None:
+        pytest.fail("control-plane binaries are not provisioned (python -m socketguard.testing build)")
+    with ControlPlane(run_dir=tmp_path / "no-watch-cache", toolset=toolset, controller_manager=False,
+                      apiserver_args=["--watch-cache=false"]) as plane:
+        ns = "expiry"
+        plane.create_namespace(ns)
+        plane.apply(fresh(server("a", ns), service("a", ns), route("a", ns),
+                          server("b", ns, path="/ws"), service("b", ns), route("b", ns),
+                          server("c", ns), service("c", ns), route("c", ns)))
+        operator = OperatorProcess(operator_kubeconfig(plane), tmp_path, "--standalone").start()
+        try:
+            converge(plane, ns, 60, "first verdicts")
+            settled(operator)
+            assert operator.process is not None
+            operator.process.send_signal(signal.SIGSTOP)
+            try:
+                plane.restart_apiserver()  # cuts the frozen operator's watch connections
+                plane.kubectl("delete", "virtualservice", "b", "-n", ns)
+                plane.kubectl("delete", "service", "c", "-n", ns)
+                plane.apply(fresh(server("a", ns, path="/ws")))
+                revision = plane.compact_etcd()
+            finally:
+                operator.process.send_signal(signal.SIGCONT)
+            thawed = time.monotonic()
+            converge(plane, ns, 90, "after the watches expired")
+            print(f"\nwatches expired (etcd compacted at revision {revision}): converged "
+                  f"{time.monotonic() - thawed:.1f} s after the operator resumed")
+            gone = wait_for(lambda: re.search(r"forgot (\d+) objects deleted", operator.log()), timeout=30,
+                            what="the deleted objects forgotten")
+            assert gone.group(1) == "2" and "VirtualService expiry/b" in operator.log()
+            assert "Service expiry/c" in operator.log()
+            assert posted_twice(plane, ns) == []
+        finally:
+            operator.stop()
