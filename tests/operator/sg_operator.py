@@ -7,13 +7,20 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import yaml
+from kubernetes.client import Configuration
 
+from socketguard.cluster.feed import Feed
+from socketguard.cluster.kube import Kube
+from socketguard.controller.reconciler import Reconciler
+from socketguard.controller.writers import Writers
 from socketguard.testing import Cluster, free_port, wait_for
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "operator"
@@ -158,3 +165,61 @@ def report_results(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
     if result.returncode != 0:
         return []
     return list(json.loads(result.stdout).get("results") or [])
+
+
+# -- after a fault: the cluster against a fresh analysis -------------------------------------------
+KINDS = ("deployments,statefulsets,services,horizontalpodautoscalers,virtualservices.networking.istio.io,"
+         "destinationrules.networking.istio.io,gateways.networking.istio.io")
+ISTIO = {"virtualservices.networking.istio.io": ("networking.istio.io", "VirtualService")}
+
+
+def fresh(*objects: dict[str, Any]) -> list[dict[str, Any]]:
+    for obj in objects:
+        for key in ("uid", "generation"):
+            obj["metadata"].pop(key, None)
+    return list(objects)
+
+
+def wanted_conditions(plane: Cluster, ns: str) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(kind, name) -> (status, reason, message) that a freshly started operator would write: the
+    operator's own evaluation over an inventory of everything the namespace holds now."""
+    feed = Feed()
+    feed.crds.update(ISTIO)
+    for body in get_json(plane, KINDS, "-n", ns)["items"]:
+        feed.apply(body)
+    kube = Kube(Configuration())
+    sg = Reconciler(feed, kube, Writers(kube, "oracle"))
+    units = sg.evaluator.units({entry.ref for entry in feed.inventory.entries()})
+    conditions = {ref: c for unit in units for ref, c in sg.evaluator.evaluate(unit).conditions.items()}
+    return {(ref.kind, ref.name): (c.status, c.reason, c.message) for ref, c in conditions.items()}
+
+
+def shown_conditions(plane: Cluster, ns: str) -> dict[tuple[str, str], dict[str, Any]]:
+    shown = {}
+    for body in get_json(plane, KINDS, "-n", ns)["items"]:
+        for item in (body.get("status") or {}).get("conditions") or []:
+            if item.get("type") == "SocketRouteReady":
+                shown[(body["kind"], body["metadata"]["name"])] = item
+    return shown
+
+
+def difference(plane: Cluster, ns: str) -> dict[tuple[str, str], tuple[Any, Any]]:
+    """(kind, name) -> (shown, wanted) wherever the cluster's condition is not the fresh verdict."""
+    shown = {key: (c["status"], c["reason"], c["message"]) for key, c in shown_conditions(plane, ns).items()}
+    wanted = wanted_conditions(plane, ns)
+    return {key: (shown.get(key), wanted.get(key)) for key in shown.keys() | wanted.keys()
+            if shown.get(key) != wanted.get(key)}
+
+
+def converge(plane: Cluster, ns: str, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while (left := difference(plane, ns)) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert not left, f"{what}: conditions that differ from a fresh analysis (shown, wanted): {left}"
+
+
+def posted_twice(plane: Cluster, ns: str) -> list[tuple[str, ...]]:
+    keys = Counter((e["reason"], e["involvedObject"]["kind"], e["involvedObject"]["name"], e["involvedObject"]["uid"],
+                    ((e["metadata"].get("annotations") or {}).get("socketguard.io/finding") or e["message"]))
+                   for e in events(plane, ns))
+    return [key for key, count in keys.items() if count > 1]

@@ -7,28 +7,26 @@ from __future__ import annotations
 import re
 import signal
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from kubernetes.client import Configuration
 from sg_objects import mageagent, route, server, service
-from sg_operator import OperatorProcess, events, get_json, operator_kubeconfig
+from sg_operator import (
+    OperatorProcess,
+    converge,
+    difference,
+    events,
+    fresh,
+    operator_kubeconfig,
+    posted_twice,
+    shown_conditions,
+    wanted_conditions,
+)
 
-from socketguard.cluster.feed import Feed
-from socketguard.cluster.kube import Kube
-from socketguard.controller.reconciler import Reconciler
-from socketguard.controller.writers import Writers
 from socketguard.testing import ControlPlane, find_toolset, wait_for
 
 pytestmark = pytest.mark.e2e
-
-KINDS = ("deployments,statefulsets,services,horizontalpodautoscalers,virtualservices.networking.istio.io,"
-         "destinationrules.networking.istio.io,gateways.networking.istio.io")
-ISTIO = {"virtualservices.networking.istio.io": ("networking.istio.io", "VirtualService")}
-
 
 @pytest.fixture(scope="module")
 def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
@@ -43,58 +41,6 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
 @pytest.fixture(scope="module")
 def kubeconfig(plane: ControlPlane) -> Path:
     return operator_kubeconfig(plane)
-
-
-def fresh(*objects: dict[str, Any]) -> list[dict[str, Any]]:
-    for obj in objects:
-        for key in ("uid", "generation"):
-            obj["metadata"].pop(key, None)
-    return list(objects)
-
-
-def wanted_conditions(plane: ControlPlane, ns: str) -> dict[tuple[str, str], tuple[str, str, str]]:
-    """(kind, name) -> (status, reason, message) that a freshly started operator would write: the
-    operator's own evaluation over an inventory of everything the namespace holds now."""
-    feed = Feed()
-    feed.crds.update(ISTIO)
-    for body in get_json(plane, KINDS, "-n", ns)["items"]:
-        feed.apply(body)
-    kube = Kube(Configuration())
-    sg = Reconciler(feed, kube, Writers(kube, "oracle"))
-    units = sg.evaluator.units({entry.ref for entry in feed.inventory.entries()})
-    conditions = {ref: c for unit in units for ref, c in sg.evaluator.evaluate(unit).conditions.items()}
-    return {(ref.kind, ref.name): (c.status, c.reason, c.message) for ref, c in conditions.items()}
-
-
-def shown_conditions(plane: ControlPlane, ns: str) -> dict[tuple[str, str], dict[str, Any]]:
-    shown = {}
-    for body in get_json(plane, KINDS, "-n", ns)["items"]:
-        for item in (body.get("status") or {}).get("conditions") or []:
-            if item.get("type") == "SocketRouteReady":
-                shown[(body["kind"], body["metadata"]["name"])] = item
-    return shown
-
-
-def difference(plane: ControlPlane, ns: str) -> dict[tuple[str, str], tuple[Any, Any]]:
-    """(kind, name) -> (shown, wanted) wherever the cluster's condition is not the fresh verdict."""
-    shown = {key: (c["status"], c["reason"], c["message"]) for key, c in shown_conditions(plane, ns).items()}
-    wanted = wanted_conditions(plane, ns)
-    return {key: (shown.get(key), wanted.get(key)) for key in shown.keys() | wanted.keys()
-            if shown.get(key) != wanted.get(key)}
-
-
-def converge(plane: ControlPlane, ns: str, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while (left := difference(plane, ns)) and time.monotonic() < deadline:
-        time.sleep(0.3)
-    assert not left, f"{what}: conditions that differ from a fresh analysis (shown, wanted): {left}"
-
-
-def posted_twice(plane: ControlPlane, ns: str) -> list[tuple[str, ...]]:
-    keys = Counter((e["reason"], e["involvedObject"]["kind"], e["involvedObject"]["name"],
-                    ((e["metadata"].get("annotations") or {}).get("socketguard.io/finding") or e["message"]))
-                   for e in events(plane, ns))
-    return [key for key, count in keys.items() if count > 1]
 
 
 def settled(process: OperatorProcess, seconds: float = 3.0) -> None:
