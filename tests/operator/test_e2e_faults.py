@@ -96,9 +96,9 @@ def test_an_operator_killed_mid_burst_is_replaced_without_lost_verdicts_or_repea
 
         burst = [obj for i in range(40) for obj in fresh(server(f"s{i}", ns, path="/ws" if i % 2 else None),
                                                          service(f"s{i}", ns), route(f"s{i}", ns))]
+        before = operator.writes()
         plane.apply(burst)
-        wait_for(lambda: len(shown_conditions(plane, ns)) > len(kept), timeout=60, interval=0.1,
-                 what="the first writes of the burst")
+        wait_for(lambda: operator.writes() > before, timeout=60, interval=0.05, what="the first writes of the burst")
         assert operator.process is not None
         operator.process.kill()  # SIGKILL: no shutdown, writes cut where they are
         operator.process.wait(timeout=10)

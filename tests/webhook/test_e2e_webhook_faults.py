@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -63,5 +64,20 @@ def test_the_webhook_follows_changes_made_after_an_api_server_restart(tmp_path: 
             when(lambda: example.apply(probe, "--dry-run=server", check=False), allowed,
                  "the same route admitted once the server is gone")
             assert webhook.process.poll() is None  # reconnected, not restarted
+
+            # A deletion the webhook cannot hear: it is frozen while its watches are cut and the
+            # server goes; its watches resume with `410 Gone`, and the re-list must drop the server.
+            example.apply([server("reconnect")])
+            when(lambda: example.apply(probe, "--dry-run=server", check=False), denied, "denied again")
+            webhook.process.send_signal(signal.SIGSTOP)
+            try:
+                plane.restart_apiserver()
+                example.kubectl("delete", "deployment", "api")
+            finally:
+                webhook.process.send_signal(signal.SIGCONT)
+            when(lambda: example.apply(probe, "--dry-run=server", check=False), allowed,
+                 "the route admitted: the server deleted during the gap is forgotten")
+            assert "forgot 1 objects deleted while the watches were down: Deployment reconnect/api" in \
+                webhook.log.read_text()
         finally:
             webhook.stop()
