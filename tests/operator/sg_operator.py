@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,9 +12,11 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from kubernetes.client import Configuration
 
@@ -21,7 +24,7 @@ from socketguard.cluster.feed import Feed
 from socketguard.cluster.kube import Kube
 from socketguard.controller.reconciler import Reconciler
 from socketguard.controller.writers import Writers
-from socketguard.testing import Cluster, free_port, wait_for
+from socketguard.testing import Cluster, ControlPlane, find_toolset, free_port, wait_for
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "operator"
 CONTROLLER_DIR = PACKAGE_DIR / "socketguard" / "controller"
@@ -30,6 +33,16 @@ PEERING_CRDS = CONTROLLER_DIR / "peering-crds.yaml"
 PEERING = CONTROLLER_DIR / "peering.yaml"
 OPERATOR_NAMESPACE = "socketguard-system"
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@contextlib.contextmanager
+def own_control_plane(run_dir: Path, **options: Any) -> Iterator[ControlPlane]:
+    """A control plane of the test's own (one it restarts, or without the session's peering CRDs)."""
+    toolset = find_toolset()
+    if toolset is None:
+        pytest.fail("control-plane binaries are not provisioned (python -m socketguard.testing build)")
+    with ControlPlane(run_dir=run_dir, toolset=toolset, controller_manager=False, **options) as plane:
+        yield plane
 
 
 def operator_kubeconfig(cluster: Cluster, *, peering: bool = True) -> Path:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,28 +18,19 @@ from sg_operator import (
     events,
     fresh,
     operator_kubeconfig,
+    own_control_plane,
     posted_twice,
     shown_conditions,
     wanted_conditions,
 )
 
-from socketguard.testing import ControlPlane, find_toolset, wait_for
+from socketguard.testing import ControlPlane, wait_for
 
 pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
-def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    """Restarted by the tests: not the session's shared control plane."""
-    toolset = find_toolset()
-    if toolset is None:
-        pytest.fail("control-plane binaries are not provisioned (python -m socketguard.testing build)")
-    with ControlPlane(run_dir=tmp_path_factory.mktemp("faults"), toolset=toolset, controller_manager=False) as cp:
-        yield cp
-
-
-@pytest.fixture(scope="module")
-def kubeconfig(plane: ControlPlane) -> Path:
-    return operator_kubeconfig(plane)
+def kubeconfig(own_plane: ControlPlane) -> Path:
+    return operator_kubeconfig(own_plane)
 
 
 def settled(process: OperatorProcess, seconds: float = 3.0) -> None:
@@ -51,31 +41,34 @@ def settled(process: OperatorProcess, seconds: float = 3.0) -> None:
             last, since = now, time.monotonic()
 
 
-def test_an_api_server_restart_while_objects_change(plane: ControlPlane, kubeconfig: Path, tmp_path: Path) -> None:
+def test_an_api_server_restart_while_objects_change(
+        own_plane: ControlPlane, kubeconfig: Path, tmp_path: Path) -> None:
     ns = "restart"
-    plane.create_namespace(ns)
-    plane.apply(fresh(*mageagent("broken", ns), server("a", ns), service("a", ns), route("a", ns),
+    own_plane.create_namespace(ns)
+    own_plane.apply(fresh(*mageagent("broken", ns), server("a", ns), service("a", ns), route("a", ns),
                       server("b", ns, path="/ws"), service("b", ns), route("b", ns)))
     operator = OperatorProcess(kubeconfig, tmp_path, "--standalone").start()
     try:
-        converge(plane, ns, 60, "first verdicts")
+        converge(own_plane, ns, 60, "first verdicts")
         settled(operator)
-        before = {(e["involvedObject"]["kind"], e["involvedObject"]["name"], e["reason"]) for e in events(plane, ns)}
+        before = {(e["involvedObject"]["kind"], e["involvedObject"]["name"], e["reason"])
+                  for e in events(own_plane, ns)}
 
         # Changes right before the stop and right after the start, before the operator reconnects.
-        plane.apply(fresh(route("b", ns, rewrite="/ws/")))  # fixes b
-        plane.restart_apiserver(down=3.0)
+        own_plane.apply(fresh(route("b", ns, rewrite="/ws/")))  # fixes b
+        own_plane.restart_apiserver(down=3.0)
         back = time.monotonic()
-        plane.apply(fresh(server("a", ns, path="/ws")))  # breaks a
-        plane.kubectl("delete", "virtualservice", "adverant", "-n", ns)  # the example's route goes
+        own_plane.apply(fresh(server("a", ns, path="/ws")))  # breaks a
+        own_plane.kubectl("delete", "virtualservice", "adverant", "-n", ns)  # the example's route goes
 
-        converge(plane, ns, 90, "after the restart")
+        converge(own_plane, ns, 90, "after the restart")
         print(f"\nAPI server back to conditions converged: {time.monotonic() - back:.1f} s")
         assert operator.process is not None and operator.process.poll() is None  # reconnected, not restarted
         settled(operator)
-        assert difference(plane, ns) == {}
-        assert posted_twice(plane, ns) == []
-        after = {(e["involvedObject"]["kind"], e["involvedObject"]["name"], e["reason"]) for e in events(plane, ns)}
+        assert difference(own_plane, ns) == {}
+        assert posted_twice(own_plane, ns) == []
+        after = {(e["involvedObject"]["kind"], e["involvedObject"]["name"], e["reason"])
+                 for e in events(own_plane, ns)}
         # New Events only where verdicts changed: b turned OK, a broke, the example lost its route.
         assert {name for _, name, _ in after - before} <= {"a", "b", "mageagent", "dashboard"}
     finally:
@@ -83,35 +76,35 @@ def test_an_api_server_restart_while_objects_change(plane: ControlPlane, kubecon
 
 
 def test_an_operator_killed_mid_burst_is_replaced_without_lost_verdicts_or_repeats(
-        plane: ControlPlane, kubeconfig: Path, tmp_path: Path) -> None:
+        own_plane: ControlPlane, kubeconfig: Path, tmp_path: Path) -> None:
     ns = "killed"
-    plane.create_namespace(ns)
-    plane.apply(fresh(*mageagent("broken", ns)))
+    own_plane.create_namespace(ns)
+    own_plane.apply(fresh(*mageagent("broken", ns)))
     operator = OperatorProcess(kubeconfig, tmp_path, "--standalone").start()
     replacement = None
     try:
-        converge(plane, ns, 60, "first verdicts")
+        converge(own_plane, ns, 60, "first verdicts")
         settled(operator)
-        kept = shown_conditions(plane, ns)
+        kept = shown_conditions(own_plane, ns)
 
         burst = [obj for i in range(40) for obj in fresh(server(f"s{i}", ns, path="/ws" if i % 2 else None),
                                                          service(f"s{i}", ns), route(f"s{i}", ns))]
         before = operator.writes()
-        plane.apply(burst)
+        own_plane.apply(burst)
         wait_for(lambda: operator.writes() > before, timeout=60, interval=0.05, what="the first writes of the burst")
         assert operator.process is not None
         operator.process.kill()  # SIGKILL: no shutdown, writes cut where they are
         operator.process.wait(timeout=10)
-        partial = len(shown_conditions(plane, ns))
+        partial = len(shown_conditions(own_plane, ns))
 
         killed = time.monotonic()
         replacement = OperatorProcess(kubeconfig, tmp_path, "--standalone").start()
-        converge(plane, ns, 120, "the replacement's verdicts")
-        print(f"\nkilled with {partial} of {len(wanted_conditions(plane, ns))} conditions written; "
+        converge(own_plane, ns, 120, "the replacement's verdicts")
+        print(f"\nkilled with {partial} of {len(wanted_conditions(own_plane, ns))} conditions written; "
               f"converged {time.monotonic() - killed:.1f} s after the kill")
         settled(replacement)
-        assert posted_twice(plane, ns) == []
-        shown = shown_conditions(plane, ns)
+        assert posted_twice(own_plane, ns) == []
+        shown = shown_conditions(own_plane, ns)
         for key, condition in kept.items():  # untouched by the burst: not even a new transition time
             assert shown[key]["lastTransitionTime"] == condition["lastTransitionTime"], key
     finally:
@@ -125,11 +118,7 @@ def test_a_watch_that_expires_with_410_gone_relists_to_exactly_the_cluster(tmp_p
     """Watches served by etcd itself (no watch cache); the operator is frozen while its watches
     are cut, objects are deleted and updated, and etcd's history is compacted past the watches'
     resourceVersion: resuming them is `410 Gone`, and kopf lists again."""
-    toolset = find_toolset()
-    if toolset is None:
-        pytest.fail("control-plane binaries are not provisioned (python -m socketguard.testing build)")
-    with ControlPlane(run_dir=tmp_path / "no-watch-cache", toolset=toolset, controller_manager=False,
-                      apiserver_args=["--watch-cache=false"]) as plane:
+    with own_control_plane(tmp_path / "no-watch-cache", apiserver_args=["--watch-cache=false"]) as plane:
         ns = "expiry"
         plane.create_namespace(ns)
         plane.apply(fresh(server("a", ns), service("a", ns), route("a", ns),

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from kubernetes.client import Configuration
 from sg_objects import route, server, service
-from sg_operator import ISTIO, OperatorProcess, converge, fresh, operator_kubeconfig
+from sg_operator import ISTIO, OperatorProcess, converge, fresh, operator_kubeconfig, own_control_plane
 
 from socketguard.cluster.feed import Feed
 from socketguard.cluster.kube import API_ERRORS, Kube, collection_path, load_configuration, object_path
@@ -27,7 +27,6 @@ from socketguard.cluster.retry import Backoff, until_done
 from socketguard.controller.reconciler import Reconciler
 from socketguard.controller.writers import Writers
 from socketguard.engine.objects import ObjectRef
-from socketguard.testing import ControlPlane, find_toolset
 
 pytestmark = pytest.mark.e2e
 
@@ -153,12 +152,9 @@ def condition_writes(process: OperatorProcess) -> float:
 
 
 def test_churn_soak_with_an_operator_and_an_api_server_restart(tmp_path: Path) -> None:
-    toolset = find_toolset()
-    if toolset is None:
-        pytest.fail("control-plane binaries are not provisioned (python -m socketguard.testing build)")
     seed, changes = sequence()
     began = time.monotonic()
-    with ControlPlane(run_dir=tmp_path / "soak", toolset=toolset, controller_manager=False) as plane:
+    with own_control_plane(tmp_path / "soak") as plane:
         plane.create_namespace(NS)
         kubeconfig = operator_kubeconfig(plane)
         operator = OperatorProcess(kubeconfig, tmp_path, "--standalone").start()
