@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from kubernetes.client import Configuration
 from sg_objects import mageagent, route, server, service
 
-from socketguard.cluster.feed import Feed
+from socketguard.cluster.feed import Feed, Observed
 from socketguard.cluster.kube import Kube
 from socketguard.controller.reconciler import Reconciler
 from socketguard.controller.writers import Writers
@@ -118,3 +121,29 @@ def test_an_evaluation_routes_its_unit_once(monkeypatch: pytest.MonkeyPatch) -> 
     evaluations = [sg.evaluator.evaluate(unit) for unit in units]
     assert len(units) == 2 and all(e.conditions for e in evaluations)
     assert len(built) == len(units)
+
+
+def test_a_write_answered_for_an_object_deleted_and_created_again_meanwhile_is_not_taken_for_the_new_one() -> None:
+    """The condition written on the old object must not make the new one (same name) look done."""
+    sg = reconciler(server("a"), service("a"), route("a"))
+    ref = ObjectRef("apps/v1", "Deployment", "demo", "a")
+    [evaluation] = [e for e in (sg.evaluator.evaluate(u) for u in sg.evaluator.units(set(sg.dirty)))
+                    if ref in e.conditions]
+    again = server("a")
+    again["metadata"]["uid"] = "uid-a-again"
+
+    async def upsert_condition(ref: ObjectRef, observed: Observed, condition: Any, generation: Any) -> Observed:
+        sg.feed.delete(server("a"))  # meanwhile: deleted and created again under the same name
+        sg.feed.apply(again)
+        return replace(observed, condition=condition.as_dict(generation, "now"), index=0, conditions=1)
+
+    async def post_event(*_: Any, **__: Any) -> None:
+        return None
+
+    sg.delivery.writers = SimpleNamespace(upsert_condition=upsert_condition, post_event=post_event)  # type: ignore[assignment]
+
+    async def deliver() -> None:
+        await asyncio.gather(*sg.delivery.writes(evaluation, {}))
+
+    asyncio.run(deliver())
+    assert sg.feed.observed[ref].uid == "uid-a-again" and sg.feed.observed[ref].condition is None

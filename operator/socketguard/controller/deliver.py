@@ -62,7 +62,7 @@ class Delivery:
         updated = await self.writers.upsert_condition(ref, observed, wanted, generation)
         if updated is None:
             return
-        self.feed.observed[ref] = updated
+        self._remember(ref, updated)
         if wanted.status == "True" and before in ("False", "Unknown"):
             await self.writers.post_event(ref, observed.uid, kind="Normal", reason=OK_REASON,
                                           message="SocketRouteReady is True: " + wanted.message)
@@ -70,6 +70,13 @@ class Delivery:
     async def _remove_condition(self, ref: ObjectRef, observed: Observed) -> None:
         updated = await self.writers.remove_condition(ref, observed)
         if updated is not None:
+            self._remember(ref, updated)
+
+    def _remember(self, ref: ObjectRef, updated: Observed) -> None:
+        """What our write left on the object, unless the object was deleted (and maybe created
+        again under the same name) while the write was under way: the new one has not our condition."""
+        current = self.feed.observed.get(ref)
+        if current is not None and current.uid == updated.uid:
             self.feed.observed[ref] = updated
 
     # -- Events --------------------------------------------------------------------------------
