@@ -151,6 +151,7 @@ def condition_writes(process: OperatorProcess) -> float:
     return sum(float(value) for what, value in pattern.findall(text) if what in CONDITION_WRITES)
 
 
+@pytest.mark.timeout(600)  # 2,060 API calls and two restarts; minutes on a loaded 2-core machine
 def test_churn_soak_with_an_operator_and_an_api_server_restart(tmp_path: Path) -> None:
     seed, changes = sequence()
     began = time.monotonic()
