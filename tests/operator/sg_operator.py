@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from kubernetes.client import Configuration
 
-from socketguard.testing import Cluster, free_port, wait_for
+from socketguard.cluster.feed import Feed
+from socketguard.cluster.kube import Kube
+from socketguard.controller.reconciler import Reconciler
+from socketguard.controller.writers import Writers
+from socketguard.testing import Cluster, ControlPlane, find_toolset, free_port, wait_for
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "operator"
 CONTROLLER_DIR = PACKAGE_DIR / "socketguard" / "controller"
@@ -25,15 +35,31 @@ OPERATOR_NAMESPACE = "socketguard-system"
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def operator_kubeconfig(cluster: Cluster) -> Path:
-    """A kubeconfig for a ServiceAccount that has exactly the operator's ClusterRole."""
+@contextlib.contextmanager
+def own_control_plane(run_dir: Path, **options: Any) -> Iterator[ControlPlane]:
+    """A control plane of the test's own (one it restarts, or without the session's peering CRDs)."""
+    toolset = find_toolset()
+    if toolset is None:
+        pytest.fail("control-plane binaries are not provisioned (python -m socketguard.testing build)")
+    with ControlPlane(run_dir=run_dir, toolset=toolset, controller_manager=False, **options) as plane:
+        yield plane
+
+
+def operator_kubeconfig(cluster: Cluster, *, peering: bool = True) -> Path:
+    """A kubeconfig for a ServiceAccount that has exactly the operator's ClusterRole; with
+    `peering`, kopf's peering CRDs and object are installed as the chart does."""
     role = yaml.safe_load(RBAC_FILE.read_text())
     cluster.apply(role)
+    if peering:
+        install_peering(cluster)
+    return cluster.service_account_kubeconfig(OPERATOR_NAMESPACE, "socketguard-operator",
+                                              cluster_roles=[role["metadata"]["name"]])
+
+
+def install_peering(cluster: Cluster) -> None:
     cluster.kubectl("apply", "-f", str(PEERING_CRDS))
     cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(PEERING_CRDS), timeout=90)
     cluster.kubectl("apply", "-f", str(PEERING))
-    return cluster.service_account_kubeconfig(OPERATOR_NAMESPACE, "socketguard-operator",
-                                              cluster_roles=[role["metadata"]["name"]])
 
 
 class OperatorProcess:
@@ -82,13 +108,19 @@ class OperatorProcess:
         return True
 
     def ready(self) -> bool:
+        return self.readyz()[0] == 200
+
+    def readyz(self) -> tuple[int, str]:
+        """Status and body of /readyz (0 when it does not answer)."""
         if self.process is not None and self.process.poll() is not None:
             raise RuntimeError(f"operator exited with {self.process.returncode}:\n{self.log()}")
         try:
             with _OPENER.open(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as response:
-                return bool(response.status == 200)
-        except (OSError, urllib.error.HTTPError):
-            return False
+                return int(response.status), response.read().decode()
+        except urllib.error.HTTPError as error:
+            return int(error.code), error.read().decode()
+        except OSError:
+            return 0, ""
 
     def metrics(self) -> dict[str, float]:
         """Sums of the operator's own counters by metric name (labels summed)."""
@@ -146,3 +178,61 @@ def report_results(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
     if result.returncode != 0:
         return []
     return list(json.loads(result.stdout).get("results") or [])
+
+
+# -- after a fault: the cluster against a fresh analysis -------------------------------------------
+KINDS = ("deployments,statefulsets,services,horizontalpodautoscalers,virtualservices.networking.istio.io,"
+         "destinationrules.networking.istio.io,gateways.networking.istio.io")
+ISTIO = {"virtualservices.networking.istio.io": ("networking.istio.io", "VirtualService")}
+
+
+def fresh(*objects: dict[str, Any]) -> list[dict[str, Any]]:
+    for obj in objects:
+        for key in ("uid", "generation"):
+            obj["metadata"].pop(key, None)
+    return list(objects)
+
+
+def wanted_conditions(plane: Cluster, ns: str) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(kind, name) -> (status, reason, message) that a freshly started operator would write: the
+    operator's own evaluation over an inventory of everything the namespace holds now."""
+    feed = Feed()
+    feed.crds.update(ISTIO)
+    for body in get_json(plane, KINDS, "-n", ns)["items"]:
+        feed.apply(body)
+    kube = Kube(Configuration())
+    sg = Reconciler(feed, kube, Writers(kube, "oracle"))
+    units = sg.evaluator.units({entry.ref for entry in feed.inventory.entries()})
+    conditions = {ref: c for unit in units for ref, c in sg.evaluator.evaluate(unit).conditions.items()}
+    return {(ref.kind, ref.name): (c.status, c.reason, c.message) for ref, c in conditions.items()}
+
+
+def shown_conditions(plane: Cluster, ns: str) -> dict[tuple[str, str], dict[str, Any]]:
+    shown = {}
+    for body in get_json(plane, KINDS, "-n", ns)["items"]:
+        for item in (body.get("status") or {}).get("conditions") or []:
+            if item.get("type") == "SocketRouteReady":
+                shown[(body["kind"], body["metadata"]["name"])] = item
+    return shown
+
+
+def difference(plane: Cluster, ns: str) -> dict[tuple[str, str], tuple[Any, Any]]:
+    """(kind, name) -> (shown, wanted) wherever the cluster's condition is not the fresh verdict."""
+    shown = {key: (c["status"], c["reason"], c["message"]) for key, c in shown_conditions(plane, ns).items()}
+    wanted = wanted_conditions(plane, ns)
+    return {key: (shown.get(key), wanted.get(key)) for key in shown.keys() | wanted.keys()
+            if shown.get(key) != wanted.get(key)}
+
+
+def converge(plane: Cluster, ns: str, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while (left := difference(plane, ns)) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert not left, f"{what}: conditions that differ from a fresh analysis (shown, wanted): {left}"
+
+
+def posted_twice(plane: Cluster, ns: str) -> list[tuple[str, ...]]:
+    keys = Counter((e["reason"], e["involvedObject"]["kind"], e["involvedObject"]["name"], e["involvedObject"]["uid"],
+                    ((e["metadata"].get("annotations") or {}).get("socketguard.io/finding") or e["message"]))
+                   for e in events(plane, ns))
+    return [key for key, count in keys.items() if count > 1]

@@ -4,7 +4,7 @@ from typing import Any
 
 from sg_objects import server
 
-from socketguard.cluster.feed import Feed, observe, slim
+from socketguard.cluster.feed import INPUT_KINDS, Feed, observe, slim
 from socketguard.controller.writers import condition_patch, removal_patch
 from socketguard.engine.objects import ObjectRef
 
@@ -68,3 +68,38 @@ def test_patches_never_replace_other_conditions() -> None:
     assert created[0] == {"op": "test", "path": "/metadata/resourceVersion", "value": "41"}
     assert created[1]["path"] == "/status/conditions"
     assert condition_patch(observe(cluster_body()), cond)[1]["path"] == "/status"
+
+
+def versioned(name: str, version: str) -> dict[str, Any]:
+    body = server(name)
+    body["metadata"]["resourceVersion"] = version
+    return body
+
+
+def test_an_object_delivered_again_at_the_same_version_means_kopf_listed_again() -> None:
+    feed = Feed()
+    relists: list[int] = []
+    feed.on_relist.append(lambda: relists.append(1))
+    feed.apply(versioned("a", "10"))
+    feed.apply(versioned("a", "10"))  # the first listing, before the inventory is complete: not a re-list
+    feed.ready = True
+    feed.apply(versioned("a", "11"))  # a watch event: a new version
+    assert relists == []
+    feed.apply(versioned("a", "11"))
+    assert relists == [1]
+
+
+def test_a_sweep_forgets_what_the_listing_lacks_unless_it_changed_after_the_listing_began() -> None:
+    feed = Feed()
+    heard: list[tuple[ObjectRef, Any]] = []
+    feed.listeners.append(lambda ref, old, new: heard.append((ref, new)))
+    for name in ("kept", "gone", "late"):
+        feed.apply(versioned(name, "1"))
+    since = feed.sequence
+    feed.apply(versioned("late", "2"))  # arrived by watch while the sweep's listing ran
+    heard.clear()
+    deployments = next(kind for kind in INPUT_KINDS if kind.kind == "Deployment")
+    gone = feed.sweep(deployments, {("demo", "kept")}, since)
+    assert [ref.name for ref in gone] == ["gone"]
+    assert heard == [(ObjectRef("apps/v1", "Deployment", "demo", "gone"), None)]
+    assert sorted(ref.name for ref in feed.refs()) == ["kept", "late"]

@@ -108,13 +108,13 @@ def test_a_failed_probe_becomes_sg601_in_the_servers_condition_and_goes_when_the
     settings = ProbeSettings(enabled=True, rate=100.0,
                              test_addresses=parse_test_addresses([f"{host}=127.0.0.1:{closed_port()}"]))
     prober = Prober(feed.inventory, settings, sg.refresh)
-    sg.extra_findings = prober.findings
+    sg.evaluator.extra_findings = prober.findings
     prober.refresh_targets()
     [target] = prober.targets
     asyncio.run(prober.probe_one(target))
 
     assert deployment("chat") in sg.dirty
-    outcomes = [sg.evaluate(unit) for unit in sg.units(set(sg.dirty))]
+    outcomes = [sg.evaluator.evaluate(unit) for unit in sg.evaluator.units(set(sg.dirty))]
     condition = next(o.conditions[deployment("chat")] for o in outcomes if deployment("chat") in o.conditions)
     assert (condition.status, condition.reason) == ("False", "ProbeHandshakeFailed")
     endpoint = f"http://{host}:8080/socket.io"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import ssl
 from collections.abc import Awaitable, Callable
@@ -27,7 +28,8 @@ class Client:
 
     async def post(self, path: str, body: bytes | dict[str, Any]) -> tuple[int, dict[str, Any]]:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        async with self.session.post(self.base + path, data=data,
+        # A stream, not raw bytes: aiohttp warns that a large raw body blocks the event loop.
+        async with self.session.post(self.base + path, data=io.BytesIO(data),
                                      headers={"Content-Type": "application/json"}) as response:
             return response.status, await response.json()
 

@@ -11,13 +11,18 @@ not passed to index handlers, so an ``on.event`` handler removes those.
 What is stored is a view without ``status``: our own status writes (and the controllers' status
 updates) change nothing in it, so they never trigger an evaluation. Only our condition is kept
 aside, to compare before writing and to read back after a restart.
+
+kopf lists again whenever a watch restarts (a paused replica resumes, a watch expired with
+``410 Gone``, the API server came back), but objects deleted meanwhile never arrive as
+``DELETED``. A re-list shows as an object delivered again at the resourceVersion already seen;
+``on_relist`` listeners then compare with a listing of their own and ``sweep`` the gone ones.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -45,6 +50,11 @@ class WatchedKind:
     kind: str
     plural: str
     crd: bool = False  # only served when its CRD exists
+
+    @property
+    def version(self) -> str | None:
+        """The watched version, or None for a CRD kind (the API server's preferred one)."""
+        return self.selector[1] if len(self.selector) == 3 else None
 
     @property
     def handler_id(self) -> str:
@@ -107,6 +117,12 @@ class Feed:
     listeners: list[ChangeListener] = field(default_factory=list)
     ready: bool = False
     on_ready: list[Callable[[], None]] = field(default_factory=list)
+    on_relist: list[Callable[[], None]] = field(default_factory=list)
+    # Every apply and delete counts; `touched` keeps each object's last count, so a sweep spares
+    # what changed after its listing began.
+    sequence: int = 0
+    touched: dict[ObjectRef, int] = field(default_factory=dict)
+    _namespace_versions: dict[str, str] = field(default_factory=dict)
 
     # -- registration --------------------------------------------------------------------------
     def register(self, registry: kopf.OperatorRegistry) -> None:
@@ -136,11 +152,17 @@ class Feed:
         name = _meta(body).get("name")
         if isinstance(name, str):
             self.namespace_labels[name] = dict(_meta(body).get("labels") or {})
+            # There is always a namespace: a re-list that finds no object of any kind still shows here.
+            version = str(_meta(body).get("resourceVersion") or "")
+            if self._namespace_versions.get(name) == version:
+                self._relisted()
+            self._namespace_versions[name] = version
 
     async def _event_namespace(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
         self._mark_ready()
         if type == "DELETED":
             self.namespace_labels.pop(str(_meta(body).get("name")), None)
+            self._namespace_versions.pop(str(_meta(body).get("name")), None)
 
     async def _index_crd(self, body: Mapping[str, Any], **_: Any) -> None:
         name, spec = _meta(body).get("name"), body.get("spec") or {}
@@ -166,7 +188,13 @@ class Feed:
         """Add or replace one object; listeners hear about it only when its view changed."""
         view = slim(body)
         ref = ObjectRef.of(view)
-        self.observed[ref] = observe(body)
+        observed = observe(body)
+        previous = self.observed.get(ref)
+        if previous is not None and observed.resource_version and \
+                previous.resource_version == observed.resource_version:
+            self._relisted()
+        self.observed[ref] = observed
+        self._touch(ref)
         old = self.inventory.raw(ref)
         if old == view:
             return ref
@@ -179,11 +207,35 @@ class Feed:
         return ref
 
     def delete(self, body: Mapping[str, Any]) -> None:
-        ref = ObjectRef.of(slim(body))
+        self.forget(ObjectRef.of(slim(body)))
+
+    def forget(self, ref: ObjectRef) -> None:
+        """Removes `ref` (deleted in the cluster); listeners hear about it when it was known."""
+        self.sequence += 1
+        self.touched.pop(ref, None)
         old = self.inventory.raw(ref)
         self.observed.pop(ref, None)
         if self.inventory.remove(ref):
             self._notify(ref, old, None)
+
+    def sweep(self, kind: WatchedKind, existing: Collection[tuple[str, str]], since: int) -> list[ObjectRef]:
+        """Forgets the objects of `kind` that a listing begun at `sequence == since` did not show
+        (`existing`: (namespace, name) pairs), unless they changed after it began."""
+        gone = [ref for ref in self.refs([kind.kind])
+                if ref.api_version.rpartition("/")[0] == kind.group and (ref.namespace, ref.name) not in existing
+                and self.touched.get(ref, 0) <= since]
+        for ref in gone:
+            self.forget(ref)
+        return gone
+
+    def _touch(self, ref: ObjectRef) -> None:
+        self.sequence += 1
+        self.touched[ref] = self.sequence
+
+    def _relisted(self) -> None:
+        if self.ready:
+            for listener in self.on_relist:
+                listener()
 
     def _notify(self, ref: ObjectRef, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
         for listener in self.listeners:

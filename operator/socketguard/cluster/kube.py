@@ -19,9 +19,12 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from socketguard.cluster import metrics
+from socketguard.cluster.retry import Backoff
 from socketguard.engine.objects import ObjectRef
 
 JSON_PATCH = "application/json-patch+json"
+# A list of names and labels only: what a comparison of identities needs, at a fraction of the bytes.
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 MERGE_PATCH = "application/merge-patch+json"
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
 _ATTEMPTS = 5
@@ -40,6 +43,21 @@ class KubeError(RuntimeError):
     def __init__(self, method: str, path: str, status: int, text: str) -> None:
         super().__init__(f"{method} {path}: HTTP {status}: {text[:300]}")
         self.status = status
+
+
+# What a call to the API server can raise: an answer with an error status, or no answer at all.
+API_ERRORS: tuple[type[BaseException], ...] = (KubeError, OSError, aiohttp.ClientError, asyncio.TimeoutError)
+
+
+def transient(error: BaseException) -> bool:
+    """Worth retrying: the API server was unreachable, overloaded or just restarted. A freshly
+    started API server answers 401/403 until its authorizer caches are filled (measured: the
+    first writes after a restart were forbidden by RBAC roles it had not loaded yet), so those
+    are retried too, with the backoff. A 404 (object or namespace gone) or 422 will not change
+    by asking again; the next change re-evaluates anyway."""
+    if isinstance(error, KubeError):
+        return error.status >= 500 or error.status in (401, 403, 409, 429)
+    return isinstance(error, OSError | aiohttp.ClientError | asyncio.TimeoutError)
 
 
 def load_configuration(kubeconfig: str | None = None) -> k8s_client.Configuration:
@@ -102,8 +120,8 @@ class Kube:
                                                   timeout=aiohttp.ClientTimeout(total=30))
         return self._session
 
-    def _headers(self, content_type: str | None) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
+    def _headers(self, content_type: str | None, accept: str) -> dict[str, str]:
+        headers = {"Accept": accept}
         auth = bearer_header(self.configuration)
         if auth:
             headers["Authorization"] = auth
@@ -112,11 +130,12 @@ class Kube:
         return headers
 
     async def request(self, method: str, path: str, *, body: Any = None, content_type: str | None = None,
-                      params: Mapping[str, str] | None = None, kind: str = "") -> Any:
+                      params: Mapping[str, str] | None = None, kind: str = "", accept: str = "application/json") -> Any:
         url = self.configuration.host.rstrip("/") + path + (f"?{urlencode(params)}" if params else "")
         data = None if body is None else json.dumps(body)
-        headers = self._headers(content_type or ("application/json" if data else None))
+        headers = self._headers(content_type or ("application/json" if data else None), accept)
         session = await self._get_session()
+        backoff = Backoff(first=0.5, cap=8.0)
         for attempt in range(_ATTEMPTS):
             async with self._limit:
                 if method != "GET":
@@ -129,23 +148,39 @@ class Kube:
             # The API server asks to come back (429, or 5xx while it restarts): a short wait.
             if status not in _RETRYABLE or attempt == _ATTEMPTS - 1:
                 raise KubeError(method, path, status, text)
-            await asyncio.sleep(min(0.5 * 2 ** attempt, 8.0))
+            await backoff.wait()
         raise AssertionError("unreachable")
 
-    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        return await self.request("GET", path, params=params)
+    async def get(self, path: str, params: Mapping[str, str] | None = None, accept: str = "application/json") -> Any:
+        return await self.request("GET", path, params=params, accept=accept)
 
-    async def list_all(self, path: str, params: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-        """Every item of a collection, following `continue` tokens."""
+    async def list_all(self, path: str, params: Mapping[str, str] | None = None, *,
+                       metadata_only: bool = False) -> list[dict[str, Any]]:
+        """Every item of a collection, following `continue` tokens (only their metadata, if asked)."""
         items: list[dict[str, Any]] = []
         query = dict(params or {}, limit="500")
         while True:
-            page = await self.get(path, query)
+            page = await self.get(path, query, METADATA_ONLY if metadata_only else "application/json")
             items.extend(page.get("items") or [])
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return items
             query["continue"] = token
+
+    async def served_version(self, group: str, version: str | None = None) -> str | None:
+        """`group/version` to call the API with: `version` when given, else the group's preferred
+        one; None when the API server does not serve the group (its CRDs are not installed)."""
+        if version is not None:
+            return f"{group}/{version}" if group else version
+        try:
+            found = await self.get(f"/apis/{group}")
+        except KubeError as error:
+            if error.status == 404:
+                return None
+            raise
+        preferred = (found or {}).get("preferredVersion") or {}
+        served = preferred.get("groupVersion")
+        return str(served) if served else None
 
     async def json_patch(self, path: str, operations: list[dict[str, Any]], kind: str = "") -> Any:
         return await self.request("PATCH", path, body=operations, content_type=JSON_PATCH, kind=kind)

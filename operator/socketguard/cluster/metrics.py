@@ -32,10 +32,15 @@ def api_writes_total() -> float:
 
 
 class HealthServer:
-    """`/healthz` (the loop runs), `/readyz` (inventory filled, first verdicts written), `/metrics`."""
+    """`/healthz` (the loop runs), `/readyz` (inventory filled, first verdicts written), `/metrics`.
 
-    def __init__(self, host: str, port: int, is_ready: Callable[[], bool]) -> None:
-        self.host, self.port, self.is_ready = host, port, is_ready
+    `waiting` gives what the process waits for (a peering object, say): `/readyz` then answers 503
+    with that text, whatever `is_ready` says.
+    """
+
+    def __init__(self, host: str, port: int, is_ready: Callable[[], bool],
+                 waiting: Callable[[], str | None] = lambda: None) -> None:
+        self.host, self.port, self.is_ready, self.waiting = host, port, is_ready, waiting
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -56,9 +61,10 @@ class HealthServer:
         return web.Response(text="ok\n")
 
     async def _readyz(self, request: web.Request) -> web.Response:
-        if self.is_ready():
+        reason = self.waiting()
+        if reason is None and self.is_ready():
             return web.Response(text="ready\n")
-        return web.Response(status=503, text="inventory not filled yet\n")
+        return web.Response(status=503, text=f"{reason or 'inventory not filled yet'}\n")
 
     async def _metrics(self, request: web.Request) -> web.Response:
         body = generate_latest(REGISTRY)

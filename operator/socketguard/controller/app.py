@@ -18,8 +18,11 @@ from kubernetes.config import ConfigException
 from socketguard.cluster.feed import INPUT_KINDS, Feed, inline_handlers, observe
 from socketguard.cluster.kube import Kube, KubeError, bearer_header, collection_path, load_configuration
 from socketguard.cluster.metrics import HealthServer
+from socketguard.cluster.resync import Resync
 from socketguard.controller.probes import ProbeSettings, start_prober, stop_prober
-from socketguard.controller.reconciler import Reconciler, Settings
+from socketguard.controller.reconciler import Reconciler
+from socketguard.controller.settings import Settings
+from socketguard.controller.waiting import Peering, Waiting
 from socketguard.controller.writers import MANAGED_SELECTOR, REPORT_KINDS, Writers
 from socketguard.engine.objects import ObjectRef
 
@@ -112,8 +115,13 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> None:
     settings = Settings(debounce=options.debounce, max_delay=options.max_delay,
                         namespaces=frozenset(options.namespaces))
     reconciler = Reconciler(feed, kube, Writers(kube, options.instance), settings)
-    health = HealthServer(options.health_host, options.health_port, lambda: reconciler.ready)
+    priority = options.priority if options.priority is not None else random.randint(1, 1_000_000)
+    waiting = Waiting(kube, Peering(options.peering, options.standalone, priority, options.namespaces),
+                      lambda: reconciler.ready)
+    health = HealthServer(options.health_host, options.health_port, lambda: reconciler.ready, lambda: waiting.reason)
     await health.start()
+    background = [asyncio.create_task(waiting.run(), name="socketguard waiting"),
+                  asyncio.create_task(Resync(feed, kube, options.namespaces).run(), name="socketguard resync")]
     admission = _admission_server(feed, options)
     if admission is not None:
         await admission.start()
@@ -125,14 +133,15 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> None:
             clusterwide=not options.namespaces,
             namespaces=list(options.namespaces),
             standalone=options.standalone,
-            priority=options.priority if options.priority is not None else random.randint(1, 1_000_000),
+            priority=priority,
             peering_name=options.peering,
             stop_flag=stop,
         )
     finally:
-        loop_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await loop_task
+        for task in (loop_task, *background):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if admission is not None:
             await admission.stop()
         await stop_prober(probe_task)
@@ -154,7 +163,7 @@ async def cleanup(options: Options) -> tuple[int, int]:
     conditions = reports = 0
     try:
         for watched in INPUT_KINDS:
-            api_version = await _served_version(kube, watched.group, watched.selector)
+            api_version = await kube.served_version(watched.group, watched.version)
             if api_version is None:
                 continue
             for namespace in namespaces:
@@ -181,17 +190,3 @@ async def cleanup(options: Options) -> tuple[int, int]:
     finally:
         await kube.close()
     return conditions, reports
-
-
-async def _served_version(kube: Kube, group: str, selector: Sequence[str]) -> str | None:
-    if len(selector) == 3:
-        return f"{group}/{selector[1]}" if group else selector[1]
-    try:
-        found = await kube.get(f"/apis/{group}")
-    except KubeError as error:
-        if error.status == 404:
-            return None
-        raise
-    preferred = (found or {}).get("preferredVersion") or {}
-    version = preferred.get("groupVersion")
-    return str(version) if version else None

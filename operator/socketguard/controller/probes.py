@@ -282,7 +282,7 @@ def start_prober(feed: Feed, reconciler: Reconciler, settings: ProbeSettings) ->
     if not settings.enabled:
         return None
     prober = Prober(feed.inventory, settings, reconciler.refresh)
-    reconciler.extra_findings = prober.findings
+    reconciler.evaluator.extra_findings = prober.findings
     feed.listeners.append(prober.inventory_changed)
     log.info("live probes on: every %.0f s per server, at most %.2f per second", settings.interval, settings.rate)
     return asyncio.create_task(_after_first_evaluation(reconciler, prober), name="socketguard prober")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 
 from socketguard.engine.context import Context
 from socketguard.engine.contract import EventSources
@@ -14,6 +15,15 @@ from socketguard.engine.rules.registry import all_rules
 from socketguard.engine.scope import neighbourhood
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """Findings and the context they were computed on, whose traces a front-end reads as well
+    (which workloads are servers, which routes reach them) without routing a second time."""
+
+    findings: list[Finding]
+    context: Context
+
+
 def analyze(
     inventory: Inventory,
     *,
@@ -22,7 +32,20 @@ def analyze(
     ignore: Collection[str] = (),
     event_sources: EventSources | None = None,
 ) -> list[Finding]:
-    """Every finding of `rules` (default: all) on `inventory`, suppressions applied.
+    """Every finding of `rules` (default: all) on `inventory`, suppressions applied (see `analyze_with_context`)."""
+    return analyze_with_context(inventory, scope=scope, rules=rules, ignore=ignore,
+                                event_sources=event_sources).findings
+
+
+def analyze_with_context(
+    inventory: Inventory,
+    *,
+    scope: Collection[ObjectRef] | None = None,
+    rules: Sequence[Rule] | None = None,
+    ignore: Collection[str] = (),
+    event_sources: EventSources | None = None,
+) -> Analysis:
+    """Every finding of `rules` (default: all) on `inventory`, suppressions applied, with its context.
 
     With `scope` (the objects that changed), only their neighbourhood is evaluated: every object
     whose findings the change can alter (see `socketguard.engine.scope`). The result is then exactly
@@ -40,7 +63,7 @@ def analyze(
             continue
         found.extend(rule.check(context))
     kept = (f for f in _deduplicate(found) if not context.is_suppressed(f))
-    return sort_findings(context.cap_inferred(f) for f in kept)
+    return Analysis(sort_findings(context.cap_inferred(f) for f in kept), context)
 
 
 def _deduplicate(findings: Iterable[Finding]) -> list[Finding]:

@@ -164,6 +164,28 @@ class ControlPlane(Cluster):
             process.stop()
         self.processes.clear()
 
+    def restart_apiserver(self, *, down: float = 0.0) -> float:
+        """Stops kube-apiserver and starts it again on the same port and etcd: the same cluster,
+        every client's connections dropped. Returns the seconds it took to be ready again."""
+        index, old = next((i, p) for i, p in enumerate(self.processes) if p.name == "kube-apiserver")
+        old.stop()
+        self.processes.remove(old)
+        time.sleep(down)
+        began = time.monotonic()
+        self._start_apiserver()
+        self.processes.insert(index, self.processes.pop())  # dependents still stop before it
+        return time.monotonic() - began
+
+    def compact_etcd(self) -> int:
+        """Compacts etcd's history up to its current revision (returned): a watch that resumes from
+        an older resourceVersion then gets `410 Gone` (with `--watch-cache=false`, where watches are
+        served by etcd itself)."""
+        base = f"http://127.0.0.1:{self._ports['etcd']}/v3/kv"
+        probe = {"key": base64.b64encode(b"/").decode(), "limit": 1}
+        revision = int(_post_json(f"{base}/range", probe)["header"]["revision"])
+        _post_json(f"{base}/compaction", {"revision": revision, "physical": True})
+        return revision
+
     @property
     def ca_file(self) -> Path:
         return self._pki / "ca.crt"
@@ -302,6 +324,10 @@ class ControlPlane(Cluster):
                 "--authorization-mode=RBAC",
                 "--allow-privileged=true",
                 "--profiling=false",
+                # A webhook configured by Service is dialled at the Service's endpoints, not at its
+                # ClusterIP or DNS name: with no kube-proxy either would lead off this machine. A
+                # Service without endpoints then fails here, at once (fail-open webhooks still pass).
+                "--enable-aggregator-routing=true",
                 f"--cert-dir={pki / 'apiserver-generated'}",
                 *self.apiserver_args,
             ],
@@ -504,6 +530,13 @@ def _b64(data: bytes) -> str:
 
 # Loopback only: an http(s)_proxy in the environment must not intercept health checks.
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _post_json(url: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with _opener.open(request, timeout=10) as response:
+        return json.loads(response.read())
 
 
 def _etcd_healthy(url: str) -> bool:

@@ -10,6 +10,7 @@ standalone (no peering: every replica serves), posts no Events and writes nothin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Collection
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 import kopf
 
 from socketguard.cluster.feed import Feed, inline_handlers
+from socketguard.cluster.kube import Kube, load_configuration
+from socketguard.cluster.resync import Resync
 from socketguard.webhook.server import AdmissionServer, ServerConfig
 
 log = logging.getLogger(__name__)
@@ -60,12 +63,19 @@ async def run(config: ServerConfig, *, namespaces: Collection[str] = (), health_
     await server.start()
     if health is not None:
         await health.start()
+    # After a re-list (API server back, watch expired), objects deleted in the gap are forgotten.
+    kube = Kube(load_configuration())
+    resync = asyncio.create_task(Resync(feed, kube, list(namespaces)).run(), name="socketguard resync")
     try:
         await kopf.operator(
             registry=webhook_registry(feed), settings=settings, standalone=True,
             clusterwide=not namespaces, namespaces=list(namespaces), stop_flag=stop_flag,
         )
     finally:
+        resync.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await resync
+        await kube.close()
         if health is not None:
             await health.stop()
         await server.stop()
