@@ -71,6 +71,8 @@ def model_outcome(router: IngressNginxRouter, host: str, target: str) -> Outcome
     hop = router.route(Request(host=host, path=path, scheme="http", port=80)).winner
     if hop is None:
         return Outcome(DEFAULT_BACKEND, None)
+    if not hop.delivers:  # nginx's own slash redirect, absolute (absolute_redirect on) without a port
+        return Outcome(None, None, 301, f"http://{host.lower()}{hop.upstream_path}" + (f"?{query}" if query else ""))
     service = hop.backends[0].service if hop.backends else None
     upstream = f"{service.namespace}/{service.name}" if service else None
     return Outcome(upstream, hop.upstream_path + (f"?{query}" if query else ""))

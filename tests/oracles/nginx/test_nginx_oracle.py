@@ -23,8 +23,6 @@ MIN_REQUESTS = 5000
 
 
 @pytest.mark.peers
-@pytest.mark.xfail(strict=True, reason="divergences recorded in docs/oracles.md; the model fix waits for the "
-                   "routers branch (engine/routing) to be merged")
 def test_model_routes_every_generated_request_as_nginx_does(tmp_path: Path) -> None:
     require_peers()
     totals = {"requests": 0, "scenarios": 0, "excluded": 0}
