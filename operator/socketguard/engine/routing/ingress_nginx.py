@@ -43,6 +43,7 @@ from socketguard.engine.routing import (
     Backend,
     CorsAtProxy,
     Entrance,
+    Redirect,
     Request,
     RouteHop,
     RoutingResult,
@@ -228,7 +229,7 @@ class IngressNginxRouter:
         assert location is not None  # the default backend is never a hop
         ingress = location.ingress
         target = rewritten(rendered, request.path)
-        upstream = redirect_to or (request.path if target is None else target)
+        upstream = request.path if target is None else target
         rewrite_path = None if target is None else ("metadata", "annotations", NGINX_PREFIX + "rewrite-target")
         timeout, timeout_path = _read_timeout(ingress)
         path = location.path
@@ -255,6 +256,7 @@ class IngressNginxRouter:
             assumptions=(*assumptions, *notes),
             sticky_split=canary is not None and canary.sticky,
             delivers=redirect_to is None,
+            redirect=None if redirect_to is None else _slash_redirect(redirect_to, request, location),
         )
 
     def canary(self, location: Location) -> Canary | None:
@@ -322,6 +324,12 @@ def _location_matches(path: HTTPIngressPath, request_path: str, regex_mode: bool
         return (request_path.startswith(path.path) if path.path.endswith("/")
                 else segment_prefix_matches(path.path, request_path))
     return string_prefix_matches(path.path, request_path)
+
+
+def _slash_redirect(to: str, request: Request, location: Location) -> Redirect:
+    """nginx's own 301: absolute, to the Host the client sent, without a port, the query kept."""
+    query = f"?{request.query_string}" if request.query_string else ""
+    return Redirect(301, f"{request.scheme}://{request.host.lower()}{to}{query}", location.field_path)
 
 
 def _read_timeout(ingress: Ingress) -> tuple[float, FieldPath | None]:
