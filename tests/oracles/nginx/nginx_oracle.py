@@ -3,7 +3,8 @@
 A batch of scenarios becomes one nginx configuration (each scenario's servers on their own
 loopback port, so one start serves the whole batch); every request of every scenario goes through
 nginx to the echo upstreams, and the same request goes through the model
-(`IngressNginxRouter`). The two answers are compared as outcomes: which upstream answered (the
+(`socketguard.engine.routing.decide`, the function behind `socketguard route`, asking the
+ingress-nginx router). The two answers are compared as outcomes: which upstream answered (the
 default backend for "no location"), what path and query arrived there, or nginx's own status and
 `Location` when nginx answered itself (a redirect).
 """
@@ -23,6 +24,7 @@ from nginx_scenarios import NAMESPACE, SERVICE_PORT, SERVICES, Scenario
 
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.routing import Request
+from socketguard.engine.routing.decide import decide
 from socketguard.engine.routing.ingress_nginx import IngressNginxRouter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "probe"))
@@ -68,14 +70,14 @@ class BatchResult:
 
 def model_outcome(router: IngressNginxRouter, host: str, target: str) -> Outcome:
     path, _, query = target.partition("?")
-    hop = router.route(Request(host=host, path=path, scheme="http", port=80)).winner
-    if hop is None:
+    decisions = decide([router], Request(host=host, path=path, scheme="http", port=80, raw_query=query))
+    if not decisions or decisions[0].action == "no-route":  # the default server or `location /`
         return Outcome(DEFAULT_BACKEND, None)
-    if not hop.delivers:  # nginx's own slash redirect, absolute (absolute_redirect on) without a port
-        return Outcome(None, None, 301, f"http://{host.lower()}{hop.upstream_path}" + (f"?{query}" if query else ""))
-    service = hop.backends[0].service if hop.backends else None
-    upstream = f"{service.namespace}/{service.name}" if service else None
-    return Outcome(upstream, hop.upstream_path + (f"?{query}" if query else ""))
+    decision = decisions[0]
+    if decision.action != "forward":
+        return Outcome(None, None, decision.status, decision.location)
+    service = decision.backends[0].service if decision.backends else None
+    return Outcome(f"{service.namespace}/{service.name}" if service else None, decision.upstream_path)
 
 
 def nginx_outcome(connection: http.client.HTTPConnection, host: str, target: str) -> Outcome:
