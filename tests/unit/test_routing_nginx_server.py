@@ -80,3 +80,14 @@ def test_the_default_location_carries_the_first_ingress_s_rewrite_into_regex_mod
     # rewrite too, and `/` differs from `/Socket.IO/`: every location becomes a case-insensitive regex.
     hop = route("/socket.io/", ingress("b", ("Exact", "/Socket.IO/", "chat"), rewrite_target="/Socket.IO/"))
     assert service(hop) == "chat"
+
+
+def test_app_root_redirects_the_root_of_the_whole_host_only() -> None:
+    # The host's `location /` carries the first Ingress's app-root: `/` is redirected even though no
+    # path of that Ingress is `/`; other paths are routed as usual.
+    first = ingress("b", ("Prefix", "/app", "chat"), app_root="/app")
+    hop = route("/", first, ingress("a", ("Prefix", "/", "app")))
+    assert hop is not None and hop.redirect is not None and not hop.delivers
+    assert (hop.redirect.status, hop.redirect.location) == (302, "http://chat.test/app")
+    assert service(route("/app/x", first)) == "chat"
+    assert route("/", ingress("a", ("Prefix", "/app", "chat"), app_root="app")) is None  # not a path: ignored

@@ -54,6 +54,7 @@ from socketguard.engine.routing.hosts import host_matches
 from socketguard.engine.routing.matching import segment_prefix_matches, string_prefix_matches
 from socketguard.engine.routing.nginx_canary import Canary, RuleKey, attach, dropped, is_canary, rule_key
 from socketguard.engine.routing.nginx_server import (
+    ROOT,
     NginxLocation,
     NginxServer,
     build_server,
@@ -219,6 +220,10 @@ class IngressNginxRouter:
         result.entrance = Entrance("gateway", first.ref, ("spec", "rules", first.rule_index),
                                    "HTTPS" if tls else "HTTP", tls, 443 if tls else 80)
         server = self.server(request.host)
+        app_root = server.app_root
+        if request.path == ROOT and app_root is not None and app_root.owner is not None:
+            result.hops.append(self._app_root_hop(app_root.owner, app_root.app_root, request))
+            return result
         choice = server.choose(request.path)
         for rendered in choice.matches:
             result.hops.append(self._hop(rendered, request, server.regex, choice.redirect_to))
@@ -294,6 +299,16 @@ class IngressNginxRouter:
         if takes:
             return (alternative,), (f"the request goes to canary {canary.ref} ({canary.chosen_by})",)
         return (*(replace(b, weight=100 - canary.weight_percent) for b in main), alternative), (canary.describe(),)
+
+    def _app_root_hop(self, ingress: Ingress, app_root: str, request: Request) -> RouteHop:
+        """nginx's `if ($uri = /) { return 302 $scheme://$http_host<app-root>; }`."""
+        field = ("metadata", "annotations", NGINX_PREFIX + "app-root")
+        default_port = 443 if request.scheme == "https" else 80
+        host = request.host if request.port in (default_port, None) else f"{request.host}:{request.port}"
+        return RouteHop(router=ROUTER, route=self.inventory.ref_of(ingress), rule_path=field, match_path=field,
+                        match_text=f"app-root {app_root}: nginx answers / itself with a 302",
+                        upstream_path=request.path, delivers=False,
+                        redirect=Redirect(302, f"{request.scheme}://{host}{app_root}", field))
 
     def backends(self, location: Location) -> Iterator[Backend]:
         """The Service (port, workloads) one path sends to (its canary aside)."""

@@ -18,6 +18,9 @@ nginx oracle (tests/oracles/nginx):
   `p/` is a location and `p` is none (nginx's auto-redirect for proxying locations).
 - `rewrite "(?i)path" target break;` in every location whose target differs from its path
   (template.go `buildProxyPass`).
+- `app-root` (annotations/rewrite/main.go, a path): nginx.tmpl's server-level
+  `if ($uri = /) { return 302 $scheme://$http_host<app-root>; }` for every location carrying
+  it, the default location included, so `/` of the whole host is redirected.
 """
 
 from __future__ import annotations
@@ -48,11 +51,15 @@ class Annotations:
 
     target: str = ""
     use_regex: bool = False
+    app_root: str = ""
+    owner: Ingress | None = None  # the Ingress they come from
 
     @classmethod
     def of(cls, ingress: Ingress) -> Annotations:
         target = ingress.nginx("rewrite-target") or ""
-        return cls(target if _VALID_TARGET.fullmatch(target) else "", ingress.nginx("use-regex") in _GO_TRUE)
+        app_root = ingress.nginx("app-root") or ""
+        return cls(target if _VALID_TARGET.fullmatch(target) else "", ingress.nginx("use-regex") in _GO_TRUE,
+                   app_root if app_root.startswith("/") and _VALID_TARGET.fullmatch(app_root) else "", ingress)
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,11 @@ class Choice:
 class NginxServer:
     regex: bool
     locations: tuple[NginxLocation, ...]
+
+    @property
+    def app_root(self) -> Annotations | None:
+        """The annotations whose `app-root` answers a request for `/` (the first rendered), if any."""
+        return next((loc.annotations for loc in self.locations if loc.annotations.app_root), None)
 
     def choose(self, path: str) -> Choice:
         return _choose_regex(self.locations, path) if self.regex else _choose_static(self.locations, path)
