@@ -45,7 +45,6 @@ ROOT = "/"
 # validators.go: alphaNumericChars and RegexPathWithCapture.
 _REGEX_PATH_WITH_CAPTURE = re.compile(r"^/?[\-._~a-zA-Z0-9/:/$]*$")
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-_GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,10 @@ def parse_rewrite(annotations: Mapping[str, str]) -> Rewrite:
     if not _REGEX_PATH_WITH_CAPTURE.fullmatch(target):
         target = ""
     use_regex = annotations.get(ANNOTATION_PREFIX + "use-regex", "false") in _GO_TRUE
-    return Rewrite(target, use_regex, annotations.get(ANNOTATION_PREFIX + "app-root", ""))
+    app_root = annotations.get(ANNOTATION_PREFIX + "app-root", "")
+    # Validated like rewrite-target, then by url.ParseRequestURI as an absolute path.
+    valid_root = _REGEX_PATH_WITH_CAPTURE.fullmatch(app_root) and app_root.startswith("/")
+    return Rewrite(target, use_regex, app_root if valid_root else "")
 
 
 def sort_ingresses(ingresses: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

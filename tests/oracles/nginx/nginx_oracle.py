@@ -14,8 +14,9 @@ from __future__ import annotations
 import http.client
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -44,6 +45,10 @@ class Outcome:
     status: int | None = None  # nginx's own status (redirects)
     location: str | None = None
 
+    @property
+    def kind(self) -> str:
+        return str(self.status) if self.status else "default backend" if self.target is None else "upstream"
+
 
 @dataclass(frozen=True)
 class Divergence:
@@ -66,6 +71,7 @@ class BatchResult:
     scenarios: int
     excluded: int
     divergences: list[Divergence]
+    answers: Counter[str] = field(default_factory=Counter)  # what nginx did: upstream, default backend, 301, ...
 
 
 def model_outcome(router: IngressNginxRouter, host: str, target: str) -> Outcome:
@@ -160,6 +166,7 @@ def _compare(scenario: Scenario, port: int, config: str, result: BatchResult) ->
             seen = nginx_outcome(connection, host, target)
             expected = model_outcome(router, host, target)
             result.requests += 1
+            result.answers[seen.kind] += 1
             if seen != expected:
                 result.divergences.append(Divergence(scenario, host, target, seen, expected, config))
     finally:

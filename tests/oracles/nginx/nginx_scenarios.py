@@ -8,7 +8,7 @@ docs/oracles.md ("ingress-nginx: real nginx"):
 - Request paths are already normalised (no `%`, `//`, `.` or `..` segments): nginx matches the
   decoded, merged URI, the model the path as given.
 - Every backend names an existing Service port; no `defaultBackend`, no other ingress classes,
-  no wildcard hosts, no TLS (ssl-redirect is done in Lua), no app-root (not modelled yet).
+  no wildcard hosts, no TLS (ssl-redirect is done in Lua, outside the oracle).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ REGEX_PATHS = ("/a(/|$)(.*)", "/(a|b)/(.*)", "/a.*", "/socket.io/?(.*)", "/[ab]+
                "/(socket.io|ws)(/|$)(.*)")
 PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
 SAME_AS_PATH = "<the ingress's first path>"
+APP_ROOTS = ("/app", "/socket.io/", "/a/b")
 TARGETS = ("/", "/$1", "/$2", "/x/$1", "/socket.io/$2", SAME_AS_PATH)
 REQUEST_TARGETS = ("/", "/a", "/a/", "/ab", "/abc", "/a/b", "/a/b/", "/a/b/c", "/A", "/A/b", "/b", "/b/",
                    "/ba", "/a.b", "/aab", "/a-b", "/x", "/socket.io", "/socket.io/",
@@ -83,6 +84,8 @@ def ingress(draw: st.DrawFn, name: str) -> dict[str, Any]:
         target = draw(st.sampled_from(TARGETS))
         annotations["nginx.ingress.kubernetes.io/rewrite-target"] = (
             rules[0]["http"]["paths"][0]["path"] if target == SAME_AS_PATH else target)
+    if draw(st.integers(0, 3)) == 0:
+        annotations["nginx.ingress.kubernetes.io/app-root"] = draw(st.sampled_from(APP_ROOTS))
     return {
         "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
         "metadata": {"name": name, "namespace": NAMESPACE, "annotations": annotations},

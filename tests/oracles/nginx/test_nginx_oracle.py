@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ MIN_REQUESTS = 5000
 def test_model_routes_every_generated_request_as_nginx_does(tmp_path: Path) -> None:
     require_peers()
     totals = {"requests": 0, "scenarios": 0, "excluded": 0}
+    answers: Counter[str] = Counter()
     batch_number = itertools.count()
     with echo_upstreams(SERVICE_IDENTITIES, not_found=[DEFAULT_BACKEND]) as echo_ports:
 
@@ -37,9 +39,11 @@ def test_model_routes_every_generated_request_as_nginx_does(tmp_path: Path) -> N
             result = run_batch(batch, echo_ports, tmp_path / f"batch-{next(batch_number)}")
             for key in totals:
                 totals[key] += getattr(result, key)
+            answers.update(result.answers)
             smallest = min(result.divergences, key=lambda d: len(str(d)), default=None)
             assert smallest is None, f"{len(result.divergences)} divergences; the smallest:\n{smallest}"
 
         compare()
-    print(f"nginx oracle: {totals}")
+    print(f"nginx oracle: {totals}, nginx answered: {dict(answers)}")
     assert totals["requests"] >= MIN_REQUESTS, totals
+    assert {"upstream", "default backend", "301", "302"} <= set(answers), answers  # every kind of answer is compared
