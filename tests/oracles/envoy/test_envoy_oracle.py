@@ -3,11 +3,13 @@
 Property test, seeded and derandomized: VirtualServices of 1-3 `http[]` rules (exact, prefix and
 RE2 regex matches, `ignoreUriCase`, `rewrite.uri`, `uriRegexRewrite`) and request paths; the rule
 the model picks and the path it sends upstream must be Envoy's (envoy_routes.py). Generation keeps
-to VirtualServices Istio's validation accepts; the limits are listed in docs/oracles.md.
+to VirtualServices Istio's validation accepts; the limits are listed in docs/oracles.md. A longer
+run: `SOCKETGUARD_ENVOY_ORACLE_EXAMPLES=30000 python -m pytest tests/oracles/envoy`.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from envoy_routes import Rewrite, Rule, UriMatch, compiles, route, valid_substitution
@@ -26,7 +28,7 @@ REGEX_PARTS = ("/", "a", "A", "[a-z]+", "[[:alpha:]]+", r"\pL+", r"\d", "[0-9]",
 SUBSTITUTIONS = ("/", r"/\1", r"\1", r"/x/\2", r"/\0", "-", r"\\")
 REWRITE_URIS = ("/", "/x", "/x/", "/socket.io/")
 HOST = "app.test"
-EXAMPLES = 2000
+EXAMPLES = int(os.environ.get("SOCKETGUARD_ENVOY_ORACLE_EXAMPLES", "2000"))
 
 paths = st.builds(lambda segments, slash: "/" + "/".join(segments) + ("/" if slash and segments else ""),
                   st.lists(st.sampled_from(SEGMENTS), max_size=3), st.booleans())

@@ -11,8 +11,10 @@ default backend for "no location"), what path and query arrived there, or nginx'
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import socket
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,8 +32,8 @@ from socketguard.engine.routing.ingress_nginx import IngressNginxRouter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "probe"))
 # The probe tests' nginx runner; require_peers is re-exported for the test module.
-from peer_harness import free_port, running, start_nginx
 from peer_harness import require_peers as require_peers
+from peer_harness import running, single_process_nginx, start_nginx
 
 SERVICE_IDENTITIES = tuple(f"{NAMESPACE}/{name}" for name in SERVICES)
 
@@ -101,25 +103,11 @@ def http_block(workdir: Path, upstreams: Mapping[str, int], servers: Iterable[st
     """The directives of ingress-nginx's nginx.tmpl that bear on routing, around our servers."""
     upstream_blocks = "\n".join(f"  upstream {name} {{ server 127.0.0.1:{port}; }}" for name, port in upstreams.items())
     server_blocks = "\n".join(servers)
-    return f"""daemon off;
-master_process off;
-pid {workdir}/nginx.pid;
-error_log {workdir}/error.log error;
-events {{ worker_connections 512; }}
-http {{
-  access_log off;
-  client_body_temp_path {workdir}/client_body;
-  proxy_temp_path {workdir}/proxy;
-  fastcgi_temp_path {workdir}/fastcgi;
-  uwsgi_temp_path {workdir}/uwsgi;
-  scgi_temp_path {workdir}/scgi;
-  server_names_hash_bucket_size 64;
+    return single_process_nginx(workdir, f"""  server_names_hash_bucket_size 64;
   server_name_in_redirect off;
   port_in_redirect off;
 {upstream_blocks}
-{server_blocks}
-}}
-"""
+{server_blocks}""")
 
 
 def nginx_upstreams(echo_ports: Mapping[str, int]) -> dict[str, int]:
@@ -134,13 +122,13 @@ def nginx_upstreams(echo_ports: Mapping[str, int]) -> dict[str, int]:
 def run_batch(batch: Sequence[Scenario], echo_ports: Mapping[str, int], workdir: Path) -> BatchResult:
     """Start one nginx for the batch and compare every request of every scenario."""
     workdir.mkdir(parents=True, exist_ok=True)
-    kept: list[tuple[Scenario, int, str]] = []
-    for scenario in batch:
-        servers = build_servers(scenario.ingresses)
-        if any(duplicate_locations(server) for server in servers):
-            continue  # nginx would refuse the whole configuration: a known limit, not compared
-        port = free_port()
-        kept.append((scenario, port, _render(servers, port)))
+    rendered = [build_servers(scenario.ingresses) for scenario in batch]
+    # nginx would refuse the whole configuration of a server with a duplicate location: a known
+    # limit, left out of the comparison.
+    accepted = [(scenario, servers) for scenario, servers in zip(batch, rendered, strict=True)
+                if not any(duplicate_locations(server) for server in servers)]
+    kept = [(scenario, port, _render(servers, port))
+            for (scenario, servers), port in zip(accepted, distinct_free_ports(len(accepted)), strict=True)]
     result = BatchResult(0, len(kept), len(batch) - len(kept), [])
     if not kept:
         return result
@@ -149,6 +137,15 @@ def run_batch(batch: Sequence[Scenario], echo_ports: Mapping[str, int], workdir:
         for scenario, port, text in kept:
             _compare(scenario, port, text, result)
     return result
+
+
+def distinct_free_ports(count: int) -> list[int]:
+    """`count` loopback ports free right now, all different (each socket is held until all are bound)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
+        for bound in sockets:
+            bound.bind(("127.0.0.1", 0))
+        return [int(bound.getsockname()[1]) for bound in sockets]
 
 
 def _render(servers: Iterable[Server], port: int) -> str:
