@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import takewhile
 from typing import TYPE_CHECKING
@@ -52,7 +52,7 @@ class Annotations:
     target: str = ""
     use_regex: bool = False
     app_root: str = ""
-    owner: Ingress | None = None  # the Ingress they come from
+    owner: Ingress | None = field(default=None, compare=False)  # the Ingress they come from
 
     @classmethod
     def of(cls, ingress: Ingress) -> Annotations:
