@@ -4,7 +4,7 @@ Property test, seeded and derandomized: VirtualServices of 1-3 `http[]` rules (e
 RE2 regex matches, `ignoreUriCase`, `rewrite.uri`, `uriRegexRewrite`) and request paths; the rule
 the model picks and the path it sends upstream must be Envoy's (envoy_routes.py). Generation keeps
 to VirtualServices Istio's validation accepts; the limits are listed in docs/oracles.md. A longer
-run: `SOCKETGUARD_ENVOY_ORACLE_EXAMPLES=30000 python -m pytest tests/oracles/envoy`.
+run: `SOCKETGUARD_ENVOY_ORACLE_EXAMPLES=20000 python -m pytest --timeout=0 tests/oracles/envoy`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The ingress-nginx model against real nginx, configured as the controller would configure it.
 
 Seeded and derandomized: every CI run sends the same >= 5,000 requests. A longer run:
-`SOCKETGUARD_NGINX_ORACLE_BATCHES=400 python -m pytest -m peers tests/oracles/nginx`.
+`SOCKETGUARD_NGINX_ORACLE_BATCHES=300 python -m pytest --timeout=0 -m peers tests/oracles/nginx`.
 """
 
 from __future__ import annotations
