@@ -147,7 +147,9 @@ def valid_substitution(substitution: str, groups: int) -> bool:
 
 def compiles(pattern: str) -> int | None:
     """The number of groups when RE2 accepts the pattern, else None."""
+    options = re2.Options()
+    options.log_errors = False
     try:
-        return int(re2.compile(pattern).groups)
+        return int(re2.compile(pattern, options).groups)
     except re2.error:
         return None

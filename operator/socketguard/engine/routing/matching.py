@@ -22,6 +22,8 @@ import re2
 SOCKET_SEGMENT = re.compile(r"^(.*?/socket\.io)(?:/|$)", re.IGNORECASE)
 SOCKET_WORD_IN_REGEX = re.compile(r"socket\\?\.io", re.IGNORECASE)  # `socket.io` or `socket\.io`
 DEFAULT_SOCKET_SEGMENT = "/socket.io"
+_RE2_QUIET = re2.Options()
+_RE2_QUIET.log_errors = False  # a pattern RE2 refuses is an answer here, not a line on stderr
 _REWRITE_ESCAPE = re.compile(r"\\(\d|\\)")  # RE2::Rewrite: \N or an escaped backslash
 
 
@@ -84,7 +86,7 @@ def differs_only_in_case(written: str, handshake: str) -> tuple[str, str] | None
 def re2_compiled(pattern: str) -> Any:
     """The pattern compiled by RE2, or None when RE2 refuses it (Istio then rejects the route)."""
     try:
-        return re2.compile(pattern)
+        return re2.compile(pattern, _RE2_QUIET)
     except re2.error:
         return None
 
