@@ -62,12 +62,14 @@ def test_regex_mode_prefix_is_a_string_prefix_that_pathprefix_is_not() -> None:
 
 
 def test_prefix_with_trailing_slash_differs_outside_regex_mode() -> None:
-    # ingress-nginx Prefix /app/ misses /app; HTTPRoute PathPrefix /app/ matches it.
+    # ingress-nginx Prefix /app/ does not deliver /app (nginx answers it with a 301 to /app/);
+    # HTTPRoute PathPrefix /app/ matches it.
     old = Context(inventory([server(), service(), ingress(path="/app/")]))
     new = Context(inventory([server(), service(), gateway(), http_route(rule("/app/"))]))
     pair = RoutePair(Request(HOST, "/app"), Picture(old.inventory, old.routers),
                      Picture(new.inventory, new.routers), UNKNOWN)
-    assert pair.before_hop is None
+    assert pair.before_hop is not None and pair.before_hop.redirect is not None and not pair.reaches
+    assert pair.before_hop.redirect.status == 301
     assert pair.after_hop is not None and pair.after_hop.match_text == "PathPrefix /app/"
 
 

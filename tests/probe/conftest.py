@@ -29,6 +29,7 @@ from peer_harness import (
     free_port,
     require_peers,
     running,
+    single_process_nginx,
     start_nginx,
     start_socketio_server,
 )
@@ -128,19 +129,7 @@ def nginx_config(
         f"    location /moved/ {{ return 301 https://127.0.0.1:{https_port}/node/app/; }}",
     ]
     newline = "\n"
-    return f"""daemon off;
-master_process off;
-pid {workdir}/nginx.pid;
-error_log {workdir}/error.log info;
-events {{ worker_connections 256; }}
-http {{
-  access_log {workdir}/access.log;
-  client_body_temp_path {workdir}/client_body;
-  proxy_temp_path {workdir}/proxy;
-  fastcgi_temp_path {workdir}/fastcgi;
-  uwsgi_temp_path {workdir}/uwsgi;
-  scgi_temp_path {workdir}/scgi;
-  map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    return single_process_nginx(workdir, f"""  map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
 {newline.join(upstreams)}
   server {{
     listen 127.0.0.1:{http_port};
@@ -148,6 +137,4 @@ http {{
     ssl_certificate {tls.server_cert};
     ssl_certificate_key {tls.server_key};
 {newline.join(locations)}
-  }}
-}}
-"""
+  }}""")

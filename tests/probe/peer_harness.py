@@ -150,6 +150,26 @@ def _wait_for_port_line(process: subprocess.Popen[bytes], out: Path, log: Path, 
     raise PeerUnavailableError(f"{label} did not start within {START_TIMEOUT_S:g} s: {log.read_text()[-2000:]}")
 
 
+def single_process_nginx(workdir: Path, http: str) -> str:
+    """An nginx configuration run in the foreground as one process, every file in `workdir`,
+    with `http` (upstreams, servers, maps) inside its http block."""
+    return f"""daemon off;
+master_process off;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log info;
+events {{ worker_connections 512; }}
+http {{
+  access_log {workdir}/access.log;
+  client_body_temp_path {workdir}/client_body;
+  proxy_temp_path {workdir}/proxy;
+  fastcgi_temp_path {workdir}/fastcgi;
+  uwsgi_temp_path {workdir}/uwsgi;
+  scgi_temp_path {workdir}/scgi;
+{http}
+}}
+"""
+
+
 def start_nginx(config: str, workdir: Path, ports: Sequence[int]) -> Peer:
     """Run nginx in the foreground as one process (no master/workers) with `config`."""
     nginx = find_tool("nginx", "SOCKETGUARD_NGINX", extra_dirs=("/usr/sbin", "/usr/local/sbin"))

@@ -5,20 +5,17 @@ Semantics modelled:
   other classes are listed as not modelled rather than guessed.
 - All Ingresses for one host form one nginx `server`: rules with that host (exact before
   wildcard), else the rules without a host (the default server).
-- Locations: `Exact` is `location = p`; `Prefix` matches whole path segments (`/app/`, with its
-  trailing slash, becomes `location /app/` alone and misses `/app`); non-regex
-  `ImplementationSpecific` is nginx's plain string prefix; the longest prefix wins. Regex mode:
-  when any Ingress of the host sets `use-regex: "true"`, or any path of the host belongs to an
-  Ingress whose `rewrite-target` differs from that path, every path of the host, `Exact` ones
-  included, becomes a case-insensitive regex `~* "^p"`, tried longest path first (the way
-  ingress-nginx orders them). A `/socket.io/` path there is still the socket route: it is
-  recognised from the path as written and confirmed by the regex itself.
-- `rewrite-target` applies to every path of its Ingress: nginx runs `rewrite "(?i)p" target
-  break`, replacing the whole URI with the target (`$n` from the path's capture groups, empty
-  when a group did not take part, so `/socket.io/` under `rewrite-target: /$1` arrives as `/`).
-  No rewrite is emitted when the target equals the path. Not modelled: a target equal to a
-  `Prefix` path without its trailing slash, which the controller's Prefix expansion (`location.go`)
-  turns into a rewrite of the `p/` location.
+- Locations as the controller renders them and nginx picks them (nginx_server.py): `Exact` is
+  `location = p`; `Prefix p` is `location p/` plus `location = p`; non-regex
+  `ImplementationSpecific` is nginx's plain string prefix; exact first, then the longest prefix;
+  `p` when only `p/` is a location gets nginx's 301 to `p/`. When a location of the host has
+  `use-regex` or a rewrite target different from its path, every location of the host, Exact
+  ones included, becomes a case-insensitive regex `~* ^p`, tried in the controller's order
+  (longer paths first), the first match wins. A `/socket.io/` path there is still the socket
+  route: it is recognised from the path as written and confirmed by the regex itself.
+- `rewrite-target` applies to every path of its Ingress: nginx runs `rewrite (?i)p target`,
+  replacing the whole URI with the target (`$n` from the path's capture groups, empty when a
+  group did not take part). No rewrite is emitted when the target equals the (expanded) path.
 - `proxy-read-timeout`/`proxy-send-timeout` (default 60 s) count idle time between reads, so
   they only need to exceed the ping interval; they do not cut a WebSocket that pings.
 - `affinity: cookie` and `upstream-hash-by` give stickiness; ingress-nginx proxies to endpoints
@@ -35,7 +32,6 @@ Source: ingress-nginx controller v1.15.1, `internal/ingress/controller/template/
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
@@ -47,6 +43,7 @@ from socketguard.engine.routing import (
     Backend,
     CorsAtProxy,
     Entrance,
+    Redirect,
     Request,
     RouteHop,
     RoutingResult,
@@ -54,15 +51,22 @@ from socketguard.engine.routing import (
 from socketguard.engine.routing.backends import ServiceResolver
 from socketguard.engine.routing.candidates import Candidate, sample_host, server_path_through, socket_path
 from socketguard.engine.routing.hosts import host_matches
-from socketguard.engine.routing.matching import compiled, segment_prefix_matches, string_prefix_matches
+from socketguard.engine.routing.matching import segment_prefix_matches, string_prefix_matches
 from socketguard.engine.routing.nginx_canary import Canary, RuleKey, attach, dropped, is_canary, rule_key
+from socketguard.engine.routing.nginx_server import (
+    ROOT,
+    NginxLocation,
+    NginxServer,
+    build_server,
+    regex_location_matches,
+    rewritten,
+    sort_ingresses,
+)
 
 ROUTER = "ingress-nginx"
 NGINX_CLASSES = frozenset({"nginx"})
 INGRESS_CLASS = ObjectRef("networking.k8s.io/v1", "IngressClass", "", "nginx")
 DEFAULT_TIMEOUT_S = 60.0
-_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})  # strconv.ParseBool, as the controller reads booleans
-_GROUP = re.compile(r"\$(\d)")
 
 
 @dataclass(frozen=True)
@@ -93,12 +97,13 @@ class IngressNginxRouter:
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
         self.services = ServiceResolver(inventory)
-        nginx = [i for i in _ingresses(inventory) if is_nginx(i)]
+        nginx = sort_ingresses(i for i in _ingresses(inventory) if is_nginx(i))
         self._ingresses = [i for i in nginx if not is_canary(i)]
         self._canary_ingresses = [(i, inventory.ref_of(i)) for i in nginx if is_canary(i)]
         self._canaries: dict[RuleKey, Canary] | None = None
         self._blocks: tuple[dict[str, list[Location]], dict[str, list[Location]], list[Location]] | None = None
         self._locations: dict[str, list[Location]] = {}
+        self._servers: dict[str, NginxServer] = {}
         self._refs: frozenset[ObjectRef] | None = None
 
     def models(self, ref: ObjectRef) -> bool:
@@ -125,9 +130,24 @@ class IngressNginxRouter:
             self._locations[host] = cached
         return cached
 
+    def server(self, host: str) -> NginxServer:
+        """The nginx server for `host`: its rendered locations in order, and whether they are regexes."""
+        host = host.lower()
+        cached = self._servers.get(host)
+        if cached is None:
+            cached = self._servers[host] = build_server(self._first_naming(host), self.locations(host))
+        return cached
+
     def regex_mode(self, host: str) -> bool:
-        """Whether any Ingress of the host's server turns its paths into regex locations."""
-        return any(_forces_regex(location) for location in self.locations(host))
+        """Whether a location of the host's server turns every path of it into a regex location."""
+        return self.server(host).regex
+
+    def _first_naming(self, host: str) -> Ingress | None:
+        """The first Ingress (controller order) with a rule for the server of `host`; None: the default server."""
+        exact, wildcard, _ = self._server_blocks()
+        names = {host} if exact.get(host) else {pattern for pattern in wildcard if host_matches(pattern, host)}
+        return next((ingress for ingress in self._ingresses
+                     if any((rule.host or "").lower() in names for rule in ingress.spec.rules)), None)
 
     def _server_blocks(self) -> tuple[dict[str, list[Location]], dict[str, list[Location]], list[Location]]:
         if self._blocks is None:
@@ -199,18 +219,28 @@ class IngressNginxRouter:
         tls = any(_tls_covers(location.ingress, request.host) for location in locations)
         result.entrance = Entrance("gateway", first.ref, ("spec", "rules", first.rule_index),
                                    "HTTPS" if tls else "HTTP", tls, 443 if tls else 80)
-        regex_mode = self.regex_mode(request.host)
-        matching = [loc for loc in locations if _location_matches(loc.path, request.path, regex_mode)]
-        for location in _in_nginx_order(matching, regex_mode):
-            result.hops.append(self._hop(location, request, regex_mode))
+        server = self.server(request.host)
+        app_root = server.app_root
+        if request.path == ROOT and app_root is not None and app_root.owner is not None:
+            result.hops.append(self._app_root_hop(app_root.owner, app_root.app_root, request))
+            return result
+        choice = server.choose(request.path)
+        for rendered in choice.matches:
+            result.hops.append(self._hop(rendered, request, server.regex, choice.redirect_to))
         return result
 
-    def _hop(self, location: Location, request: Request, regex_mode: bool) -> RouteHop:
+    def _hop(self, rendered: NginxLocation, request: Request, regex_mode: bool, redirect_to: str | None) -> RouteHop:
+        location = rendered.source
+        assert location is not None  # the default backend is never a hop
         ingress = location.ingress
-        upstream, rewrite_path = _rewrite(ingress, location.path.path, request.path)
+        target = rewritten(rendered, request.path)
+        upstream = request.path if target is None else target
+        rewrite_path = None if target is None else ("metadata", "annotations", NGINX_PREFIX + "rewrite-target")
         timeout, timeout_path = _read_timeout(ingress)
         path = location.path
         mode = " (case-insensitive regex: the host uses use-regex or rewrite-target)" if regex_mode else ""
+        if redirect_to is not None:
+            mode += f"; nginx answers {request.path} itself with a 301 to {redirect_to}"
         assumptions = () if ingress.ingress_class else (
             f"{location.ref} has no ingress class: assumed to be served by ingress-nginx",)
         canary = self.canary(location)
@@ -230,6 +260,8 @@ class IngressNginxRouter:
             cors=_cors(ingress),
             assumptions=(*assumptions, *notes),
             sticky_split=canary is not None and canary.sticky,
+            delivers=redirect_to is None,
+            redirect=None if redirect_to is None else _slash_redirect(redirect_to, request, location),
         )
 
     def canary(self, location: Location) -> Canary | None:
@@ -268,6 +300,16 @@ class IngressNginxRouter:
             return (alternative,), (f"the request goes to canary {canary.ref} ({canary.chosen_by})",)
         return (*(replace(b, weight=100 - canary.weight_percent) for b in main), alternative), (canary.describe(),)
 
+    def _app_root_hop(self, ingress: Ingress, app_root: str, request: Request) -> RouteHop:
+        """nginx's `if ($uri = /) { return 302 $scheme://$http_host<app-root>; }`."""
+        field = ("metadata", "annotations", NGINX_PREFIX + "app-root")
+        default_port = 443 if request.scheme == "https" else 80
+        host = request.host if request.port in (default_port, None) else f"{request.host}:{request.port}"
+        return RouteHop(router=ROUTER, route=self.inventory.ref_of(ingress), rule_path=field, match_path=field,
+                        match_text=f"app-root {app_root}: nginx answers / itself with a 302",
+                        upstream_path=request.path, delivers=False,
+                        redirect=Redirect(302, f"{request.scheme}://{host}{app_root}", field))
+
     def backends(self, location: Location) -> Iterator[Backend]:
         """The Service (port, workloads) one path sends to (its canary aside)."""
         service = location.path.backend.service
@@ -287,56 +329,22 @@ def _ingresses(inventory: Inventory) -> Iterator[Ingress]:
             yield view
 
 
-def _forces_regex(location: Location) -> bool:
-    """`use-regex`, or a rewrite that changes this path, turns the whole server into regex locations."""
-    ingress = location.ingress
-    return ingress.nginx("use-regex") in _GO_TRUE or _rewrite_target(ingress, location.path.path) is not None
-
-
-def _rewrite_target(ingress: Ingress, location_path: str) -> str | None:
-    """The rewrite nginx runs for this path: None when there is none or it would change nothing."""
-    target = ingress.nginx("rewrite-target")
-    return None if not target or target == location_path else target
-
-
 def _location_matches(path: HTTPIngressPath, request_path: str, regex_mode: bool) -> bool:
-    if regex_mode:  # `location ~* "^p"` for every path type, Exact included: case-insensitive
-        pattern = compiled("^" + path.path, ignore_case=True)
-        return pattern is not None and pattern.search(request_path) is not None
+    """Whether this path's own location(s) take the request, other locations aside."""
+    if regex_mode:  # `location ~* "^p"`, Exact paths included
+        return regex_location_matches(path.path, request_path)
     if path.path_type == "Exact":
         return request_path == path.path
-    if path.path_type == "Prefix" and len(path.path) > 1 and path.path.endswith("/"):
-        return request_path.startswith(path.path)  # only `location /app/`: no `= /app` for a trailing slash
-    if path.path_type == "Prefix":
-        return segment_prefix_matches(path.path, request_path)
+    if path.path_type == "Prefix":  # `location p/` (and `location = p` unless p ends in /)
+        return (request_path.startswith(path.path) if path.path.endswith("/")
+                else segment_prefix_matches(path.path, request_path))
     return string_prefix_matches(path.path, request_path)
 
 
-def _in_nginx_order(locations: list[Location], regex_mode: bool) -> list[Location]:
-    """Matching locations, the one nginx picks first.
-
-    Plain locations: `= p` first, then the longest prefix. Regex mode: the first regex in the
-    order the controller writes them, longest path first and, among equal lengths, the path that
-    sorts last (`controller.go` sorts by path descending, then stably by length).
-    """
-    if regex_mode:
-        by_path = sorted(locations, key=lambda loc: loc.path.path, reverse=True)
-        return sorted(by_path, key=lambda loc: -len(loc.path.path))
-    return sorted(locations, key=lambda loc: (0 if loc.path.path_type == "Exact" else 1, -len(loc.path.path)))
-
-
-def _rewrite(ingress: Ingress, location_path: str, request_path: str) -> tuple[str, FieldPath | None]:
-    target = _rewrite_target(ingress, location_path)
-    if target is None:
-        return request_path, None
-    field = ("metadata", "annotations", NGINX_PREFIX + "rewrite-target")
-    pattern = compiled(location_path, ignore_case=True)  # `rewrite (?i)p target`
-    found = pattern.search(request_path) if pattern else None
-    if found is None:
-        return request_path, field
-    groups = found.groups()
-    return _GROUP.sub(lambda m: (groups[int(m.group(1)) - 1] or "") if 0 < int(m.group(1)) <= len(groups)
-                      else "", target), field
+def _slash_redirect(to: str, request: Request, location: Location) -> Redirect:
+    """nginx's own 301: absolute, to the Host the client sent, without a port, the query kept."""
+    query = f"?{request.query_string}" if request.query_string else ""
+    return Redirect(301, f"{request.scheme}://{request.host.lower()}{to}{query}", location.field_path)
 
 
 def _read_timeout(ingress: Ingress) -> tuple[float, FieldPath | None]:

@@ -11,7 +11,6 @@ Upgrade for websocket, no custom headers), and each such evaluation is stated as
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from functools import lru_cache
@@ -41,7 +40,7 @@ from socketguard.engine.routing import (
 from socketguard.engine.routing.backends import ServiceResolver
 from socketguard.engine.routing.candidates import Candidate, sample_host, server_path_through, socket_path
 from socketguard.engine.routing.hosts import fqdn, host_matches, in_cluster_service, service_of_host, visible
-from socketguard.engine.routing.matching import compiled, exact_matches, string_prefix_matches
+from socketguard.engine.routing.matching import exact_matches, re2_compiled, re2_replace_all, string_prefix_matches
 
 ROUTER = "istio"
 
@@ -52,8 +51,8 @@ def string_matches(match: StringMatch, value: str, *, ignore_case: bool = False)
         return exact_matches(match.exact, value, ignore_case=ignore_case)
     if match.prefix is not None:
         return string_prefix_matches(match.prefix, value, ignore_case=ignore_case)
-    if match.regex is not None:
-        pattern = compiled(match.regex)
+    if match.regex is not None:  # Envoy's safe_regex: RE2, a full match, case_sensitive ignored
+        pattern = re2_compiled(match.regex)
         return pattern is not None and pattern.fullmatch(value) is not None
     return True
 
@@ -477,14 +476,9 @@ def _rewrite(rule: HTTPRoute, match: HTTPMatchRequest | None, path: str,
     if rewrite is None:
         return path, None
     if rewrite.uri_regex_rewrite is not None:
-        pattern = compiled(rewrite.uri_regex_rewrite.match)
-        replacement = re.sub(r"\\(\d)", r"\\g<\1>", rewrite.uri_regex_rewrite.rewrite)
-        if pattern is None:
-            return path, (*rule_path, "rewrite", "uriRegexRewrite")
-        try:
-            return pattern.sub(replacement, path), (*rule_path, "rewrite", "uriRegexRewrite")
-        except (re.error, IndexError):
-            return path, (*rule_path, "rewrite", "uriRegexRewrite")
+        regex_rewrite = rewrite.uri_regex_rewrite
+        return (re2_replace_all(regex_rewrite.match, regex_rewrite.rewrite, path),
+                (*rule_path, "rewrite", "uriRegexRewrite"))
     if rewrite.uri is None:
         return path, None
     uri = match.uri if match is not None else None
