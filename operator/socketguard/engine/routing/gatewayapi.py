@@ -171,9 +171,13 @@ class GatewayAPIRouter:
             result.hops.append(self._hop(candidate, request, listener))
         return result
 
-    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
-        serving = {id(gateway) for gateway, _, listener in self._listeners_for(request.host)
+    def entrances(self, request: Request, *, serving_only: bool = False) -> Iterator[tuple[ObjectRef, bool]]:
+        serving = {id(gateway): gateway for gateway, _, listener in self._listeners_for(request.host)
                    if listener.port == request.port}
+        if serving_only:
+            for gateway in sorted(serving.values(), key=lambda g: (g.metadata.namespace, g.metadata.name)):
+                yield self.inventory.ref_of(gateway), True
+            return
         if self._sorted_gateways is None:  # once per router: compare asks thousands of requests
             self._sorted_gateways = [(g, self.inventory.ref_of(g)) for g in sorted(
                 self._gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name))]

@@ -200,10 +200,12 @@ class IngressNginxRouter:
                               source_namespace=location.ref.namespace)
             yield Candidate(location.ref, location.field_path, request, socket_match)
 
-    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
+    def entrances(self, request: Request, *, serving_only: bool = False) -> Iterator[tuple[ObjectRef, bool]]:
         """The ingress class: ingress-nginx's controller is the entrance of every nginx Ingress."""
         if self._ingresses:
-            yield INGRESS_CLASS, bool(self.locations(request.host))
+            serves = bool(self.locations(request.host))
+            if serves or not serving_only:
+                yield INGRESS_CLASS, serves
 
     def route(self, request: Request) -> RoutingResult:
         result = RoutingResult(request=request)

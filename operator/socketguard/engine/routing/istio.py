@@ -201,10 +201,11 @@ class IstioRouter:
             return Entrance("gateway", request.entrance, port=request.port)
         return best
 
-    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
-        serving = {id(gateway) for gateway, index in self._gateway_servers(request.host)
+    def entrances(self, request: Request, *, serving_only: bool = False) -> Iterator[tuple[ObjectRef, bool]]:
+        serving = {id(gateway): gateway for gateway, index in self._gateway_servers(request.host)
                    if gateway.spec.servers[index].port.number == request.port}
-        for gateway in sorted(self.inventory.gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name)):
+        listed = serving.values() if serving_only else self.inventory.gateways()
+        for gateway in sorted(listed, key=lambda g: (g.metadata.namespace, g.metadata.name)):
             yield self.inventory.ref_of(gateway), id(gateway) in serving
 
     def _gateway_servers(self, host: str) -> list[tuple[Gateway, int]]:
