@@ -279,6 +279,8 @@ def _check_inputs(paths: tuple[str, ...], cluster: bool) -> None:
 
 
 def check_paths_exist(paths: Sequence[str]) -> None:
+    from socketguard.inputs.loader import STDIN
+
     missing = [p for p in paths if p != STDIN and not os.path.lexists(p)]
     if missing:
         raise click.BadParameter(f"no such file or directory: {', '.join(missing)}", param_hint="PATH")
