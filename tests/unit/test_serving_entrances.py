@@ -8,7 +8,6 @@ same order.
 from __future__ import annotations
 
 import pytest
-import yaml
 
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.objects import ObjectRef
@@ -16,51 +15,31 @@ from socketguard.engine.routing import Request, Router
 from socketguard.engine.routing.gatewayapi import GatewayAPIRouter
 from socketguard.engine.routing.istio import IstioRouter
 
-GATEWAYS = """
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: zeta, namespace: edge}
-spec:
-  servers: [{port: {number: 443, name: https, protocol: HTTPS}, hosts: ["chat.example.com"]}]
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: alpha, namespace: edge}
-spec:
-  servers: [{port: {number: 443, name: https, protocol: HTTPS}, hosts: ["*.example.com"]}]
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: other, namespace: edge}
-spec:
-  servers: [{port: {number: 443, name: https, protocol: HTTPS}, hosts: ["shop.example.org"]}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: zeta, namespace: edge}
-spec:
-  gatewayClassName: any
-  listeners: [{name: chat, hostname: chat.example.com, port: 443, protocol: HTTPS}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: alpha, namespace: edge}
-spec:
-  gatewayClassName: any
-  listeners: [{name: any, port: 443, protocol: HTTPS}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: other, namespace: edge}
-spec:
-  gatewayClassName: any
-  listeners: [{name: shop, hostname: shop.example.org, port: 443, protocol: HTTPS}]
-"""
+
+def istio_gateway(name: str, host: str) -> dict[str, object]:
+    server = {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": [host]}
+    return {"apiVersion": "networking.istio.io/v1", "kind": "Gateway",
+            "metadata": {"name": name, "namespace": "edge"}, "spec": {"servers": [server]}}
+
+
+def gateway_api_gateway(name: str, hostname: str | None) -> dict[str, object]:
+    listener = {"name": "https", "port": 443, "protocol": "HTTPS", **({"hostname": hostname} if hostname else {})}
+    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+            "metadata": {"name": name, "namespace": "edge"},
+            "spec": {"gatewayClassName": "any", "listeners": [listener]}}
+
+
+GATEWAYS = [
+    istio_gateway("zeta", "chat.example.com"), istio_gateway("alpha", "*.example.com"),
+    istio_gateway("other", "shop.example.org"),
+    gateway_api_gateway("zeta", "chat.example.com"), gateway_api_gateway("alpha", None),
+    gateway_api_gateway("other", "shop.example.org"),
+]
 
 
 def routers() -> list[Router]:
     inventory = Inventory()
-    for document in yaml.safe_load_all(GATEWAYS):
+    for document in GATEWAYS:
         inventory.add(document)
     return [IstioRouter(inventory), GatewayAPIRouter(inventory)]
 
