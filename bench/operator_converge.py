@@ -7,8 +7,10 @@ Starts a control plane with the harness (or uses $SOCKETGUARD_TEST_KUBECONFIG), 
 VirtualService triples in one namespace, and prints: creation time, time until all 2N
 conditions (server and route) are written (from the first create, and after the last one: on a
 loaded machine creating the objects dominates), API writes per pair (from the operator's metrics),
-evaluations, and the writes during a quiet period afterwards (target 0). Target: < 60 s for
-1000 pairs, at most one status write per object per change.
+evaluations, the writes during a quiet period afterwards (target 0), and the operator's resident
+memory (from /proc): after the quiet period (steady state) and its peak. Targets: < 60 s for
+1000 pairs, at most one status write per object per change; at 10,000 pairs (30,000 objects)
+full convergence < 5 min and steady-state memory < 300 MiB.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "operator"), str(ROOT / "tests" / "operator")]
+sys.path[:0] = [str(ROOT / "operator"), str(ROOT / "tests" / "operator"), str(ROOT / "bench")]
 
+from procmem import memory_mib  # noqa: E402
 from sg_objects import route, server, service  # noqa: E402
 from sg_operator import OperatorProcess, operator_kubeconfig  # noqa: E402
 
@@ -96,6 +99,8 @@ def run(cluster: Cluster, args: argparse.Namespace, work: Path) -> dict[str, Any
         quiet_start = operator.writes()
         time.sleep(args.quiet)
         quiet_writes = operator.writes() - quiet_start
+        assert operator.process is not None
+        steady_rss, peak_rss = memory_mib(operator.process.pid)
         by_purpose = {line.split('"')[1]: float(line.rsplit(" ", 1)[1])
                       for line in operator.metrics_text().splitlines()
                       if line.startswith("socketguard_writes_total{")}
@@ -118,6 +123,8 @@ def run(cluster: Cluster, args: argparse.Namespace, work: Path) -> dict[str, Any
         "writes_by_purpose": by_purpose,
         "quiet_seconds": args.quiet,
         "writes_while_quiet": quiet_writes,
+        "rss_steady_mib": round(steady_rss),
+        "rss_peak_mib": round(peak_rss),
     }
 
 

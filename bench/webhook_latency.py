@@ -1,13 +1,17 @@
-"""Admission latency under a fixed request rate: real HTTPS AdmissionReview POSTs, 10,000-object inventory.
+"""Admission latency and memory under a fixed request rate: real HTTPS AdmissionReview POSTs, large inventories.
 
 The server (a child process) holds an inventory of copies of the mageagent example (fixed by
 rewrite), one namespace and host per copy, and serves `socketguard.webhook.server.AdmissionServer`
 over TLS. The client (this process) fires POST /validate at a fixed rate, open loop (a slow answer
 does not delay the next request), mixing route, server, Service and scale changes that are allowed,
 denied and warned. The server times each request from the first byte of the body to the response
-(parsing, both verdicts, JSON) and prints the percentiles; the client prints the rate it sustained.
+(parsing, both verdicts, JSON) and prints the percentiles; the client prints the rate it sustained,
+and the server's resident memory (from /proc) once the inventory is loaded, after the requests,
+and at its peak.
+Each inventory size runs in its own server, one after the other; the p99 of every size is
+compared with the first (smallest) one's, measured in the same run.
 
-    python bench/webhook_latency.py                         # 10,000 objects, 200/s for 30 s
+    python bench/webhook_latency.py                         # 10,000 and 30,000 objects, 200/s for 30 s
     python bench/webhook_latency.py --objects 2000 --rate 100 --seconds 10
 """
 
@@ -29,6 +33,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "operator"))
+
+from procmem import memory_mib  # noqa: E402
+
 EXAMPLE = ROOT / "manifests" / "examples" / "mageagent"
 
 
@@ -160,7 +167,7 @@ def percentiles(samples: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--objects", type=int, default=10_000)
+    parser.add_argument("--objects", type=int, nargs="+", default=[10_000, 30_000])
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--serve", nargs=3, metavar=("OBJECTS", "CERT", "KEY"), help=argparse.SUPPRESS)
@@ -174,24 +181,36 @@ def main() -> None:
     ca = CertificateAuthority("bench-ca")
     directory = Path(tempfile.mkdtemp(prefix="sg-bench-"))
     cert, key = ca.issue_server("webhook", ["127.0.0.1"]).write(directory, "serving")
+    p99s = [measure(objects, args, ca.cert_pem, cert, key) for objects in args.objects]
+    for objects, p99 in zip(args.objects[1:], p99s[1:], strict=True):
+        print(f"server-side p99 at {objects} objects / at {args.objects[0]}: {p99 / p99s[0]:.2f} (goal <= 1.20)")
+
+
+def measure(objects: int, args: argparse.Namespace, ca_pem: bytes, cert: Path, key: Path) -> float:
+    """One server holding `objects` objects under the request stream; prints its figures, returns its p99."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "operator")}
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(args.objects), str(cert), str(key)],
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(objects), str(cert), str(key)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment, text=True)
     assert server.stdin is not None and server.stdout is not None
     try:
         started = json.loads(server.stdout.readline())
+        loaded_rss, _ = memory_mib(server.pid)
         count = int(args.rate * args.seconds)
         bodies = reviews(started["namespaces"], count)
-        latencies, elapsed, decisions = asyncio.run(fire(started["port"], ca.cert_pem, bodies, args.rate))
+        latencies, elapsed, decisions = asyncio.run(fire(started["port"], ca_pem, bodies, args.rate))
+        after_rss, peak_rss = memory_mib(server.pid)
         server.stdin.close()
         samples = json.loads(server.stdout.readline())["samples"][1:]  # without the warm-up request
     finally:
         server.kill() if server.poll() is None else None
     print(f"inventory: {started['objects']} objects in {started['namespaces']} namespaces")
+    print(f"server memory: {loaded_rss:.0f} MiB loaded, {after_rss:.0f} MiB after the requests, "
+          f"{peak_rss:.0f} MiB peak (resident)")
     print(f"requests: {len(latencies)} at {args.rate:.0f}/s offered, sustained {len(latencies) / elapsed:.1f}/s "
           f"over {elapsed:.1f} s; {', '.join(f'{k} {v}' for k, v in sorted(decisions.items()))}")
     print(f"server-side latency: {percentiles(samples)}")
-    print(f"client-side latency (TLS, HTTP, queueing included): {percentiles(latencies)}")
+    print(f"client-side latency (TLS, HTTP, queueing included): {percentiles(latencies)}", flush=True)
+    return statistics.quantiles(sorted(samples), n=100, method="inclusive")[98]
 
 
 if __name__ == "__main__":

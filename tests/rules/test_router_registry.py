@@ -48,7 +48,7 @@ class ToyRouter:
                 yield Candidate(self.inventory.ref_of(ingress), self._field(rule_index, path_index),
                                 Request(host=host, path=handshake), found is not None)
 
-    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
+    def entrances(self, request: Request, *, serving_only: bool = False) -> Iterator[tuple[ObjectRef, bool]]:
         return iter(())  # no entrance of its own to pin: it is asked unpinned
 
     def route(self, request: Request) -> RoutingResult:

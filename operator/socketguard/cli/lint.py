@@ -13,16 +13,17 @@ import click
 
 from socketguard.cli.baseline import BaselineError, Key, read_baseline, write_baseline
 from socketguard.cli.config import FAIL_ON_CHOICES, SHOW_CHOICES, ConfigError, load_config, parse_codes
-from socketguard.cli.sources import SourceBinding, SourceError, resolve_sources
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.rules.base import Rule
-from socketguard.inputs.loader import STDIN, Loaded, LoadedObject, load_inputs
 from socketguard.inputs.locate import Located, Locator, by_location
-from socketguard.inputs.render import HelmOptions
 
 if TYPE_CHECKING:
+    # At run time these load in the functions that use them: reading manifests brings in the
+    # typed views (pydantic), which `lint --help` never needs.
+    from socketguard.cli.sources import SourceBinding
     from socketguard.engine.inventory import Inventory
+    from socketguard.inputs.loader import Loaded
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 UNPARSEABLE = "SG003"
@@ -84,6 +85,7 @@ def run_lint(
 
     Raises SourceError when a `--source` binding names no workload or cannot be scanned.
     """
+    from socketguard.cli.sources import resolve_sources
     from socketguard.engine.analysis import analyze
     from socketguard.engine.inventory import InvalidObjectError, Inventory
 
@@ -202,6 +204,10 @@ def lint(
     apiVersion nor kind is not Kubernetes and is skipped. Every finding names the file, line
     and column of the field to change.
     """
+    from socketguard.cli.sources import SourceBinding, SourceError
+    from socketguard.inputs.loader import load_inputs
+    from socketguard.inputs.render import HelmOptions
+
     _check_inputs(paths, cluster)
     try:
         settings = load_config(config_file, Path.cwd())
@@ -261,6 +267,8 @@ def _count(count: int, one: str, many: str) -> str:
 
 
 def _check_inputs(paths: tuple[str, ...], cluster: bool) -> None:
+    from socketguard.inputs.loader import STDIN
+
     if cluster and paths:
         raise click.UsageError("give either PATHs or --cluster, not both")
     if not cluster and not paths:
@@ -271,6 +279,8 @@ def _check_inputs(paths: tuple[str, ...], cluster: bool) -> None:
 
 
 def check_paths_exist(paths: Sequence[str]) -> None:
+    from socketguard.inputs.loader import STDIN
+
     missing = [p for p in paths if p != STDIN and not os.path.lexists(p)]
     if missing:
         raise click.BadParameter(f"no such file or directory: {', '.join(missing)}", param_hint="PATH")
@@ -283,6 +293,7 @@ def read_inventory(command: str, paths: tuple[str, ...], cluster: bool, context:
     Unreadable input is reported on stderr; the caller exits 2 after its output when there was any.
     """
     from socketguard.engine.inventory import InvalidObjectError, Inventory
+    from socketguard.inputs.loader import load_inputs
 
     _check_inputs(paths, cluster)
     loaded = read_cluster_objects(command, context, namespace) if cluster else load_inputs(paths, stdin_stream())
@@ -304,6 +315,7 @@ def stdin_stream() -> BinaryIO:
 def read_cluster_objects(command: str, context: str | None, namespace: str | None) -> Loaded:
     """The objects of a cluster (`--cluster`), as if loaded; exits 2 when the cluster cannot be read."""
     from socketguard.cli.cluster import ClusterError, read_cluster
+    from socketguard.inputs.loader import Loaded, LoadedObject
 
     try:
         found = read_cluster(context, namespace)

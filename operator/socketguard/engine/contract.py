@@ -8,12 +8,9 @@ does not hide every other finding.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
-
-from jsonpath_ng.ext import parse as parse_jsonpath
 
 from socketguard import ANNOTATION_PREFIX
 from socketguard.engine.annotations import (
@@ -211,6 +208,8 @@ class _AnnotationReader:
                 self.paths.setdefault(key, path)
 
     def _unknown_key(self, key: str, path: FieldPath) -> None:
+        import difflib  # only for a misspelt key
+
         close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
         hint = f"did you mean `{ANNOTATION_PREFIX}{close[0]}`?" if close else \
             "see the annotation table in docs/annotations.md"
@@ -341,6 +340,8 @@ class _AnnotationReader:
         """Evaluates a `*-from` JSONPath against the workload object (SG002 when it fails)."""
         expression = self.values[key].strip()
         annotation = f"{ANNOTATION_PREFIX}{key}"
+        from jsonpath_ng.ext import parse as parse_jsonpath  # only for `*-from` annotations
+
         try:
             matches = parse_jsonpath(expression).find(self.raw)
             if not matches and expression.endswith(".value"):

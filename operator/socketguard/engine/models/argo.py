@@ -75,11 +75,11 @@ class RolloutStrategy(View):
 
 class RolloutSpec(WorkloadSpec):
     workload_ref: WorkloadRef | None = None
-    strategy: RolloutStrategy = RolloutStrategy()
+    strategy: RolloutStrategy = Field(default_factory=RolloutStrategy)
 
 
 class Rollout(Workload):
-    spec: RolloutSpec = RolloutSpec()
+    spec: RolloutSpec = Field(default_factory=RolloutSpec)
 
     @property
     def canary(self) -> CanaryStrategy | None:

@@ -27,6 +27,8 @@ class View(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         frozen=True,
+        # Validators are built on first use: a lint of a few files touches a few kinds, not all.
+        defer_build=True,
     )
     # Input keys (alias and Python name) of the fields that have a default, per class.
     _optional_keys: ClassVar[frozenset[str]] = frozenset()

@@ -17,7 +17,7 @@ class RouteNamespaces(View):
 
 
 class AllowedRoutes(View):
-    namespaces: RouteNamespaces = RouteNamespaces()
+    namespaces: RouteNamespaces = Field(default_factory=RouteNamespaces)
 
 
 class ListenerTLS(View):
@@ -30,7 +30,7 @@ class Listener(View):
     port: int
     protocol: str
     tls: ListenerTLS | None = None
-    allowed_routes: AllowedRoutes = AllowedRoutes()
+    allowed_routes: AllowedRoutes = Field(default_factory=AllowedRoutes)
 
 
 class GatewaySpec(View):
@@ -39,7 +39,7 @@ class GatewaySpec(View):
 
 
 class K8sGateway(KubeObject):
-    spec: GatewaySpec = GatewaySpec()
+    spec: GatewaySpec = Field(default_factory=GatewaySpec)
 
 
 class ParentReference(View):
@@ -149,7 +149,7 @@ class HTTPRouteSpec(View):
 
 
 class HTTPRoute(KubeObject):
-    spec: HTTPRouteSpec = HTTPRouteSpec()
+    spec: HTTPRouteSpec = Field(default_factory=HTTPRouteSpec)
     status: HTTPRouteStatus | None = None
 
 
@@ -171,4 +171,4 @@ class ReferenceGrantSpec(View):
 
 
 class ReferenceGrant(KubeObject):
-    spec: ReferenceGrantSpec = ReferenceGrantSpec()
+    spec: ReferenceGrantSpec = Field(default_factory=ReferenceGrantSpec)

@@ -19,7 +19,7 @@ class ServiceBackendPort(View):
 
 class IngressServiceBackend(View):
     name: str
-    port: ServiceBackendPort = ServiceBackendPort()
+    port: ServiceBackendPort = Field(default_factory=ServiceBackendPort)
 
 
 class IngressBackend(View):
@@ -55,7 +55,7 @@ class IngressSpec(View):
 
 
 class Ingress(KubeObject):
-    spec: IngressSpec = IngressSpec()
+    spec: IngressSpec = Field(default_factory=IngressSpec)
 
     @property
     def ingress_class(self) -> str | None:

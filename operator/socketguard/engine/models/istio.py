@@ -93,7 +93,7 @@ class VirtualServiceSpec(View):
 
 
 class VirtualService(KubeObject):
-    spec: VirtualServiceSpec = VirtualServiceSpec()
+    spec: VirtualServiceSpec = Field(default_factory=VirtualServiceSpec)
 
 
 class HTTPCookie(View):
@@ -150,7 +150,7 @@ class DestinationRuleSpec(View):
 
 
 class DestinationRule(KubeObject):
-    spec: DestinationRuleSpec = DestinationRuleSpec()
+    spec: DestinationRuleSpec = Field(default_factory=DestinationRuleSpec)
 
 
 class GatewayPort(View):
@@ -178,4 +178,4 @@ class GatewaySpec(View):
 
 
 class Gateway(KubeObject):
-    spec: GatewaySpec = GatewaySpec()
+    spec: GatewaySpec = Field(default_factory=GatewaySpec)

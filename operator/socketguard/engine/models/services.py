@@ -31,7 +31,7 @@ class ServiceSpec(View):
 
 
 class Service(KubeObject):
-    spec: ServiceSpec = ServiceSpec()
+    spec: ServiceSpec = Field(default_factory=ServiceSpec)
 
     @property
     def export_to(self) -> list[str] | None:

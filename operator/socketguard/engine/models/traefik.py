@@ -67,7 +67,7 @@ class IngressRouteSpec(View):
 
 
 class IngressRoute(KubeObject):
-    spec: IngressRouteSpec = IngressRouteSpec()
+    spec: IngressRouteSpec = Field(default_factory=IngressRouteSpec)
 
 
 class StripPrefix(View):
@@ -120,4 +120,4 @@ class MiddlewareSpec(View):
 
 
 class Middleware(KubeObject):
-    spec: MiddlewareSpec = MiddlewareSpec()
+    spec: MiddlewareSpec = Field(default_factory=MiddlewareSpec)

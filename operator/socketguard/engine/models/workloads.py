@@ -33,8 +33,8 @@ class PodSpec(View):
 
 
 class PodTemplate(View):
-    metadata: ObjectMeta = ObjectMeta()
-    spec: PodSpec = PodSpec()
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: PodSpec = Field(default_factory=PodSpec)
 
 
 class SelectorRequirement(View):
@@ -69,14 +69,14 @@ def _requirement_holds(requirement: SelectorRequirement, labels: dict[str, str])
 class WorkloadSpec(View):
     replicas: int | None = None
     selector: LabelSelector | None = None
-    template: PodTemplate = PodTemplate()
+    template: PodTemplate = Field(default_factory=PodTemplate)
     paused: bool = False
 
 
 class Workload(KubeObject):
     """Any of the three pod-owning kinds; `replicas` carries the API server default (1)."""
 
-    spec: WorkloadSpec = WorkloadSpec()
+    spec: WorkloadSpec = Field(default_factory=WorkloadSpec)
 
     @property
     def pod_labels(self) -> dict[str, str]:

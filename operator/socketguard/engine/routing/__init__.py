@@ -189,8 +189,13 @@ class Router(Protocol):
         """
         ...
 
-    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
-        """Every entrance of this router, with whether it serves the request's host and port."""
+    def entrances(self, request: Request, *, serving_only: bool = False) -> Iterator[tuple[ObjectRef, bool]]:
+        """Every entrance of this router, with whether it serves the request's host and port.
+
+        `serving_only`: just those that serve it (found from the host, not by listing every
+        entrance: a trace asks this for each client, so a listing would grow with the square
+        of the inventory).
+        """
         ...
 
     def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:

@@ -73,6 +73,15 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
 
 
+def spellings(server_paths: Mapping[ObjectRef, str]) -> tuple[str, ...]:
+    """The distinct handshake paths of the annotated servers: `socket_path`'s `known`.
+
+    A router computes it once per `candidates()` call: passing every server's path to each
+    rule would make finding candidates grow with the square of the inventory.
+    """
+    return tuple(dict.fromkeys(server_paths.values()))
+
+
 def server_path_through(workloads: tuple[ObjectRef, ...], server_paths: Mapping[ObjectRef, str],
                         matches: Callable[[str], bool]) -> str | None:
     """For a rule whose match names no socket.io: the handshake of an annotated server it reaches."""

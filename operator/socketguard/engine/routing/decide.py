@@ -88,11 +88,10 @@ def route_everywhere(routers: Sequence[Router], request: Request,
                 yield router, router.route(mesh)
         return
     for router in routers:
-        entrances = list(router.entrances(request))
         if choice is not None:
-            pinned = [ref for ref, _ in entrances if choice.names(ref)]
+            pinned = [ref for ref, _ in router.entrances(request) if choice.names(ref)]
         else:
-            pinned = [ref for ref, serves in entrances if serves]
+            pinned = [ref for ref, serves in router.entrances(request, serving_only=True) if serves]
         for entrance in pinned:
             yield router, router.route(replace(request, entrance=entrance,
                                                listener=choice.listener if choice is not None else None))

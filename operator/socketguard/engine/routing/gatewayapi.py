@@ -47,7 +47,13 @@ from socketguard.engine.routing import (
     RoutingResult,
 )
 from socketguard.engine.routing.backends import ServiceResolver
-from socketguard.engine.routing.candidates import Candidate, sample_host, server_path_through, socket_path
+from socketguard.engine.routing.candidates import (
+    Candidate,
+    sample_host,
+    server_path_through,
+    socket_path,
+    spellings,
+)
 from socketguard.engine.routing.hosts import host_matches
 from socketguard.engine.routing.matching import compiled, segment_prefix_matches
 
@@ -100,17 +106,18 @@ class GatewayAPIRouter:
         return ref.group == GATEWAY_API_GROUP
 
     def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+        known = spellings(server_paths)
         for route in self._routes:
             ref = self.inventory.ref_of(route)
             host = sample_host(route.spec.hostnames) or self._listener_host(route, ref) or "example.com"
             for rule_index, rule in enumerate(route.spec.rules):
                 for match in rule.matches or [RouteMatch()]:
-                    candidate = self._candidate(ref, rule_index, rule, match, host, server_paths)
+                    candidate = self._candidate(ref, rule_index, rule, match, host, server_paths, known)
                     if candidate is not None:
                         yield candidate
 
     def _candidate(self, ref: ObjectRef, rule_index: int, rule: RouteRule, match: RouteMatch, host: str,
-                   server_paths: Mapping[ObjectRef, str]) -> Candidate | None:
+                   server_paths: Mapping[ObjectRef, str], known: tuple[str, ...]) -> Candidate | None:
         path = match.effective_path
         request_for = Request(host=host, path="/")
 
@@ -118,7 +125,7 @@ class GatewayAPIRouter:
             return _match_holds(RouteMatch(path=path), replace(request_for, path=candidate))
 
         kind = {"Exact": "exact", "PathPrefix": "prefix"}.get(path.type, "regex")
-        found = socket_path(kind, path.value, matches, server_paths.values())
+        found = socket_path(kind, path.value, matches, known)
         socket_match = found is not None
         if found is None:
             found = server_path_through(self._rule_workloads(ref, rule), server_paths, matches)
@@ -171,9 +178,13 @@ class GatewayAPIRouter:
             result.hops.append(self._hop(candidate, request, listener))
         return result
 
-    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
-        serving = {id(gateway) for gateway, _, listener in self._listeners_for(request.host)
+    def entrances(self, request: Request, *, serving_only: bool = False) -> Iterator[tuple[ObjectRef, bool]]:
+        serving = {id(gateway): gateway for gateway, _, listener in self._listeners_for(request.host)
                    if listener.port == request.port}
+        if serving_only:
+            for gateway in sorted(serving.values(), key=lambda g: (g.metadata.namespace, g.metadata.name)):
+                yield self.inventory.ref_of(gateway), True
+            return
         if self._sorted_gateways is None:  # once per router: compare asks thousands of requests
             self._sorted_gateways = [(g, self.inventory.ref_of(g)) for g in sorted(
                 self._gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name))]

@@ -49,7 +49,13 @@ from socketguard.engine.routing import (
     RoutingResult,
 )
 from socketguard.engine.routing.backends import ServiceResolver
-from socketguard.engine.routing.candidates import Candidate, sample_host, server_path_through, socket_path
+from socketguard.engine.routing.candidates import (
+    Candidate,
+    sample_host,
+    server_path_through,
+    socket_path,
+    spellings,
+)
 from socketguard.engine.routing.hosts import host_matches
 from socketguard.engine.routing.matching import segment_prefix_matches, string_prefix_matches
 from socketguard.engine.routing.nginx_canary import Canary, RuleKey, attach, dropped, is_canary, rule_key
@@ -177,11 +183,13 @@ class IngressNginxRouter:
                     yield Location(ingress, ref, rule_index, path_index, path, rule.host)
 
     def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+        known = spellings(server_paths)
         for location in self.paths():
             host = sample_host([location.host]) if location.host else "example.com"
-            yield from self._candidate(location, host or "example.com", server_paths)
+            yield from self._candidate(location, host or "example.com", server_paths, known)
 
-    def _candidate(self, location: Location, host: str, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+    def _candidate(self, location: Location, host: str, server_paths: Mapping[ObjectRef, str],
+                   known: tuple[str, ...]) -> Iterator[Candidate]:
         regex_mode = self.regex_mode(host)
         path = location.path
 
@@ -189,7 +197,7 @@ class IngressNginxRouter:
             return _location_matches(path, candidate, regex_mode)
 
         kind = "regex" if regex_mode else "exact" if path.path_type == "Exact" else "prefix"
-        found = socket_path(kind, path.path, matches, server_paths.values())
+        found = socket_path(kind, path.path, matches, known)
         socket_match = found is not None
         if found is None:
             workloads = tuple(w for b in self.backends(location) for w in b.workloads)
@@ -200,10 +208,12 @@ class IngressNginxRouter:
                               source_namespace=location.ref.namespace)
             yield Candidate(location.ref, location.field_path, request, socket_match)
 
-    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
+    def entrances(self, request: Request, *, serving_only: bool = False) -> Iterator[tuple[ObjectRef, bool]]:
         """The ingress class: ingress-nginx's controller is the entrance of every nginx Ingress."""
         if self._ingresses:
-            yield INGRESS_CLASS, bool(self.locations(request.host))
+            serves = bool(self.locations(request.host))
+            if serves or not serving_only:
+                yield INGRESS_CLASS, serves
 
     def route(self, request: Request) -> RoutingResult:
         result = RoutingResult(request=request)

@@ -38,7 +38,13 @@ from socketguard.engine.routing import (
     RoutingResult,
 )
 from socketguard.engine.routing.backends import ServiceResolver
-from socketguard.engine.routing.candidates import Candidate, sample_host, server_path_through, socket_path
+from socketguard.engine.routing.candidates import (
+    Candidate,
+    sample_host,
+    server_path_through,
+    socket_path,
+    spellings,
+)
 from socketguard.engine.routing.hosts import fqdn, host_matches, in_cluster_service, service_of_host, visible
 from socketguard.engine.routing.matching import exact_matches, re2_compiled, re2_replace_all, string_prefix_matches
 
@@ -130,6 +136,7 @@ class IstioRouter:
     # -- candidates --------------------------------------------------------------------------
     def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
         """Each `http[]` rule with destinations, once per handshake path its matches are written for."""
+        known = spellings(server_paths)
         for vs in self.inventory.virtual_services():
             ref = self.inventory.ref_of(vs)
             request = self._candidate_request(vs, ref)
@@ -139,7 +146,7 @@ class IstioRouter:
                 if not rule.route:
                     continue
                 socket_match = is_socket_rule(rule)
-                for path in self._handshake_paths(rule, ref, server_paths):
+                for path in self._handshake_paths(rule, ref, server_paths, known):
                     yield Candidate(ref, ("spec", "http", index), replace(request, path=path), socket_match)
 
     def _candidate_request(self, vs: VirtualService, ref: ObjectRef) -> Request | None:
@@ -154,22 +161,23 @@ class IstioRouter:
             host = fqdn(*located)
         return Request(host=host, path="/", scheme="http", port=80, via="mesh", source_namespace=ref.namespace)
 
-    def _handshake_paths(self, rule: HTTPRoute, ref: ObjectRef, server_paths: Mapping[ObjectRef, str]) -> list[str]:
+    def _handshake_paths(self, rule: HTTPRoute, ref: ObjectRef, server_paths: Mapping[ObjectRef, str],
+                         known: tuple[str, ...]) -> list[str]:
         paths: list[str] = []
         for match in rule.match or [HTTPMatchRequest()]:
-            path = self._handshake_path(match, rule, ref, server_paths)
+            path = self._handshake_path(match, rule, ref, server_paths, known)
             if path is not None and path not in paths:
                 paths.append(path)
         return paths
 
     def _handshake_path(self, match: HTTPMatchRequest, rule: HTTPRoute, ref: ObjectRef,
-                        server_paths: Mapping[ObjectRef, str]) -> str | None:
+                        server_paths: Mapping[ObjectRef, str], known: tuple[str, ...]) -> str | None:
         """The socket path the match names, else the handshake of an annotated server the rule reaches."""
         def matches(path: str) -> bool:
             return match.uri is None or string_matches(match.uri, path, ignore_case=match.ignore_uri_case)
 
         written = None if match.uri is None else uri_kind(match.uri)
-        found = None if written is None else socket_path(*written, matches, server_paths.values())
+        found = None if written is None else socket_path(*written, matches, known)
         if found is not None:
             return found
         workloads = tuple(w for destination in rule.route
@@ -201,10 +209,11 @@ class IstioRouter:
             return Entrance("gateway", request.entrance, port=request.port)
         return best
 
-    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
-        serving = {id(gateway) for gateway, index in self._gateway_servers(request.host)
+    def entrances(self, request: Request, *, serving_only: bool = False) -> Iterator[tuple[ObjectRef, bool]]:
+        serving = {id(gateway): gateway for gateway, index in self._gateway_servers(request.host)
                    if gateway.spec.servers[index].port.number == request.port}
-        for gateway in sorted(self.inventory.gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name)):
+        listed = serving.values() if serving_only else self.inventory.gateways()
+        for gateway in sorted(listed, key=lambda g: (g.metadata.namespace, g.metadata.name)):
             yield self.inventory.ref_of(gateway), id(gateway) in serving
 
     def _gateway_servers(self, host: str) -> list[tuple[Gateway, int]]:

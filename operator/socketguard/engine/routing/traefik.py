@@ -59,7 +59,13 @@ from socketguard.engine.models.traefik import (
 from socketguard.engine.objects import FieldPath, ObjectRef, get_path
 from socketguard.engine.routing import Affinity, Backend, Entrance, Redirect, Request, RouteHop, RoutingResult
 from socketguard.engine.routing.backends import ServiceResolver
-from socketguard.engine.routing.candidates import Candidate, sample_host, server_path_through, socket_path
+from socketguard.engine.routing.candidates import (
+    Candidate,
+    sample_host,
+    server_path_through,
+    socket_path,
+    spellings,
+)
 from socketguard.engine.routing.matching import compiled
 from socketguard.engine.routing.traefik_rules import (
     Expr,
@@ -389,12 +395,13 @@ class TraefikRouter:
 
     # -- the Router protocol ---------------------------------------------------------------
     def candidates(self, server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+        known = spellings(server_paths)
         for route in self.routes:
             if route.expression is not None and not route.refused:
-                yield from self._candidate(route, route.expression, server_paths)
+                yield from self._candidate(route, route.expression, server_paths, known)
 
-    def _candidate(self, route: TraefikRoute, expression: Expr,
-                   server_paths: Mapping[ObjectRef, str]) -> Iterator[Candidate]:
+    def _candidate(self, route: TraefikRoute, expression: Expr, server_paths: Mapping[ObjectRef, str],
+                   known: tuple[str, ...]) -> Iterator[Candidate]:
         host = sample_host(hosts(expression)) or "example.com"
         scheme, port = ("https", 443) if route.tls else ("http", 80)
 
@@ -404,7 +411,7 @@ class TraefikRouter:
         found = None
         for matcher in positive_matchers(expression):
             if matcher.name in _PATH_KINDS:
-                found = socket_path(_PATH_KINDS[matcher.name], matcher.args[0], holds, server_paths.values())
+                found = socket_path(_PATH_KINDS[matcher.name], matcher.args[0], holds, known)
                 if found is not None and holds(found):
                     break
                 found = None
@@ -416,10 +423,12 @@ class TraefikRouter:
             request = Request(host=host, path=found, scheme=scheme, port=port, source_namespace=route.ref.namespace)
             yield Candidate(route.ref, route.rule_path, request, socket_match)
 
-    def entrances(self, request: Request) -> Iterator[tuple[ObjectRef, bool]]:
+    def entrances(self, request: Request, *, serving_only: bool = False) -> Iterator[tuple[ObjectRef, bool]]:
         """Traefik's ingress class: the entrance of every IngressRoute and `traefik` Ingress."""
         if self.routes:
-            yield TRAEFIK_ENTRANCE, bool(self._for_host(request))
+            serves = bool(self._for_host(request))
+            if serves or not serving_only:
+                yield TRAEFIK_ENTRANCE, serves
 
     def _for_host(self, request: Request) -> list[TraefikRoute]:
         return [r for r in self.routes if r.expression is not None and not r.refused and _serves_host(r, request)]

@@ -1,0 +1,77 @@
+"""What start-up loads, pinned by structure rather than by time (bench/startup.py measures the time).
+
+A pre-commit hook starts `socketguard lint` on every commit, so the command loads only what it
+uses: help text needs no typed views, a view builds its validator on first use, and the
+libraries of rarely used features (JSONPath for `*-from` annotations, fuzzy matching for a
+misspelt annotation) load when such a feature is met. Each check runs in a fresh interpreter
+so that what other tests imported cannot hide a regression.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "manifests" / "examples" / "mageagent" / "fixed-by-rewrite"
+FRONT_END_LIBRARIES = ("aiohttp", "kopf", "kubernetes")
+
+
+def loaded_after(code: str) -> set[str]:
+    """The modules loaded after running `code` in a fresh interpreter."""
+    script = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", script], env={"PYTHONPATH": str(ROOT / "operator")},
+                          capture_output=True, text=True, check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split("\n")[-2].split())
+
+
+def roots(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
+def run_cli(*arguments: str) -> str:
+    return (
+        "from socketguard.cli import main\n"
+        f"try:\n    main({list(arguments)!r})\nexcept SystemExit:\n    pass"
+    )
+
+
+def test_importing_the_command_line_loads_no_subcommand_and_no_heavy_library() -> None:
+    loaded = loaded_after("import socketguard.cli")
+    assert not roots(loaded) & {"pydantic", "yaml", *FRONT_END_LIBRARIES}
+    assert not {name for name in loaded if name.startswith("socketguard.engine.")}
+
+
+def test_lint_help_loads_no_typed_view_and_no_front_end_library() -> None:
+    loaded = loaded_after(run_cli("lint", "--help"))
+    assert "socketguard.cli.lint" in loaded
+    assert not roots(loaded) & {"pydantic", *FRONT_END_LIBRARIES}
+    assert "socketguard.engine.inventory" not in loaded
+
+
+def test_views_build_their_validators_on_first_use_only() -> None:
+    code = (
+        "from socketguard.engine.inventory import Inventory\n"
+        "from socketguard.engine.rules.registry import all_rules\n"
+        "from socketguard.engine.models.base import View\n"
+        "all_rules()\n"
+        "def views(cls):\n"
+        "    for sub in cls.__subclasses__():\n"
+        "        yield sub\n"
+        "        yield from views(sub)\n"
+        "built = sorted({c.__module__ for c in views(View) if c.__pydantic_complete__})\n"
+        "assert not built, f'validators built at import: {built}'\n"
+        "Inventory().add({'apiVersion': 'networking.istio.io/v1', 'kind': 'VirtualService',\n"
+        "                 'metadata': {'name': 'web', 'namespace': 'shop'}})\n"
+        "built = {c.__module__ for c in views(View) if c.__pydantic_complete__}\n"
+        "assert built == {'socketguard.engine.models.istio'}, built\n"
+    )
+    loaded_after(code)
+
+
+def test_a_lint_without_their_features_loads_neither_jsonpath_nor_fuzzy_matching() -> None:
+    loaded = loaded_after(run_cli("lint", str(EXAMPLE), "--fail-on", "never"))
+    assert "socketguard.engine.analysis" in loaded  # the lint did run
+    assert not roots(loaded) & {"jsonpath_ng", "difflib", *FRONT_END_LIBRARIES}
