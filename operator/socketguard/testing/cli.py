@@ -21,6 +21,8 @@ import click
 import socketguard
 from socketguard.testing.binaries import ProvisionError, cache_dir, provision
 from socketguard.testing.controlplane import ControlPlane, ControlPlaneError, prepare_etcd_template
+from socketguard.testing.images import build_pause_image, build_project_image
+from socketguard.testing.nodebinaries import find_node_toolset, missing_host_tools, provision_node
 
 _PID_FILE = "supervisor.pid"
 _READY_FILE = "ready"
@@ -54,9 +56,16 @@ def main() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Look for binaries here (and on PATH) before the cache; repeatable.",
 )
-def build(search_dirs: tuple[Path, ...]) -> None:
+@click.option(
+    "--node",
+    is_flag=True,
+    help="Also build the node: kubelet, kube-scheduler, kube-proxy, containerd, CoreDNS, pause.",
+)
+def build(search_dirs: tuple[Path, ...], node: bool) -> None:
     """Provision binaries and CRDs into the cache (minutes cold, instant when cached)."""
     started = time.monotonic()
+    if node:
+        _build_node()
     try:
         toolset = provision(search_dirs, progress=_echo_progress)
     except ProvisionError as error:
@@ -99,6 +108,50 @@ def up(run_dir: Path, timeout: float) -> None:
         err=True,
     )
     click.echo(f"KUBECONFIG={state['kubeconfig']}")
+
+
+def _build_node() -> None:
+    missing = missing_host_tools()
+    if missing:
+        raise click.ClickException(
+            f"provisioning step 'host packages' failed: install the Debian packages {' '.join(missing)}"
+        )
+    try:
+        toolset, timings = provision_node(progress=_echo_progress)
+    except ProvisionError as error:
+        raise click.ClickException(str(error)) from error
+    for name, path in toolset.as_dict().items():
+        click.echo(f"{name}: {path}")
+    for step, seconds in timings.items():
+        click.echo(f"time {step}: {seconds:.0f} s")
+
+
+@main.group()
+def image() -> None:
+    """Container images built on this machine (podman, a Debian base from Debian's packages)."""
+
+
+@image.command("build")
+@click.option(
+    "--context",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=lambda: str(Path(socketguard.__file__).resolve().parents[2]),
+    show_default="the repository holding this package",
+    help="Directory with the Dockerfile.",
+)
+def image_build(context: Path) -> None:
+    """Build the project's image and the pause image; print the image reference for the chart."""
+    node_toolset = find_node_toolset()
+    if node_toolset is None:
+        raise click.ClickException("the pause binary is not built: run `python -m socketguard.testing build --node`")
+    started = time.monotonic()
+    try:
+        reference = build_project_image(context, progress=_echo_progress)
+        pause = build_pause_image(node_toolset.pause, progress=_echo_progress)
+    except ProvisionError as error:
+        raise click.ClickException(str(error)) from error
+    _echo_progress(f"built {reference} and {pause} in {time.monotonic() - started:.0f} s")
+    click.echo(reference)
 
 
 def _spawn_supervisor(run_dir: Path) -> subprocess.Popen[bytes]:
