@@ -19,7 +19,7 @@ ETCD: Final = "3.6.5"
 CONTAINERD: Final = "2.4.2"
 #: Cluster DNS (``github.com/coredns/coredns``), built with only the plugins in ``COREDNS_PLUGINS``.
 COREDNS: Final = "1.15.0"
-COREDNS_PLUGINS: Final = ("errors", "log", "health", "ready", "kubernetes", "cache", "loadbalance")
+COREDNS_PLUGINS: Final = ("bind", "errors", "log", "health", "ready", "kubernetes", "cache", "loadbalance")
 #: Debian release of the local base image (``mmdebstrap``); the Dockerfile's ``PYTHON_IMAGE``.
 DEBIAN_SUITE: Final = "bookworm"
 #: The pause image containerd starts every pod sandbox from; its tag must equal containerd's
