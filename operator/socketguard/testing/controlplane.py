@@ -80,6 +80,9 @@ class ControlPlane(Cluster):
     (turned into KeyboardInterrupt), and by the kernel if the Python process is killed outright.
     """
 
+    #: kube-apiserver's authorizers (a cluster with a kubelet adds the Node authorizer).
+    authorization_modes: tuple[str, ...] = ("RBAC",)
+
     def __init__(
         self,
         run_dir: Path | None = None,
@@ -302,7 +305,7 @@ class ControlPlane(Cluster):
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
                 f"--service-cluster-ip-range={_SERVICE_CIDR}",
-                "--authorization-mode=RBAC",
+                f"--authorization-mode={','.join(self.authorization_modes)}",
                 "--allow-privileged=true",
                 "--profiling=false",
                 f"--cert-dir={pki / 'apiserver-generated'}",
