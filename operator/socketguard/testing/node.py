@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import time
@@ -157,14 +158,15 @@ class NodeCluster(ControlPlane):
 
     def _cleanup_node(self) -> None:
         """Remove everything a node (this one or a crashed earlier one) left behind; idempotent."""
+        # A shim's death leaves its container running: kill the pods' processes by their cgroups.
+        _kill_pod_processes()
         self._kill_shims()
         _unmount_below(self.work_dir)
-        proxy = self.node_toolset.kube_proxy if hasattr(self, "node_toolset") else None
-        if proxy is not None:
-            _host("cleanup", [str(proxy), "--cleanup"], check=False)
+        _host("cleanup", [str(self.node_toolset.kube_proxy), "--cleanup"], check=False)
         _host("cleanup", ["iptables", "-w", "-D", "FORWARD", "-j", _CHAIN], check=False)
         _host("cleanup", ["iptables", "-w", "-F", _CHAIN], check=False)
         _host("cleanup", ["iptables", "-w", "-X", _CHAIN], check=False)
+        _remove_kubelet_chains()
         for cidr in (POD_CIDR, SERVICE_CIDR):
             _host("cleanup", ["ip", "route", "del", "blackhole", cidr, "metric", _BLACKHOLE_METRIC], check=False)
         _host("cleanup", ["ip", "link", "del", BRIDGE], check=False)
@@ -485,12 +487,43 @@ def _unmount_below(directory: Path) -> None:
         subprocess.run(["umount", "--lazy", point], capture_output=True, check=False)
 
 
+def _pod_cgroup_roots() -> list[Path]:
+    return [root for root in Path("/sys/fs/cgroup").glob("*/kubepods") if root.is_dir()]
+
+
+def _kill_pod_processes() -> None:
+    for root in _pod_cgroup_roots():
+        for procs in root.rglob("cgroup.procs"):
+            with contextlib.suppress(OSError, ValueError):
+                for pid in procs.read_text().split():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(int(pid), 9)
+    time.sleep(0.5)
+
+
+def _remove_kubelet_chains() -> None:
+    """kube-proxy --cleanup removes its own chains; the kubelet's (KUBE-FIREWALL, canaries) stay.
+
+    No other Kubernetes node runs on the machine, so every remaining ``KUBE-`` chain is this node's.
+    """
+    for tool in ("iptables", "ip6tables"):
+        for table in ("filter", "nat", "mangle"):
+            rules = _host("cleanup", [tool, "-w", "-t", table, "-S"], check=False).splitlines()
+            for rule in rules:
+                parts = shlex.split(rule)
+                jumps_to_kube = "-j" in parts and parts[parts.index("-j") + 1].startswith("KUBE-")
+                if parts[:1] == ["-A"] and jumps_to_kube and not parts[1].startswith("KUBE-"):
+                    _host("cleanup", [tool, "-w", "-t", table, "-D", *parts[1:]], check=False)
+            chains = [rule.split()[1] for rule in rules if rule.startswith("-N KUBE-")]
+            for chain in chains:
+                _host("cleanup", [tool, "-w", "-t", table, "-F", chain], check=False)
+            for chain in chains:
+                _host("cleanup", [tool, "-w", "-t", table, "-X", chain], check=False)
+
+
 def _remove_pod_cgroups() -> None:
     """The kubelet's cgroupfs hierarchy (``kubepods``) in every v1 controller, leaves first."""
-    for controller in Path("/sys/fs/cgroup").iterdir():
-        root = controller / "kubepods"
-        if not root.is_dir():
-            continue
+    for root in _pod_cgroup_roots():
         for directory in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
             with contextlib.suppress(OSError):
                 directory.rmdir()
