@@ -22,6 +22,7 @@ import json
 import os
 import shlex
 import shutil
+import ssl
 import subprocess
 import time
 from collections.abc import Sequence
@@ -31,7 +32,15 @@ from typing import Any, Final
 import yaml
 
 from socketguard.testing import versions
-from socketguard.testing.controlplane import ControlPlane, ControlPlaneError, Progress, _quiet, free_port
+from socketguard.testing.controlplane import (
+    ControlPlane,
+    ControlPlaneError,
+    Progress,
+    _https_ok,
+    _opener,
+    _quiet,
+    free_port,
+)
 from socketguard.testing.images import image_archives
 from socketguard.testing.nodebinaries import NodeToolset, find_node_toolset, missing_host_tools
 
@@ -109,13 +118,15 @@ class NodeCluster(ControlPlane):
         self._phase("node network", self._create_network)
         shutil.rmtree(self.node_dir, ignore_errors=True)
         super()._start_once()
-        self._node_ports = {name: free_port() for name in ("kubelet", "kubelet-healthz", "scheduler", "proxy-health")}
+        self._node_ports = {
+            name: free_port() for name in ("kubelet", "kubelet-healthz", "scheduler", "proxy-health", "proxy-metrics")
+        }
         self._write_node_kubeconfigs()
         self._phase("containerd", self._start_containerd)
         self._phase("images", self._import_images)
         self._phase("kube-scheduler", self._start_scheduler)
-        self._phase("kube-proxy", self._start_kube_proxy)
         self._phase("kubelet", self._start_kubelet)
+        self._phase("kube-proxy", self._start_kube_proxy)
         self._phase("coredns", self._start_coredns)
 
     def _write_pki_and_kubeconfigs(self) -> None:
@@ -127,6 +138,8 @@ class NodeCluster(ControlPlane):
             f"--kubelet-client-certificate={self._pki / 'kubelet-client.crt'}",
             f"--kubelet-client-key={self._pki / 'kubelet-client.key'}",
             f"--kubelet-certificate-authority={self._pki / 'ca.crt'}",
+            # The node's name resolves nowhere: reach the kubelet by its address.
+            "--kubelet-preferred-address-types=InternalIP",
         ]
 
     def _stop_processes(self) -> None:
@@ -296,7 +309,7 @@ class NodeCluster(ControlPlane):
 
     def _start_scheduler(self) -> None:
         kubeconfig = self.node_dir / "kube-scheduler.kubeconfig"
-        self._launch(
+        process = self._launch(
             [
                 str(self.node_toolset.kube_scheduler),
                 f"--kubeconfig={kubeconfig}",
@@ -308,6 +321,12 @@ class NodeCluster(ControlPlane):
             ],
             "kube-scheduler",
         )
+        context = ssl.create_default_context()
+        # Its serving certificate is self-signed; only liveness is checked here.
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        url = f"https://127.0.0.1:{self._node_ports['scheduler']}/healthz"
+        self._await(process, lambda: _https_ok(url, context))
 
     def _start_kube_proxy(self) -> None:
         config = {
@@ -319,7 +338,7 @@ class NodeCluster(ControlPlane):
             "clusterCIDR": POD_CIDR,
             "bindAddress": NODE_ADDRESS,
             "healthzBindAddress": f"127.0.0.1:{self._node_ports['proxy-health']}",
-            "metricsBindAddress": "127.0.0.1:0",
+            "metricsBindAddress": f"127.0.0.1:{self._node_ports['proxy-metrics']}",
             "nodePortAddresses": [f"{NODE_ADDRESS}/32"],
             # Leave the kernel's conntrack settings alone: a sandbox cannot change them.
             "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
@@ -327,7 +346,10 @@ class NodeCluster(ControlPlane):
         }
         path = self.node_dir / "kube-proxy.yaml"
         path.write_text(yaml.safe_dump(config))
-        self._launch([str(self.node_toolset.kube_proxy), f"--config={path}"], "kube-proxy")
+        process = self._launch([str(self.node_toolset.kube_proxy), f"--config={path}"], "kube-proxy")
+        # 200 once the first sync wrote the iptables rules.
+        url = f"http://127.0.0.1:{self._node_ports['proxy-health']}/healthz"
+        self._await(process, lambda: _http_ok(url))
 
     def _kubelet_config(self) -> dict[str, Any]:
         return {
@@ -401,7 +423,7 @@ class NodeCluster(ControlPlane):
     # --- cluster DNS -----------------------------------------------------------------------------------
 
     def _start_coredns(self) -> None:
-        port = 53
+        port, ready_port = 53, free_port()
         corefile = self.node_dir / "Corefile"
         corefile.write_text(
             "\n".join(
@@ -410,7 +432,7 @@ class NodeCluster(ControlPlane):
                     f"    bind {NODE_ADDRESS}",
                     "    errors",
                     f"    health 127.0.0.1:{free_port()}",
-                    f"    ready 127.0.0.1:{free_port()}",
+                    f"    ready 127.0.0.1:{ready_port}",
                     "    kubernetes cluster.local in-addr.arpa ip6.arpa {",
                     f"        kubeconfig {self.node_dir / 'coredns.kubeconfig'} coredns",
                     "        pods insecure",
@@ -423,7 +445,8 @@ class NodeCluster(ControlPlane):
                 ]
             )
         )
-        self._launch([str(self.node_toolset.coredns), "-conf", str(corefile)], "coredns")
+        process = self._launch([str(self.node_toolset.coredns), "-conf", str(corefile)], "coredns")
+        self._await(process, lambda: _http_ok(f"http://127.0.0.1:{ready_port}/ready"))
         self._api_request("POST", "/api/v1/namespaces/kube-system/services", json.dumps(_dns_service()).encode())
         self._api_request(
             "POST",
@@ -435,6 +458,14 @@ class NodeCluster(ControlPlane):
         state = super().state()
         state["node"] = {"name": NODE_NAME, "address": NODE_ADDRESS, "pod_cidr": POD_CIDR, "dns": CLUSTER_DNS}
         return state
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with _opener.open(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 def _dns_service() -> dict[str, Any]:
