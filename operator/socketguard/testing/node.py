@@ -6,9 +6,10 @@ as a host process. Everything stays on this machine:
 
 * the node's own bridge ``sgbr0`` holds the node address (the first pod address); kube-apiserver binds
   and advertises it, so pods reach it through the ``kubernetes`` Service;
-* the pod range lives only on that bridge, the Service range only in kube-proxy's iptables rules;
-  blackhole routes for both ranges (below the bridge's own route) mean a packet never leaves, and a
-  ``FORWARD`` rule drops anything from a pod to an address outside the pod range;
+* the pod range and the Service range are routed only onto that bridge (kube-proxy's rules turn a
+  ClusterIP into a pod address); blackhole routes for both ranges (below the bridge's routes) keep a
+  packet from leaving even without the bridge, and a ``FORWARD`` rule drops anything from a pod to
+  an address outside the pod range;
 * CoreDNS has no ``forward`` plugin: names outside ``cluster.local`` get SERVFAIL, never a query out.
 
 :meth:`NodeCluster.stop` removes what the node created: pod sandboxes, mounts under the run
@@ -159,6 +160,9 @@ class NodeCluster(ControlPlane):
         _host(step, ["ip", "link", "set", BRIDGE, "up"])
         for cidr in (POD_CIDR, SERVICE_CIDR):
             _host(step, ["ip", "route", "add", "blackhole", cidr, "metric", _BLACKHOLE_METRIC])
+        # Host processes (kube-apiserver calling a webhook Service) connect to ClusterIPs: the route
+        # lookup happens before kube-proxy's DNAT, so the Service range needs a route, onto the bridge.
+        _host(step, ["ip", "route", "add", SERVICE_CIDR, "dev", BRIDGE, "src", NODE_ADDRESS])
         _host(step, ["iptables", "-w", "-N", _CHAIN])
         _host(step, ["iptables", "-w", "-A", _CHAIN, "-s", POD_CIDR, "!", "-d", POD_CIDR, "-j", "DROP"])
         _host(step, ["iptables", "-w", "-I", "FORWARD", "1", "-j", _CHAIN])
