@@ -34,6 +34,7 @@ import yaml
 
 from socketguard.testing import versions
 from socketguard.testing.controlplane import (
+    _SERVICE_CIDR,
     ControlPlane,
     ControlPlaneError,
     Progress,
@@ -49,7 +50,7 @@ NODE_NAME: Final = "socketguard-node"
 BRIDGE: Final = "sgbr0"
 POD_CIDR: Final = "10.244.0.0/24"
 NODE_ADDRESS: Final = "10.244.0.1"
-SERVICE_CIDR: Final = "10.0.0.0/24"
+SERVICE_CIDR: Final = _SERVICE_CIDR
 CLUSTER_DNS: Final = "10.0.0.10"
 _BLACKHOLE_METRIC: Final = "4000"
 _CHAIN: Final = "SOCKETGUARD-NODE"
