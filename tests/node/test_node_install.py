@@ -79,3 +79,34 @@ def test_the_webhook_is_called_through_its_service_and_denies_sg102(node_cluster
     node_cluster.kubectl("apply", "-f", str(MAGEAGENT / "fixed-by-path"))
     node_cluster.kubectl("get", "virtualservice", "adverant", "-n", "mageagent")
     assert "failing open" not in (node_cluster.work_dir / "logs" / "kube-apiserver.log").read_text()
+
+
+def test_the_webhook_fails_open_without_pods_and_denies_again_once_ready(
+    node_cluster: NodeCluster, release: str
+) -> None:
+    # The route stays; the server's path (its Deployment) is what breaks and fixes it.
+    broken_route = str(MAGEAGENT / "broken" / "mageagent.yaml")
+    fixed_route = str(MAGEAGENT / "fixed-by-path" / "mageagent.yaml")
+    webhook = f"deployment/{release}-webhook"
+    node_cluster.kubectl("apply", "-f", str(MAGEAGENT / "fixed-by-path"))
+    node_cluster.kubectl("scale", webhook, "-n", NAMESPACE, "--replicas=0")
+    wait_for(
+        lambda: not _pods(node_cluster, NAMESPACE, "app.kubernetes.io/component=webhook"),
+        timeout=120,
+        what="webhook pods gone",
+    )
+    node_cluster.kubectl("apply", "-f", broken_route)
+    node_cluster.kubectl("apply", "-f", fixed_route)
+
+    node_cluster.kubectl("scale", webhook, "-n", NAMESPACE, "--replicas=2")
+    node_cluster.kubectl("rollout", "status", webhook, "-n", NAMESPACE, "--timeout=180s", timeout=200)
+
+    def broken_route_denied() -> str | None:
+        try:
+            node_cluster.kubectl("apply", "-f", broken_route)
+        except KubectlError as error:
+            return error.stderr if "SG102" in error.stderr else None
+        node_cluster.kubectl("apply", "-f", fixed_route)
+        return None
+
+    assert "SG102" in wait_for(broken_route_denied, timeout=60, interval=2, what="SG102 denial after the restart")
