@@ -3,6 +3,8 @@
 #   docker build -t ghcr.io/socketguard/socketguard:0.1.0 .
 # The chart runs `socketguard operator` (the default command), `socketguard webhook` and
 # `socketguard operator --cleanup` from this image, as UID 10001 on a read-only root filesystem.
+# PYTHON_IMAGE may be any Debian-based image with Python >= 3.11 and its venv module, e.g. one made
+# from Debian's packages (`python -m socketguard.testing image build` does that: see docs/install.md).
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # Build every wheel (the package with its `operator` extra and all dependencies) in a throwaway
@@ -12,7 +14,9 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY operator ./operator
-RUN pip wheel --wheel-dir /wheels ".[operator]"
+# A virtual environment: Debian's own Python refuses pip installs into the system (PEP 668).
+RUN python3 -m venv /opt/build \
+ && /opt/build/bin/pip wheel --wheel-dir /wheels ".[operator]"
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="socketguard" \
@@ -22,9 +26,12 @@ LABEL org.opencontainers.image.title="socketguard" \
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    VIRTUAL_ENV=/opt/socketguard \
+    PATH=/opt/socketguard/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-index --find-links=/wheels "socketguard[operator]" \
+    python3 -m venv /opt/socketguard \
+ && /opt/socketguard/bin/pip install --no-index --find-links=/wheels "socketguard[operator]" \
  && groupadd --system --gid 10001 socketguard \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
       --shell /usr/sbin/nologin socketguard

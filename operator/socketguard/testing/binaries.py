@@ -261,13 +261,14 @@ def _expected_pin(artifact: Path) -> str:
     return _PINS.get(artifact.name) or _ORACLE_PINS.get(artifact.name) or _CRD_PINS[artifact.name]
 
 
-def _is_current(artifact: Path) -> bool:
-    pin = _pin_file(artifact)
-    return artifact.is_file() and pin.is_file() and pin.read_text().strip() == _expected_pin(artifact)
+def _is_current(artifact: Path, pin: str | None = None) -> bool:
+    recorded = _pin_file(artifact)
+    expected = pin or _expected_pin(artifact)
+    return artifact.is_file() and recorded.is_file() and recorded.read_text().strip() == expected
 
 
-def _install(data_or_path: bytes | Path, target: Path, *, executable: bool) -> None:
-    """Atomically put an artifact in place, then record its pin."""
+def _install(data_or_path: bytes | Path, target: Path, *, executable: bool, pin: str | None = None) -> None:
+    """Atomically put an artifact in place, then record its pin (by default the one for its name)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     if isinstance(data_or_path, bytes):
@@ -276,7 +277,7 @@ def _install(data_or_path: bytes | Path, target: Path, *, executable: bool) -> N
         shutil.copyfile(data_or_path, partial)
     partial.chmod(0o755 if executable else 0o644)
     partial.replace(target)
-    _pin_file(target).write_text(_expected_pin(target) + "\n")
+    _pin_file(target).write_text((pin or _expected_pin(target)) + "\n")
 
 
 @contextlib.contextmanager
@@ -460,9 +461,20 @@ def _wrapper_go_mod(module: str, requirement: str, replaces: Sequence[tuple[str,
     return "\n".join(lines) + "\n"
 
 
-def _build_kubernetes(directory: Path, progress: Progress) -> None:
+_CONTROL_PLANE_COMMANDS: Final = ("kube-apiserver", "kube-controller-manager")
+
+
+def _build_kubernetes(
+    directory: Path,
+    progress: Progress,
+    tools: Sequence[str] = _CONTROL_PLANE_COMMANDS,
+    *,
+    module_dir: str = "kubernetes",
+    pin: str | None = None,
+) -> Path:
+    """Build ``k8s.io/kubernetes/cmd/<tool>`` for each tool; returns the kubernetes module directory."""
     version = versions.KUBERNETES
-    workdir = directory / "src" / "kubernetes"
+    workdir = directory / "src" / module_dir
     workdir.mkdir(parents=True, exist_ok=True)
     info = _go_mod_download("k8s.io/kubernetes", version, progress, workdir)
     staging = _staging_modules(Path(info["GoMod"]))
@@ -472,7 +484,7 @@ def _build_kubernetes(directory: Path, progress: Progress) -> None:
     go_mod = _wrapper_go_mod("socketguard.local/k8s-build", f"k8s.io/kubernetes v{version}", replaces)
     (workdir / "go.mod").write_text(go_mod)
     env = _go_environment()
-    commands = [f"k8s.io/kubernetes/cmd/{tool}" for tool in ("kube-apiserver", "kube-controller-manager")]
+    commands = [f"k8s.io/kubernetes/cmd/{tool}" for tool in tools]
     step = "resolve kubernetes dependencies (go get)"
     progress(f"{step}: {len(staging)} staging modules replaced by v{versions.KUBERNETES_STAGING}")
     _run(
@@ -482,8 +494,9 @@ def _build_kubernetes(directory: Path, progress: Progress) -> None:
         cwd=workdir,
         env=env,
     )
-    for tool, command in zip(("kube-apiserver", "kube-controller-manager"), commands, strict=True):
-        _go_build(tool, command, directory, workdir, env, _kubernetes_version_ldflags(), progress)
+    for tool, command in zip(tools, commands, strict=True):
+        _go_build(tool, command, directory, workdir, env, _kubernetes_version_ldflags(), progress, pin=pin)
+    return Path(info["Dir"])
 
 
 def _build_etcd(directory: Path, progress: Progress) -> None:
@@ -507,6 +520,9 @@ def _go_build(
     env: dict[str, str],
     ldflags: str,
     progress: Progress,
+    *,
+    pin: str | None = None,
+    tags: Sequence[str] = (),
 ) -> None:
     step = f"go build {tool}"
     progress(f"{step} (several minutes on a cold build cache)")
@@ -514,12 +530,20 @@ def _go_build(
     output = workdir / f"{tool}.out"
     _run(
         step,
-        ["go", "build", *_build_flags(ldflags), "-o", str(output), package],
+        [
+            "go",
+            "build",
+            *_build_flags(ldflags),
+            *([f"-tags={','.join(tags)}"] if tags else []),
+            "-o",
+            str(output),
+            package,
+        ],
         progress,
         cwd=workdir,
         env=env,
     )
-    _install(output, directory / tool, executable=True)
+    _install(output, directory / tool, executable=True, pin=pin)
     output.unlink()
     progress(f"built {tool} in {time.monotonic() - started:.0f} s")
 

@@ -21,6 +21,9 @@ import click
 import socketguard
 from socketguard.testing.binaries import ProvisionError, cache_dir, provision
 from socketguard.testing.controlplane import ControlPlane, ControlPlaneError, prepare_etcd_template
+from socketguard.testing.images import build_pause_image, build_project_image
+from socketguard.testing.node import NodeCluster
+from socketguard.testing.nodebinaries import find_node_toolset, missing_host_tools, provision_node
 
 _PID_FILE = "supervisor.pid"
 _READY_FILE = "ready"
@@ -54,9 +57,16 @@ def main() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Look for binaries here (and on PATH) before the cache; repeatable.",
 )
-def build(search_dirs: tuple[Path, ...]) -> None:
+@click.option(
+    "--node",
+    is_flag=True,
+    help="Also build the node: kubelet, kube-scheduler, kube-proxy, containerd, CoreDNS, pause.",
+)
+def build(search_dirs: tuple[Path, ...], node: bool) -> None:
     """Provision binaries and CRDs into the cache (minutes cold, instant when cached)."""
     started = time.monotonic()
+    if node:
+        _build_node()
     try:
         toolset = provision(search_dirs, progress=_echo_progress)
     except ProvisionError as error:
@@ -74,7 +84,8 @@ def build(search_dirs: tuple[Path, ...]) -> None:
 @main.command()
 @_dir_option
 @click.option("--timeout", default=180.0, show_default=True, help="Seconds to wait for readiness.")
-def up(run_dir: Path, timeout: float) -> None:
+@click.option("--node", is_flag=True, help="Also start a node (containerd, kubelet, kube-proxy, CoreDNS): pods run.")
+def up(run_dir: Path, timeout: float, node: bool) -> None:
     """Start a control plane in the background and print its KUBECONFIG."""
     run_dir = run_dir.resolve()
     running = _supervisor_pid(run_dir)
@@ -83,8 +94,8 @@ def up(run_dir: Path, timeout: float) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in (_READY_FILE, _FAILED_FILE, _STATE_FILE):
         (run_dir / stale).unlink(missing_ok=True)
-    supervisor = _spawn_supervisor(run_dir)
-    deadline = time.monotonic() + timeout
+    supervisor = _spawn_supervisor(run_dir, node=node)
+    deadline = time.monotonic() + timeout * (3 if node else 1)
     while not (run_dir / _READY_FILE).exists():
         if supervisor.poll() is not None or time.monotonic() > deadline:
             if supervisor.poll() is None:
@@ -101,14 +112,66 @@ def up(run_dir: Path, timeout: float) -> None:
     click.echo(f"KUBECONFIG={state['kubeconfig']}")
 
 
-def _spawn_supervisor(run_dir: Path) -> subprocess.Popen[bytes]:
+def _build_node() -> None:
+    missing = missing_host_tools()
+    if missing:
+        raise click.ClickException(
+            f"provisioning step 'host packages' failed: install the Debian packages {' '.join(missing)}"
+        )
+    try:
+        toolset, timings = provision_node(progress=_echo_progress)
+    except ProvisionError as error:
+        raise click.ClickException(str(error)) from error
+    for name, path in toolset.as_dict().items():
+        click.echo(f"{name}: {path}")
+    for step, seconds in timings.items():
+        click.echo(f"time {step}: {seconds:.0f} s")
+
+
+@main.group()
+def image() -> None:
+    """Container images built on this machine (podman, a Debian base from Debian's packages)."""
+
+
+@image.command("build")
+@click.option(
+    "--context",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=lambda: str(Path(socketguard.__file__).resolve().parents[2]),
+    show_default="the repository holding this package",
+    help="Directory with the Dockerfile.",
+)
+def image_build(context: Path) -> None:
+    """Build the project's image and the pause image; print the image reference for the chart."""
+    node_toolset = find_node_toolset()
+    if node_toolset is None:
+        raise click.ClickException("the pause binary is not built: run `python -m socketguard.testing build --node`")
+    started = time.monotonic()
+    try:
+        reference = build_project_image(context, progress=_echo_progress)
+        pause = build_pause_image(node_toolset.pause, progress=_echo_progress)
+    except ProvisionError as error:
+        raise click.ClickException(str(error)) from error
+    _echo_progress(f"built {reference} and {pause} in {time.monotonic() - started:.0f} s")
+    click.echo(reference)
+
+
+def _spawn_supervisor(run_dir: Path, *, node: bool) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     # The child must import this same copy of the package, however the parent found it.
     package_root = str(Path(socketguard.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     with (run_dir / _SUPERVISOR_LOG).open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "socketguard.testing", "serve", "--dir", str(run_dir)],
+            [
+                sys.executable,
+                "-m",
+                "socketguard.testing",
+                "serve",
+                "--dir",
+                str(run_dir),
+                *(["--node"] if node else []),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -119,12 +182,14 @@ def _spawn_supervisor(run_dir: Path) -> subprocess.Popen[bytes]:
 
 @main.command(hidden=True)
 @_dir_option
-def serve(run_dir: Path) -> None:
+@click.option("--node", is_flag=True)
+def serve(run_dir: Path, node: bool) -> None:
     """Run a control plane in the foreground until SIGTERM or Ctrl-C (what `up` starts)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / _PID_FILE).write_text(f"{os.getpid()}\n")
     try:
-        with ControlPlane(run_dir=run_dir, progress=_echo_progress) as control_plane:
+        cluster_class = NodeCluster if node else ControlPlane
+        with cluster_class(run_dir=run_dir, progress=_echo_progress) as control_plane:
             (run_dir / _STATE_FILE).write_text(json.dumps(control_plane.state(), indent=2))
             (run_dir / _READY_FILE).write_text("ready\n")
             while True:
@@ -142,7 +207,7 @@ def serve(run_dir: Path) -> None:
 
 @main.command()
 @_dir_option
-@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait before killing.")
+@click.option("--timeout", default=90.0, show_default=True, help="Seconds to wait before killing.")
 def down(run_dir: Path, timeout: float) -> None:
     """Stop the control plane that `up` started in DIR (logs stay in DIR)."""
     run_dir = run_dir.resolve()

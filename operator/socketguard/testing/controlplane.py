@@ -80,6 +80,9 @@ class ControlPlane(Cluster):
     (turned into KeyboardInterrupt), and by the kernel if the Python process is killed outright.
     """
 
+    #: kube-apiserver's authorizers (a cluster with a kubelet adds the Node authorizer).
+    authorization_modes: tuple[str, ...] = ("RBAC",)
+
     def __init__(
         self,
         run_dir: Path | None = None,
@@ -94,6 +97,7 @@ class ControlPlane(Cluster):
         die_with_parent: bool = True,
         use_etcd_template: bool = True,
         progress: Progress = _quiet,
+        address: str = "127.0.0.1",
     ) -> None:
         found = toolset or find_toolset(search_dirs)
         if found is None:
@@ -115,6 +119,8 @@ class ControlPlane(Cluster):
         self.startup_timeout = startup_timeout
         self.die_with_parent = die_with_parent
         self.progress = progress
+        #: Where kube-apiserver binds and what it advertises (a node address for a cluster with pods).
+        self.address = address
         self.processes: list[ManagedProcess] = []
         self.timings: dict[str, float] = {}
         self.server = ""
@@ -197,7 +203,7 @@ class ControlPlane(Cluster):
     def _start_once(self) -> None:
         self._prepare_run_dir()
         self._ports = {name: free_port() for name in ("etcd", "etcd-peer", "apiserver", "controller-manager")}
-        self.server = f"https://127.0.0.1:{self._ports['apiserver']}"
+        self.server = f"https://{self.address}:{self._ports['apiserver']}"
         self._write_pki_and_kubeconfigs()
         self._phase("etcd", self._start_etcd)
         self._phase("kube-apiserver", self._start_apiserver)
@@ -229,7 +235,7 @@ class ControlPlane(Cluster):
     def _write_pki_and_kubeconfigs(self) -> None:
         ca = self._ca = CertificateAuthority("socketguard-test-ca")
         ca.key_pair.write(self._pki, "ca")
-        ca.issue_server("kube-apiserver", _APISERVER_HOSTS).write(self._pki, "apiserver")
+        ca.issue_server("kube-apiserver", (*_APISERVER_HOSTS, self.address)).write(self._pki, "apiserver")
         ca.issue_server("kube-controller-manager", ("127.0.0.1", "localhost")).write(
             self._pki, "controller-manager-serving"
         )
@@ -273,9 +279,9 @@ class ControlPlane(Cluster):
         path.touch(mode=0o600)
         path.write_text(yaml.safe_dump(config, sort_keys=False))
 
-    def _launch(self, argv: list[str], name: str) -> ManagedProcess:
+    def _launch(self, argv: list[str], name: str, env: dict[str, str] | None = None) -> ManagedProcess:
         process = ManagedProcess(
-            name, argv, self.work_dir / "logs" / f"{name}.log", die_with_parent=self.die_with_parent
+            name, argv, self.work_dir / "logs" / f"{name}.log", die_with_parent=self.die_with_parent, env=env
         )
         process.start()
         self.processes.append(process)
@@ -311,8 +317,8 @@ class ControlPlane(Cluster):
             [
                 str(self.toolset.kube_apiserver),
                 f"--etcd-servers=http://127.0.0.1:{self._ports['etcd']}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
+                f"--bind-address={self.address}",
+                f"--advertise-address={self.address}",
                 f"--secure-port={self._ports['apiserver']}",
                 f"--tls-cert-file={pki / 'apiserver.crt'}",
                 f"--tls-private-key-file={pki / 'apiserver.key'}",
@@ -321,7 +327,7 @@ class ControlPlane(Cluster):
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
                 f"--service-cluster-ip-range={_SERVICE_CIDR}",
-                "--authorization-mode=RBAC",
+                f"--authorization-mode={','.join(self.authorization_modes)}",
                 "--allow-privileged=true",
                 "--profiling=false",
                 # A webhook configured by Service is dialled at the Service's endpoints, not at its

@@ -41,8 +41,17 @@ def _die_with_parent_hook(parent_pid: int) -> Callable[[], None]:
 class ManagedProcess:
     """One long-running child with its output in ``log_path``."""
 
-    def __init__(self, name: str, argv: Sequence[str], log_path: Path, *, die_with_parent: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        *,
+        die_with_parent: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.name = name
+        self.env = env
         self.argv = list(argv)
         self.log_path = log_path
         self.die_with_parent = die_with_parent and sys.platform.startswith("linux")
@@ -64,6 +73,7 @@ class ManagedProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=hook,
+            env=self.env,
         )
         with _registry_lock:
             _running.append(self)

