@@ -1,4 +1,4 @@
-"""A router added through the registry alone is used by the trace and by the rules.
+"""A router added through the registry alone is used by the trace, the rules and `socketguard route`.
 
 `ToyRouter` models a made-up ingress controller: Ingresses of class `toy`, every path a plain
 string prefix, no rewrite, TLS on 443 for every host. Nothing outside this file knows about it.
@@ -6,12 +6,16 @@ string prefix, no rewrite, TLS on 443 for every host. Nothing outside this file 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from routing_kit import inventory, lint, world
 from test_routing_rules_other_routers import INGRESS
 
+from socketguard.cli.route import route_command
 from socketguard.engine.context import Context
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.models.ingress import Ingress
@@ -119,6 +123,18 @@ def test_the_rules_read_the_registered_router(toy: type[ToyRouter]) -> None:
     mismatch = [f for f in lint(_world(path="/chat/socket.io")) if f.code in ("SG101", "SG102")]
     assert [(f.code, f.subject.kind) for f in mismatch] == [("SG101", "Deployment"), ("SG102", "Ingress")]
     assert "toy route Ingress web/chat" in mismatch[1].message
+
+
+def test_route_answers_through_the_registered_router(toy: type[ToyRouter], tmp_path: Path) -> None:
+    manifests = tmp_path / "world.yaml"
+    manifests.write_text(_world(), encoding="utf-8")
+    url = "https://chat.example.com/socket.io/?EIO=4"
+    done = CliRunner().invoke(route_command, [url, str(manifests), "-o", "json"])
+    assert done.exit_code == 0, done.output
+    [decision] = json.loads(done.output)["decisions"]
+    assert (decision["router"], decision["action"], decision["upstream_path"]) == ("toy", "forward",
+                                                                                    "/socket.io/?EIO=4")
+    assert [b["service"]["name"] for b in decision["backends"]] == ["chat"]
 
 
 def test_without_the_registration_the_toy_ingress_is_not_modelled() -> None:
