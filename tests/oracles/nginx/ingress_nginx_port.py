@@ -17,6 +17,9 @@ Test support for the nginx oracle: a port, written for this test and sharing no 
 - internal/ingress/annotations/rewrite/main.go: `rewrite-target` (validated against
   `RegexPathWithCapture` of internal/ingress/annotations/parser/validators.go, else empty),
   `use-regex` (Go `strconv.ParseBool`), `app-root`.
+- internal/ingress/annotations/proxy/main.go: `proxy-connect-timeout`, `proxy-send-timeout`,
+  `proxy-read-timeout` (whole seconds; the defaults of internal/ingress/defaults: 5, 60, 60), which
+  nginx.tmpl writes into every location as `proxy_*_timeout Ns`.
 - internal/ingress/controller/template/template.go `enforceRegexModifier` (any location of the
   server with use-regex or a rewrite target different from its path), `buildLocation`
   (`~* "^path"` in regex mode, `= "path"` for Exact, else `"path"`), `buildProxyPass`
@@ -56,6 +59,23 @@ class Rewrite:
     app_root: str = ""
 
 
+@dataclass(frozen=True)
+class ProxyTimeouts:
+    """proxy/main.go `Config`: the timeouts, in seconds."""
+
+    connect: int = 5
+    send: int = 60
+    read: int = 60
+
+    def directives(self) -> str:
+        """nginx.tmpl's three lines; none for the defaults, so routing-only configurations stay short
+        (nginx's own send and read defaults are the same 60 s; connect only matters to a dead upstream)."""
+        if self == ProxyTimeouts():
+            return ""
+        return (f"proxy_connect_timeout {self.connect}s; proxy_send_timeout {self.send}s; "
+                f"proxy_read_timeout {self.read}s; ")
+
+
 @dataclass
 class Location:
     """pkg/apis/ingress/types.go `Location`, reduced to what routing reads."""
@@ -66,6 +86,7 @@ class Location:
     is_def_backend: bool
     rewrite: Rewrite
     ingress: str = ""  # namespace/name, "" for the default backend
+    timeouts: ProxyTimeouts = ProxyTimeouts()
 
 
 @dataclass
@@ -89,6 +110,16 @@ def parse_rewrite(annotations: Mapping[str, str]) -> Rewrite:
     # Validated like rewrite-target, then by url.ParseRequestURI as an absolute path.
     valid_root = _REGEX_PATH_WITH_CAPTURE.fullmatch(app_root) and app_root.startswith("/")
     return Rewrite(target, use_regex, app_root if valid_root else "")
+
+
+def parse_timeouts(annotations: Mapping[str, str]) -> ProxyTimeouts:
+    """An annotation that is not a whole number keeps the default (parser.GetIntAnnotation fails)."""
+    default = ProxyTimeouts()
+    values = {}
+    for name in ("connect", "send", "read"):
+        text = annotations.get(f"{ANNOTATION_PREFIX}proxy-{name}-timeout", "")
+        values[name] = int(text) if re.fullmatch(r"-?[0-9]+", text) else getattr(default, name)
+    return ProxyTimeouts(**values)
 
 
 def sort_ingresses(ingresses: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -116,8 +147,10 @@ def create_servers(ingresses: list[Mapping[str, Any]]) -> dict[str, Server]:
         for rule in ingress["spec"].get("rules") or []:
             host = _host(rule)
             if host not in servers:
-                rewrite = parse_rewrite(_annotations(ingress))
-                servers[host] = Server(host, [Location(ROOT, "Prefix", DEFAULT_BACKEND, True, rewrite, _key(ingress))])
+                annotations = _annotations(ingress)
+                root = Location(ROOT, "Prefix", DEFAULT_BACKEND, True, parse_rewrite(annotations), _key(ingress),
+                                parse_timeouts(annotations))
+                servers[host] = Server(host, [root])
     return servers
 
 
@@ -125,7 +158,7 @@ def add_locations(servers: dict[str, Server], ingresses: list[Mapping[str, Any]]
     """controller.go `getBackendServers`: one location per path, first Ingress wins a path and type."""
     for ingress in ingresses:
         namespace = ingress["metadata"].get("namespace", "default")
-        rewrite = parse_rewrite(_annotations(ingress))
+        rewrite, timeouts = parse_rewrite(_annotations(ingress)), parse_timeouts(_annotations(ingress))
         for rule in ingress["spec"].get("rules") or []:
             server = servers.get(_host(rule)) or servers[DEFAULT_SERVER]
             for path in (rule.get("http") or {}).get("paths") or []:
@@ -134,7 +167,7 @@ def add_locations(servers: dict[str, Server], ingresses: list[Mapping[str, Any]]
                     continue
                 nginx_path = path.get("path") or ROOT
                 location = Location(nginx_path, path["pathType"], upstream_name(namespace, service), False,
-                                    rewrite, _key(ingress))
+                                    rewrite, _key(ingress), timeouts)
                 _add_location(server, location)
 
 
@@ -146,7 +179,7 @@ def _add_location(server: Server, new: Location) -> None:
             break  # "Same paths but different types are allowed": the new one is added
         if existing.is_def_backend:
             existing.backend, existing.is_def_backend = new.backend, False
-            existing.rewrite, existing.ingress = new.rewrite, new.ingress
+            existing.rewrite, existing.ingress, existing.timeouts = new.rewrite, new.ingress, new.timeouts
         return
     server.locations.append(new)
 
@@ -232,7 +265,7 @@ def render_server(server: Server, listen: str) -> str:
         if location.rewrite.app_root:
             lines.append(f"    if ($uri = /) {{ return 302 $scheme://$http_host{location.rewrite.app_root}; }}")
     for location in server.locations:
-        body = proxy_pass(location, location.backend)
+        body = location.timeouts.directives() + proxy_pass(location, location.backend)
         lines.append(f"    location {location_spec(location, regex)} {{ {body} }}")
     lines.append("  }")
     return "\n".join(lines)

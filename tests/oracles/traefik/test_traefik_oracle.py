@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,15 +259,22 @@ def real_handshake(port: int, case: Case) -> tuple[bool, str]:
 
 @pytest.fixture(scope="module")
 def traefik(control_plane: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
+    providers = ["--providers.kubernetesCRD=true", f"--providers.kubernetesCRD.namespaces={NAMESPACE}",
+                 "--providers.kubernetesIngress=true", f"--providers.kubernetesIngress.namespaces={NAMESPACE}"]
+    with running_traefik(control_plane, tmp_path_factory.mktemp("traefik"), providers) as ports:
+        yield ports
+
+
+@contextmanager
+def running_traefik(control_plane: Cluster, workdir: Path, providers: list[str]) -> Iterator[tuple[int, int]]:
+    """Real Traefik reading the control plane with `providers` (flags); yields its web and API ports."""
     binary = oracle_binary("traefik")
     if binary is None:
         pytest.fail("the traefik binary is not built: run `python -m socketguard.testing build`")
     web, api = free_port(), free_port()
-    log = tmp_path_factory.mktemp("traefik") / "traefik.log"
+    log = workdir / "traefik.log"
     argv = [str(binary), f"--entryPoints.web.address=127.0.0.1:{web}",
-            f"--entryPoints.traefik.address=127.0.0.1:{api}", "--api.insecure=true", "--ping=true",
-            "--providers.kubernetesCRD=true", f"--providers.kubernetesCRD.namespaces={NAMESPACE}",
-            "--providers.kubernetesIngress=true", f"--providers.kubernetesIngress.namespaces={NAMESPACE}",
+            f"--entryPoints.traefik.address=127.0.0.1:{api}", "--api.insecure=true", "--ping=true", *providers,
             "--global.checkNewVersion=false", "--global.sendAnonymousUsage=false", "--log.level=INFO"]
     with log.open("wb") as output:
         process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -279,17 +287,21 @@ def traefik(control_plane: Cluster, tmp_path_factory: pytest.TempPathFactory) ->
             print(log.read_text(errors="replace")[-4000:])
 
 
-def _enabled_routers(api: int) -> set[str]:
+def http_routers(api: int) -> list[dict[str, Any]]:
+    """Traefik's HTTP routers as its API lists them (none while it cannot answer)."""
     connection = http.client.HTTPConnection("127.0.0.1", api, timeout=5)
     try:
         connection.request("GET", "/api/http/routers?per_page=1000")
         response = connection.getresponse()
-        routers = json.loads(response.read()) if response.status == 200 else []
+        return list(json.loads(response.read())) if response.status == 200 else []
     except (OSError, ValueError):
-        return set()
+        return []
     finally:
         connection.close()
-    return {r["name"] for r in routers if r.get("status") == "enabled" and r.get("provider") != "internal"}
+
+
+def _enabled_routers(api: int) -> set[str]:
+    return {r["name"] for r in http_routers(api) if r.get("status") == "enabled" and r.get("provider") != "internal"}
 
 
 def _wait_for_routers(api: int, expected: int) -> set[str]:
