@@ -103,7 +103,7 @@ def test_a_replica_resumed_by_peering_forgets_what_was_deleted_while_it_was_paus
         wait_for(lambda: (condition(control_plane, "deployment", ns, "api") or {}).get("reason") == wanted,
                  timeout=60, what=f"the resumed replica's verdict without the deleted route ({wanted})")
         print(f"\nresumed replica converged {time.monotonic() - began:.1f} s after the twin was told to stop")
-        assert first.ready()
+        wait_for(first.ready, timeout=30, what="the resumed replica reports ready")
         assert "forgot 1 objects deleted while the watches were down: VirtualService" in first.log()
     finally:
         first.stop()
