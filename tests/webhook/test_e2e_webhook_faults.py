@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from socketguard.testing import ControlPlane, find_toolset
+from socketguard.testing import ControlPlane, find_toolset, wait_for
 
 from .test_e2e_webhook import Example, allowed, configurations, denied, start_webhook, when
 
@@ -80,9 +80,11 @@ def test_the_webhook_follows_changes_made_after_an_api_server_restart(tmp_path: 
                 plane.compact_etcd()
             finally:
                 webhook.process.send_signal(signal.SIGCONT)
+            # While it re-lists the webhook is not ready and fails open, so an admission alone proves
+            # nothing: first the re-list must forget the server, then the route must be admitted.
+            forgot = "forgot 1 objects deleted while the watches were down: Deployment reconnect/api"
+            wait_for(lambda: forgot in webhook.log.read_text(), timeout=60, what="the re-list forgets the server")
             when(lambda: example.apply(probe, "--dry-run=server", check=False), allowed,
                  "the route admitted: the server deleted during the gap is forgotten")
-            assert "forgot 1 objects deleted while the watches were down: Deployment reconnect/api" in \
-                webhook.log.read_text()
         finally:
             webhook.stop()
