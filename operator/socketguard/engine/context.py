@@ -10,7 +10,6 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar, cast
 
-from socketguard import ANNOTATION_PREFIX
 from socketguard.engine.contract import ClientSpec, ServerSpec
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.inventory import Inventory
@@ -23,8 +22,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-IGNORE_ANNOTATION = f"{ANNOTATION_PREFIX}ignore"
 
 
 class Context:
