@@ -93,22 +93,14 @@ from the running container's env: prefer a literal `client-url` over `client-url
 _FOOTER = """## References: `path-from` and `client-url-from`
 
 The value is a JSONPath ([jsonpath-ng](https://pypi.org/project/jsonpath-ng/) syntax with
-filters) evaluated against the whole workload object. It must select exactly one string:
+filters) evaluated against the whole workload object. It must select exactly one string, for
+example the value of the container's `SOCKET_IO_PATH` env var:
 
 ```yaml
-metadata:
-  annotations:
-    socketguard.io/path-from: >-
-      spec.template.spec.containers[0].env[?(@.name=='SOCKET_IO_PATH')].value
-spec:
-  template:
-    spec:
-      containers:
-        - name: mageagent
-          env:
-            - name: SOCKET_IO_PATH
-              value: /mageagent/socket.io
+socketguard.io/path-from: spec.template.spec.containers[0].env[?(@.name=='SOCKET_IO_PATH')].value
 ```
+
+`socketguard explain SG002` shows it on a whole Deployment.
 
 - An expression that does not parse is SG001.
 - One that selects nothing, several values, a non-string, or a string that is not a valid value
