@@ -149,3 +149,18 @@ def test_canary_destination_findings_point_at_the_canary_ingress() -> None:
     [finding] = only(lint(*topology(wrong_port)), "SG105")
     assert finding.subject == CANARY
     assert finding.field_path == "spec.rules[0].http.paths[0].backend.service.port"
+
+
+def test_a_dropped_socket_canary_is_reported_on_its_path() -> None:
+    [finding] = only(lint(*topology(canary({"canary-weight": "20"}, path_type="ImplementationSpecific"))), "SG117")
+    assert finding.subject == CANARY
+    assert finding.path == ("spec", "rules", 0, "http", "paths", 0)
+    assert "pathType: ImplementationSpecific" in finding.message
+
+
+def test_an_attached_canary_or_one_without_socket_traffic_is_not_reported() -> None:
+    assert not only(lint(*topology(canary({"canary-weight": "20"}))), "SG117")
+    web_only = canary({"canary-weight": "20"}, path="/static")  # chat-v2 is a socket server: still reported
+    assert only(lint(*topology(web_only)), "SG117")
+    plain = (server(), service(), ingress(), service("chat-v2"), canary({"canary-weight": "20"}, path="/static"))
+    assert not only(lint(*plain), "SG117")

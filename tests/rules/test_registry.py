@@ -36,6 +36,7 @@ CATALOG: dict[str, tuple[str, Severity]] = {
     "SG114": ("router-not-modelled", Severity.INFO),
     "SG115": ("route-not-accepted", Severity.ERROR),
     "SG116": ("regex-path-not-applied", Severity.ERROR),
+    "SG117": ("canary-not-attached", Severity.WARNING),
     "SG201": ("cors-origin-not-allowed", Severity.ERROR),
     "SG202": ("cors-wildcard-with-credentials", Severity.ERROR),
     "SG203": ("cors-policy-conflict", Severity.WARNING),

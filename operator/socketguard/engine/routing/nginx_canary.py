@@ -50,6 +50,8 @@ class Canary:
     cookie: str | None
     weight_percent: int  # of the requests no header or cookie decides
     sticky: bool  # affinity-canary-behavior is not `legacy`
+    host: str | None = None  # the canary's own rule host and path, as written
+    path: HTTPIngressPath | None = None
 
     @property
     def chosen_by(self) -> str | None:
@@ -129,7 +131,7 @@ def _paths(ingress: Ingress, ref: ObjectRef) -> Iterator[tuple[RuleKey, Canary]]
             yield rule_key(rule.host, path), Canary(
                 ingress, ref, field_path, path.backend.service, ingress.nginx("canary-by-header") or None,
                 ingress.nginx("canary-by-header-value") or None, ingress.nginx("canary-by-header-pattern") or None,
-                ingress.nginx("canary-by-cookie") or None, weight, behaviour != "legacy")
+                ingress.nginx("canary-by-cookie") or None, weight, behaviour != "legacy", rule.host, path)
 
 
 def _weight_percent(ingress: Ingress) -> int:
