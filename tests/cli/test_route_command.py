@@ -144,3 +144,18 @@ def test_the_traces_route_each_client_as_route_decides() -> None:
         decisions = decide(context.routers, trace.request)
         winner = trace.routing.winner
         assert any(d.route == (winner.route if winner else None) for d in decisions), trace.request
+
+
+def test_a_header_canary_backend_is_shown_by_its_header_not_as_weight_zero(tmp_path: Path) -> None:
+    fixture = ROOT / "tests/fixtures/rules/SG117/good-canary-on-the-main-path.yaml"
+    text = fixture.read_text().replace('canary-weight: "20"', "canary-by-header: X-Canary")
+    (tmp_path / "canary.yaml").write_text(text)
+    status, stdout, _ = route("https://chat.example.com/socket.io/?EIO=4", str(tmp_path))
+    assert status == 0
+    assert "Service web/chat port 80 weight 100% -> Deployment web/chat\n" in stdout
+    assert "Service web/chat-v2 port 80 by header X-Canary: always -> Deployment web/chat-v2" in stdout
+    weighted = fixture.read_text().replace('canary-weight: "20"', 'canary-weight: "20", '
+                                           'nginx.ingress.kubernetes.io/canary-by-header: X-Canary')
+    (tmp_path / "canary.yaml").write_text(weighted)
+    _, stdout, _ = route("https://chat.example.com/socket.io/?EIO=4", str(tmp_path))
+    assert "Service web/chat-v2 port 80 weight 20% or by header X-Canary: always" in stdout

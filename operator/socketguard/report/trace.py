@@ -113,6 +113,9 @@ def _backend_hop(backend: Backend, deliveries: tuple[Delivery, ...], upstream: s
         return Hop("service", f"{backend.host}: no such Service", None, backend.path)
     port = backend.service_port if backend.service_port is not None else "?"
     weight = f" weight {backend.weight}%" if backend.weight < 100 else ""
+    if backend.chosen_by is not None:
+        weight = f"{weight} or" if backend.weight else ""
+        weight += f" by {backend.chosen_by}"
     affinity = ", ".join(a.kind for a in backend.affinity) or "none"
     node = Hop("service", f"{backend.service} port {port} -> targetPort {backend.target_port}{weight}, "
                           f"affinity {affinity}", backend.service, ())
