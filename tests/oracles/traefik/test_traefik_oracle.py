@@ -7,11 +7,13 @@ socket.io servers. EndpointSlices cannot name loopback addresses, so the servers
 network namespace this test creates, behind a veth pair with addresses from the benchmarking range
 198.18.0.0/15 that exist only on that pair: all traffic stays on the machine. Every handshake's
 outcome must be the model's verdict (the winning rule delivers, and the path that arrives is one the
-server accepts); the failure lists every divergence with the seed (`SOCKETGUARD_TRAEFIK_SEED`).
+server accepts), for the polling handshake and for the WebSocket upgrade alike (matchers on `Upgrade` or
+`transport` split them); the failure lists every divergence with the seed (`SOCKETGUARD_TRAEFIK_SEED`).
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -72,6 +74,7 @@ MIDDLEWARES: tuple[dict[str, Any] | None, ...] = (
     {"redirectScheme": {"scheme": "https"}},
 )
 LOAD_TIMEOUT_S = 90.0
+TRANSPORTS = ("polling", "websocket")
 
 
 @dataclass
@@ -170,10 +173,10 @@ def _middleware(name: str, spec: dict[str, Any]) -> dict[str, Any]:
             "metadata": {"name": name, "namespace": NAMESPACE}, "spec": spec}
 
 
-def _route_case(index: int, rng: random.Random) -> Case:
+def _route_case(index: int, rng: random.Random, matcher_template: str | None = None) -> Case:
     prefix = rng.choice(list(SERVERS.values()))
     case = Case(f"route{index}.oracle.test", _request_path(prefix, rng))
-    matcher = rng.choice(MATCHERS).format(p=prefix, rp=re.escape(prefix))
+    matcher = (matcher_template or rng.choice(MATCHERS)).format(p=prefix, rp=re.escape(prefix))
     route: dict[str, Any] = {"match": f"Host(`{case.host}`) && {matcher}", "kind": "Rule",
                              "services": [{"name": _service_for(prefix, rng), "port": 80}]}
     middleware = rng.choice((None, None, *MIDDLEWARES))
@@ -225,14 +228,18 @@ def _request_path(prefix: str, rng: random.Random) -> str:
 
 
 def generated_cases(seed: int) -> list[Case]:
-    rng = random.Random(seed)
+    """Random cases, plus one per matcher that tells the upgrade from polling, whatever the seed."""
+    rng, forced = random.Random(seed), random.Random(seed + 1)
+    transport_matchers = [m for m in MATCHERS if "Upgrade" in m or "transport" in m]
     return ([_route_case(i, rng) for i in range(ROUTE_CASES)]
-            + [_ingress_case(i, rng) for i in range(INGRESS_CASES)])
+            + [_ingress_case(i, rng) for i in range(INGRESS_CASES)]
+            + [_route_case(ROUTE_CASES + i, forced, m) for i, m in enumerate(transport_matchers)])
 
 
-def model_verdict(router: TraefikRouter, case: Case) -> tuple[bool, str]:
+def model_verdict(router: TraefikRouter, case: Case, transport: str = "polling") -> tuple[bool, str]:
     """Whether `socketguard route`'s decision reaches a server that accepts the handshake, and why."""
-    decisions = decide([router], Request(host=case.host, path=case.path, scheme="http", port=80))
+    decisions = decide([router], Request(host=case.host, path=case.path, scheme="http", port=80,
+                                         transport=transport))
     if not decisions:
         return False, "no entrance serves the host"
     decision = decisions[0]
@@ -246,14 +253,23 @@ def model_verdict(router: TraefikRouter, case: Case) -> tuple[bool, str]:
     return accepted, f"{where} -> {service.name} as {path}"
 
 
-def real_handshake(port: int, case: Case) -> tuple[bool, str]:
+def real_handshake(port: int, case: Case, transport: str = "polling") -> tuple[bool, str]:
+    """A polling handshake succeeds with the Engine.IO open packet, a WebSocket one with 101."""
+    headers = {"Host": case.host}
+    if transport == "websocket":
+        key = base64.b64encode(os.urandom(16)).decode()
+        headers.update({"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                        "Sec-WebSocket-Key": key})
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        connection.request("GET", f"{case.path}?EIO=4&transport=polling", headers={"Host": case.host})
+        connection.request("GET", f"{case.path}?EIO=4&transport={transport}", headers=headers)
         response = connection.getresponse()
-        body = response.read(200).decode(errors="replace")
+        # After a 101 the socket carries WebSocket frames: read no body.
+        body = "" if response.status == 101 else response.read(200).decode(errors="replace")
     finally:
         connection.close()
+    if transport == "websocket":
+        return response.status == 101, f"HTTP {response.status} {body[:60]!r}"
     return response.status == 200 and body.startswith("0{"), f"HTTP {response.status} {body[:60]!r}"
 
 
@@ -328,14 +344,15 @@ def test_generated_routes_agree_with_real_traefik(control_plane: Cluster, netns:
     assert len(loaded) >= expected_routers, f"Traefik enabled {len(loaded)} of {expected_routers} routers: {loaded}"
     divergences, agreed = [], 0
     for case in cases:
-        model_ok, model_why = model_verdict(router, case)
-        real_ok, real_why = real_handshake(web, case)
-        if model_ok == real_ok:
-            agreed += 1
-        else:
-            divergences.append(f"model {'ok' if model_ok else 'fails'} ({model_why}), Traefik "
-                               f"{'ok' if real_ok else 'fails'} ({real_why}); case {case.describe()}")
-    print(f"traefik oracle (seed {SEED}): {agreed}/{len(cases)} cases agree")
+        for transport in TRANSPORTS:
+            model_ok, model_why = model_verdict(router, case, transport)
+            real_ok, real_why = real_handshake(web, case, transport)
+            if model_ok == real_ok:
+                agreed += 1
+            else:
+                divergences.append(f"{transport}: model {'ok' if model_ok else 'fails'} ({model_why}), Traefik "
+                                   f"{'ok' if real_ok else 'fails'} ({real_why}); case {case.describe()}")
+    print(f"traefik oracle (seed {SEED}): {agreed}/{len(cases) * len(TRANSPORTS)} handshakes agree")
     assert not divergences, f"seed {SEED}: {len(divergences)} divergences:\n" + "\n".join(divergences)
 
 
@@ -343,8 +360,11 @@ def test_the_generator_covers_both_outcomes() -> None:
     """A generator whose cases all succeed (or all fail) would check nothing."""
     cases = generated_cases(SEED)
     router = _model(_services(dict.fromkeys(SERVERS, 3000)), cases)
-    verdicts = [model_verdict(router, case)[0] for case in cases]
-    assert 0.2 < sum(verdicts) / len(verdicts) < 0.8
+    for transport in TRANSPORTS:
+        verdicts = [model_verdict(router, case, transport)[0] for case in cases]
+        assert 0.2 < sum(verdicts) / len(verdicts) < 0.8, transport
+    polling, websocket = ([model_verdict(router, case, t)[0] for case in cases] for t in TRANSPORTS)
+    assert polling != websocket, "no case tells the WebSocket upgrade from the polling handshake"
 
 
 def _model(services: list[dict[str, Any]], cases: list[Case]) -> TraefikRouter:
