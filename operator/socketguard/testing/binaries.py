@@ -352,6 +352,8 @@ def _run(
             process.wait()
             raise
     reader.join()
+    if process.stdout is not None:
+        process.stdout.close()
     text = "".join(output)
     if returncode != 0:
         tail = "".join(list(output)[-40:]).rstrip() or "(no output)"
