@@ -48,12 +48,12 @@ from socketguard.cluster.feed import INPUT_KINDS, NAMESPACES, Feed
 from socketguard.cluster.kube import PLURALS, Kube, collection_path, load_configuration, object_path
 from socketguard.cluster.versions import AUDIT_KEY, kind_key, parse_versions
 from socketguard.engine.objects import ObjectRef
-from socketguard.testing import ControlPlane, find_toolset
+from socketguard.testing import ControlPlane, find_toolset, wait_for
 from socketguard.webhook.modes import MODE_KEY, Mode
 from socketguard.webhook.server import AdmissionServer, ServerConfig
 
 from .support import review
-from .test_e2e_webhook import Webhook, start_webhook
+from .test_e2e_webhook import SELECTOR_LABEL, Webhook, configurations, start_webhook
 
 pytestmark = pytest.mark.e2e
 
@@ -329,6 +329,45 @@ def logged_versions(log: str) -> dict[str, str]:
     return dict(re.findall(r"decision uid=(\S+) .* inventory-version=(\S+)$", log, re.MULTILINE))
 
 
+# -- the annotation through a real API server ---------------------------------------------------------------
+AUDITED = "churn-audited"  # the one namespace the webhook configuration selects, after the churn
+
+
+def audit_flags(directory: Path) -> list[str]:
+    """kube-apiserver flags: an audit log of VirtualService requests in AUDITED, at Metadata level."""
+    policy = directory / "audit-policy.yaml"
+    directory.mkdir(parents=True, exist_ok=True)
+    policy.write_text(yaml.safe_dump({
+        "apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
+        "rules": [{"level": "Metadata", "namespaces": [AUDITED],
+                   "resources": [{"group": "networking.istio.io", "resources": ["virtualservices"]}]},
+                  {"level": "None"}]}))
+    return [f"--audit-policy-file={policy}", f"--audit-log-path={directory / 'audit.log'}"]
+
+
+def audited_version(plane: ControlPlane, webhook: Webhook, audit_log: Path) -> str:
+    """A server-side dry-run through the API server, which calls the webhook: the audit log keeps the
+    decision's version under the webhook's name (a key the API server refuses is dropped silently)."""
+    plane.apply(configurations(webhook, "socketguard-churn"))
+    plane.create_namespace(AUDITED)
+    plane.kubectl("label", "namespace", AUDITED, f"{SELECTOR_LABEL}=true")
+    route = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+             "metadata": {"name": "audited", "namespace": AUDITED},
+             "spec": {"hosts": ["audited"], "http": [{"route": [{"destination": {"host": "audited"}}]}]}}
+    key = "validate.socketguard.io/" + AUDIT_KEY
+
+    def dry_run() -> str | None:
+        # The API server picks a new webhook configuration up within a second or so: ask again until then.
+        plane.kubectl("create", "--dry-run=server", "-f", "-", stdin=json.dumps(route))
+        for line in audit_log.read_text().splitlines() if audit_log.exists() else []:
+            annotations = json.loads(line).get("annotations") or {}
+            if key in annotations:
+                return str(annotations[key])
+        return None
+
+    return wait_for(dry_run, timeout=30, interval=0.5, what=f"{key} in the API server's audit log")
+
+
 @pytest.mark.timeout(300)
 def test_every_decision_under_churn_replays_identically_at_its_inventory_version(tmp_path: Path) -> None:
     toolset = find_toolset()
@@ -337,7 +376,8 @@ def test_every_decision_under_churn_replays_identically_at_its_inventory_version
     topologies = {namespace: topology(namespace) for namespace in TOPOLOGIES}
     pools = {namespace: pool for namespace, (pool, _) in topologies.items()}
     began = time.monotonic()
-    with ControlPlane(run_dir=tmp_path / "plane", toolset=toolset, controller_manager=False) as plane:
+    with ControlPlane(run_dir=tmp_path / "plane", toolset=toolset, controller_manager=False,
+                      apiserver_args=audit_flags(tmp_path)) as plane:
         kube = Kube(load_configuration(str(plane.kubeconfig)))
 
         async def prepare() -> tuple[Cluster, list[dict[str, Any]]]:
@@ -367,6 +407,7 @@ def test_every_decision_under_churn_replays_identically_at_its_inventory_version
             churned, decisions = loop.run_until_complete(live())
             live_for = time.monotonic() - ready
             loop.run_until_complete(kube.close())
+            audited = audited_version(plane, webhook, tmp_path / "audit.log")
         finally:
             loop.close()
             webhook.stop()
@@ -397,6 +438,7 @@ def test_every_decision_under_churn_replays_identically_at_its_inventory_version
     logged = logged_versions(webhook.log.read_text())
     shown = [d for d in decisions if outcome(d.response) != "allowed"]
     assert shown and all(logged.get(d.uid) == d.version for d in shown)
+    assert {"Namespace", "VirtualService.networking.istio.io"} <= set(parse_versions(audited))
     verbs = Counter(w.verb for w in cluster.writes[-churned:])
     seconds = [d.seconds for d in decisions]
     print(f"webhook under churn: {len(decisions)} requests at {REQUEST_RATE:.0f}/s ({dict(outcomes)}) while "
