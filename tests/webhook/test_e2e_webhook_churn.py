@@ -11,7 +11,8 @@ come back in one response (the API server keeps `auditAnnotations` for its audit
 client only allowed, status and warnings); the rate is the test's own, not the API server's and
 kubectl's; and without a webhook configuration registered, no churn write is ever refused, so the
 write log is the cluster's whole history. The API server calling the webhook is the other e2e
-files' subject.
+files' subject; here, after the churn, one server-side dry-run through it shows the annotation
+reaching its audit log under the webhook's name.
 
 Every write is logged (`writes.jsonl` in the test's directory) with the resourceVersion the API
 server returned. A deletion answers with a Status, not the object, so a deletion is logged with
