@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from socketguard.cluster import kube
 from socketguard.engine.inventory import Inventory
 from socketguard.webhook.admission import Outcome, Webhook, admit
 from socketguard.webhook.modes import MODE_KEY, Mode
@@ -17,9 +18,7 @@ from socketguard.webhook.review import parse_review
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "examples" / "mageagent"
 NAMESPACE = "mageagent"
-PLURALS = {"Deployment": "deployments", "Service": "services", "VirtualService": "virtualservices",
-           "Gateway": "gateways", "DestinationRule": "destinationrules", "StatefulSet": "statefulsets",
-           "HorizontalPodAutoscaler": "horizontalpodautoscalers", "ConfigMap": "configmaps"}
+PLURALS = {**kube.PLURALS, "ConfigMap": "configmaps"}
 
 
 @dataclass
@@ -34,7 +33,7 @@ class State:
 
 def documents(variant: str, *files: str) -> list[dict[str, Any]]:
     names = files or tuple(p.name for p in sorted((EXAMPLE / variant).glob("*.yaml")))
-    out = []
+    out: list[dict[str, Any]] = []
     for name in names:
         out.extend(doc for doc in yaml.safe_load_all((EXAMPLE / variant / name).read_text()) if doc)
     return out

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import kopf
 
+from socketguard.cluster.versions import KindVersions
 from socketguard.engine.inventory import InvalidObjectError, Inventory
 from socketguard.engine.objects import ObjectRef
 
@@ -122,6 +123,7 @@ class Feed:
     # what changed after its listing began.
     sequence: int = 0
     touched: dict[ObjectRef, int] = field(default_factory=dict)
+    versions: KindVersions = field(default_factory=KindVersions)  # what state the inventory holds
     _namespace_versions: dict[str, str] = field(default_factory=dict)
 
     # -- registration --------------------------------------------------------------------------
@@ -150,6 +152,7 @@ class Feed:
 
     async def _index_namespace(self, body: Mapping[str, Any], **_: Any) -> None:
         name = _meta(body).get("name")
+        self.versions.saw(body)
         if isinstance(name, str):
             self.namespace_labels[name] = dict(_meta(body).get("labels") or {})
             # There is always a namespace: a re-list that finds no object of any kind still shows here.
@@ -161,6 +164,7 @@ class Feed:
     async def _event_namespace(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
         self._mark_ready()
         if type == "DELETED":
+            self.versions.saw(body)
             self.namespace_labels.pop(str(_meta(body).get("name")), None)
             self._namespace_versions.pop(str(_meta(body).get("name")), None)
 
@@ -188,6 +192,7 @@ class Feed:
         """Add or replace one object; listeners hear about it only when its view changed."""
         view = slim(body)
         ref = ObjectRef.of(view)
+        self.versions.saw(body)
         observed = observe(body)
         previous = self.observed.get(ref)
         if previous is not None and observed.resource_version and \
@@ -207,6 +212,7 @@ class Feed:
         return ref
 
     def delete(self, body: Mapping[str, Any]) -> None:
+        self.versions.saw(body)
         self.forget(ObjectRef.of(slim(body)))
 
     def forget(self, ref: ObjectRef) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,7 +111,10 @@ def parse_review(body: Any) -> AdmissionRequest:
     )
 
 
-def build_response(uid: str, answer: Answer, api_version: str = REVIEW_API_VERSIONS[0]) -> dict[str, Any]:
+def build_response(uid: str, answer: Answer, api_version: str = REVIEW_API_VERSIONS[0],
+                   audit: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The AdmissionReview response; `audit` becomes `auditAnnotations` (the API server prefixes
+    each key with the webhook's name, so keys carry no prefix of their own)."""
     payload: dict[str, Any] = {"uid": uid, "allowed": answer.allowed}
     if not answer.allowed or answer.message:
         payload["status"] = {"code": answer.code if not answer.allowed else 200, "message": answer.message}
@@ -122,6 +125,8 @@ def build_response(uid: str, answer: Answer, api_version: str = REVIEW_API_VERSI
     if answer.patch:
         payload["patchType"] = "JSONPatch"
         payload["patch"] = base64.b64encode(json.dumps(list(answer.patch)).encode()).decode("ascii")
+    if audit:
+        payload["auditAnnotations"] = dict(audit)
     return {"apiVersion": api_version, "kind": "AdmissionReview", "response": payload}
 
 

@@ -38,7 +38,7 @@ def alongside(feed: Feed, config: ServerConfig) -> AdmissionServer:
     The caller starts and stops it with the operator, and must call `inline_handlers(settings)`
     in its kopf startup handler (kopf otherwise runs the feed's handlers in threads).
     """
-    return AdmissionServer(feed, lambda: feed.ready, config)
+    return AdmissionServer(feed, lambda: feed.ready, config, lambda: feed.versions.text)
 
 
 def _login(**kwargs: Any) -> Any:

@@ -25,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from socketguard.cluster.versions import AUDIT_KEY
 from socketguard.webhook import metrics
 from socketguard.webhook.admission import ClusterState, Outcome, VerdictCache, Webhook, admit
 from socketguard.webhook.modes import Mode
@@ -92,8 +93,13 @@ class CertificateReloader:
 
 
 class AdmissionServer:
-    def __init__(self, state: ClusterState, is_ready: Callable[[], bool], config: ServerConfig) -> None:
+    """`inventory_version` names the cluster state `state` holds (`KindVersions.text`): each
+    decision carries it, to be audited and replayed against that state."""
+
+    def __init__(self, state: ClusterState, is_ready: Callable[[], bool], config: ServerConfig,
+                 inventory_version: Callable[[], str] = lambda: "") -> None:
         self.state, self.is_ready, self.config = state, is_ready, config
+        self.inventory_version = inventory_version
         self.reloader: CertificateReloader | None = None
         self.cache = VerdictCache()
         self._runner: web.AppRunner | None = None
@@ -174,7 +180,11 @@ class AdmissionServer:
             return build_response(review.uid, answer, review.review_api_version), review.kind, "not-ready"
         outcome = self._admit(review, webhook)
         self._count(outcome)
-        return build_response(review.uid, outcome.answer, review.review_api_version), review.kind, outcome.decision
+        version = self.inventory_version()  # the review ran synchronously: no event came between
+        _log_decision(review, webhook, outcome, version)
+        audit = {AUDIT_KEY: version} if version else None
+        response = build_response(review.uid, outcome.answer, review.review_api_version, audit)
+        return response, review.kind, outcome.decision
 
     def _admit(self, review: AdmissionRequest, webhook: Webhook) -> Outcome:
         try:
@@ -197,3 +207,17 @@ class AdmissionServer:
         metrics.REQUESTS.labels(webhook, kind or "none", decision).inc()
         metrics.SECONDS.labels(webhook).observe(time.perf_counter() - started)
         return web.json_response(response)
+
+
+def _log_decision(review: AdmissionRequest, webhook: Webhook, outcome: Outcome, version: str) -> None:
+    """One logfmt line per decision: INFO when it found something, DEBUG for plain allows and skips."""
+    level = logging.DEBUG if outcome.decision in ("allowed", "skipped") else logging.INFO
+    if not log.isEnabledFor(level):
+        return
+    codes = ",".join(dict.fromkeys(f.code for f in outcome.introduced)) or "-"
+    mode = outcome.mode.label if outcome.mode is not None else "none"
+    fields = {"uid": review.uid, "webhook": webhook, "request": review.described, "decision": outcome.decision,
+              "mode": mode, "codes": codes, "inventory_version": version}
+    log.log(level, "decision uid=%s webhook=%s request=%s decision=%s mode=%s codes=%s inventory-version=%s",
+            review.uid, webhook, json.dumps(review.described), outcome.decision, mode, codes, version or "-",
+            extra={"decision_fields": fields})
