@@ -75,8 +75,9 @@ def run() -> None:
         status = done.code or 0
     atexit._run_exitfuncs()
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None when the process was started with the stream closed
+                stream.flush()
     except OSError:
         raise SystemExit(status) from None  # a closed pipe: reported by the interpreter, as before
     os._exit(status)
