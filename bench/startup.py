@@ -2,7 +2,7 @@
 
 Times, each in a fresh process and interleaved so machine load hits both alike:
   floor: python -c "import yaml";
-  lint:  python -m socketguard lint DIR (the console script runs the same `socketguard.cli:main`).
+  lint:  python -m socketguard lint DIR (the console script runs the same `socketguard.cli:run`).
 Prints the median and spread (min..max) of wall and CPU seconds, and the ratio of medians (the wall
 ratio is the goal: lint <= 4x the floor; the CPU ratio is steadier on a loaded machine).
 

@@ -1,3 +1,3 @@
-from socketguard.cli import main
+from socketguard.cli import run
 
-main()
+run()

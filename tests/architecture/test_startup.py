@@ -1,10 +1,11 @@
 """What start-up loads, pinned by structure rather than by time (bench/startup.py measures the time).
 
 A pre-commit hook starts `socketguard lint` on every commit, so the command loads only what it
-uses: help text needs no typed views, a view builds its validator on first use, and the
-libraries of rarely used features (JSONPath for `*-from` annotations, fuzzy matching for a
-misspelt annotation) load when such a feature is met. Each check runs in a fresh interpreter
-so that what other tests imported cannot hide a regression.
+uses: help text needs no typed views, a view module loads when its kind is met and a view builds
+its validator on first use, and the libraries of rarely used features (JSONPath for `*-from`
+annotations, fuzzy matching for a misspelt annotation, TOML for a pyproject.toml that holds no
+settings) load when such a feature is met. Each check runs in a fresh interpreter so that what
+other tests imported cannot hide a regression.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ EXAMPLE = ROOT / "manifests" / "examples" / "mageagent" / "fixed-by-rewrite"
 FRONT_END_LIBRARIES = ("aiohttp", "kopf", "kubernetes")
 
 
-def loaded_after(code: str) -> set[str]:
+def loaded_after(code: str, cwd: Path = ROOT) -> set[str]:
     """The modules loaded after running `code` in a fresh interpreter."""
     script = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", script], env={"PYTHONPATH": str(ROOT / "operator")},
-                          capture_output=True, text=True, check=False, cwd=ROOT)
+                          capture_output=True, text=True, check=False, cwd=cwd)
     assert done.returncode == 0, done.stderr
     return set(done.stdout.split("\n")[-2].split())
 
@@ -69,6 +70,34 @@ def test_views_build_their_validators_on_first_use_only() -> None:
         "assert built == {'socketguard.engine.models.istio'}, built\n"
     )
     loaded_after(code)
+
+
+def view_modules(loaded: set[str]) -> set[str]:
+    return {name.removeprefix("socketguard.engine.models.") for name in loaded
+            if name.startswith("socketguard.engine.models.")}
+
+
+def test_a_lint_loads_the_view_modules_of_the_kinds_it_meets_only() -> None:
+    # Deployments, Services, an Istio Gateway and a VirtualService: no Ingress, Gateway API,
+    # Traefik, Argo Rollouts or KEDA object, so none of those views (nor their routers' cookie parser).
+    loaded = loaded_after(run_cli("lint", str(EXAMPLE), "--fail-on", "never"))
+    assert "socketguard.engine.analysis" in loaded  # the lint did run
+    assert view_modules(loaded) == {"base", "istio", "removed", "services", "workloads"}
+    assert "http.cookies" not in loaded
+
+
+def test_a_kind_met_loads_its_view_module() -> None:
+    gateway_api = ROOT / "manifests" / "examples" / "mageagent-gateway-api" / "fixed"
+    loaded = loaded_after(run_cli("lint", str(gateway_api), "--fail-on", "never"))
+    assert {"gatewayapi", "workloads", "services"} <= view_modules(loaded)
+    assert not view_modules(loaded) & {"argo", "ingress", "keda", "traefik"}
+
+
+def test_a_pyproject_without_settings_is_passed_over_without_a_toml_parser(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\n', encoding="utf-8")
+    loaded = loaded_after(run_cli("lint", str(EXAMPLE), "--fail-on", "never"), cwd=tmp_path)
+    assert "socketguard.engine.analysis" in loaded
+    assert "tomllib" not in loaded
 
 
 def test_a_lint_without_their_features_loads_neither_jsonpath_nor_fuzzy_matching() -> None:

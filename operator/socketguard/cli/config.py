@@ -7,7 +7,6 @@ passed over. Command-line flags win over the file, except `ignore` and `exclude`
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +47,16 @@ def find_config(start: Path) -> Path | None:
 
 def _has_table(pyproject: Path) -> bool:
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        text = pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if "socketguard" not in text:  # the usual pyproject.toml: no need to load a TOML parser
+        return False
+    import tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
         return False
     tool = data.get("tool")
     return isinstance(tool, dict) and "socketguard" in tool
@@ -87,6 +94,8 @@ def _read_table(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read the config file: {error}") from None
     if path.name.endswith(".toml"):
+        import tomllib
+
         try:
             tool = tomllib.loads(text).get("tool", {})
         except tomllib.TOMLDecodeError as error:

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
 from socketguard import ANNOTATION_PREFIX
+from socketguard.engine import models
 from socketguard.engine.models import CLUSTER_SCOPED_KINDS, ISTIO_GROUP, MODELS, WORKLOAD_GROUPS, WORKLOAD_KINDS
-from socketguard.engine.models.argo import Rollout
 from socketguard.engine.models.base import KubeObject
 from socketguard.engine.models.istio import DestinationRule, Gateway, VirtualService
 from socketguard.engine.models.removed import served_form
@@ -39,6 +39,9 @@ from socketguard.engine.relations import (
     RelationIndex,
     links_of,
 )
+
+if TYPE_CHECKING:
+    pass
 
 ViewT = TypeVar("ViewT", bound=KubeObject)
 GroupKind = tuple[str, str]
@@ -257,7 +260,9 @@ class Inventory:
 
     def _with_template(self, workload: Workload) -> Workload:
         """A Rollout with a `workloadRef` gets the pod template of the workload it names."""
-        reference = workload.spec.workload_ref if isinstance(workload, Rollout) else None
+        # Only a Rollout has a workloadRef (the kind first: its view module loads when a Rollout is met).
+        reference = (workload.spec.workload_ref
+                     if workload.kind == "Rollout" and isinstance(workload, models.argo.Rollout) else None)
         if reference is None or workload.spec.template.metadata.labels:
             return workload
         key = self._key(self.ref_of(workload))
@@ -266,7 +271,7 @@ class Inventory:
             return cached[1]
         target = self.view(WORKLOAD_GROUPS.get(reference.kind, "apps"), reference.kind,
                            workload.metadata.namespace or self.default_namespace, reference.name)
-        assert isinstance(workload, Rollout)
+        assert isinstance(workload, models.argo.Rollout)
         resolved = workload.with_template(target.spec.template) if isinstance(target, Workload) else workload
         self._templated[key] = (self.revision, resolved)
         return resolved

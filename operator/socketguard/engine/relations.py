@@ -25,9 +25,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from socketguard import ANNOTATION_PREFIX
-from socketguard.engine.models import WORKLOAD_GROUPS
-from socketguard.engine.models.argo import POD_TEMPLATE_HASH
-from socketguard.engine.models.traefik import TRAEFIK_GROUPS
+from socketguard.engine.models import POD_TEMPLATE_HASH, TRAEFIK_GROUPS, WORKLOAD_GROUPS
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing.hosts import host_matches, in_cluster_service, service_of_host
 from socketguard.engine.routing.traefik_rules import RuleError, hosts, parse

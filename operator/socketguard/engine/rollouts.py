@@ -14,13 +14,15 @@ and the new pods while the rollout runs. The routes, by `strategy.canary.traffic
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from socketguard.engine.inventory import Inventory
-from socketguard.engine.models.argo import Rollout
-from socketguard.engine.models.gatewayapi import GATEWAY_API_GROUP
-from socketguard.engine.models.ingress import NGINX_PREFIX
+from socketguard.engine.models import GATEWAY_API_GROUP, NGINX_PREFIX
 from socketguard.engine.objects import FieldPath, ObjectRef, get_path
 from socketguard.engine.routing import RouteHop
+
+if TYPE_CHECKING:
+    from socketguard.engine.models.argo import Rollout
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from socketguard.engine import models
 from socketguard.engine.contract import ServerSpec
 from socketguard.engine.inventory import Inventory
-from socketguard.engine.models.argo import ARGO_GROUP, Rollout
-from socketguard.engine.models.keda import KEDA_GROUP, ScaledObject
+from socketguard.engine.models import ARGO_GROUP, KEDA_GROUP
 from socketguard.engine.objects import FieldPath, ObjectRef, get_path, render_path
 from socketguard.engine.routing import Backend, RouteHop
 from socketguard.engine.routing.hosts import fqdn
 from socketguard.engine.trace import Pairing
+
+if TYPE_CHECKING:
+    from socketguard.engine.models.keda import ScaledObject
 
 # Service sessionAffinity: ClientIP is honoured by kube-proxy only; Envoy balances endpoints itself.
 KUBE_PROXY_ONLY = frozenset({"client-ip", "none"})
@@ -74,13 +78,13 @@ def replicas_of(inventory: Inventory, ref: ObjectRef) -> Replicas | None:
 
 def _scaled_objects(inventory: Inventory, ref: ObjectRef) -> list[ScaledObject]:
     return [view for view in inventory.views(KEDA_GROUP, "ScaledObject", ref.namespace)
-            if isinstance(view, ScaledObject)
+            if isinstance(view, models.keda.ScaledObject)
             and (view.spec.scale_target_ref.kind, view.spec.scale_target_ref.name) == (ref.kind, ref.name)]
 
 
 def _scaled_down_by_rollout(inventory: Inventory, ref: ObjectRef) -> bool:
     for view in inventory.views(ARGO_GROUP, "Rollout", ref.namespace):
-        target = view.spec.workload_ref if isinstance(view, Rollout) else None
+        target = view.spec.workload_ref if isinstance(view, models.argo.Rollout) else None
         if target is not None and (target.kind, target.name) == (ref.kind, ref.name) and target.scale_down != "never":
             return True
     return False

@@ -28,7 +28,8 @@ from socketguard.cli.lint import read_inventory
 from socketguard.cli.route import build_request
 from socketguard.engine.context import Context
 from socketguard.engine.inventory import Inventory
-from socketguard.engine.models.gatewayapi import GATEWAY_API_GROUP, K8sGateway
+from socketguard.engine.models import GATEWAY_API_GROUP
+from socketguard.engine.models.gatewayapi import K8sGateway
 from socketguard.engine.routing.decide import Decision, EntranceChoice, decide
 
 REPO = Path(__file__).resolve().parents[3]

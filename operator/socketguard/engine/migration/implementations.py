@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from socketguard.engine import models
 from socketguard.engine.inventory import Inventory
-from socketguard.engine.models.gatewayapi import GATEWAY_API_GROUP, K8sGateway
+from socketguard.engine.models import GATEWAY_API_GROUP
 
 Support = Literal["yes", "no", "partial", "unknown"]
 # v1.6: sessionPersistence is served only by the experimental-channel CRDs; the standard ones prune it.
@@ -196,7 +197,7 @@ def detect(after: Inventory, chosen: str | None = None,
 
 def _class_names(after: Inventory) -> Iterator[str]:
     for view in after.views(GATEWAY_API_GROUP, "Gateway"):
-        if isinstance(view, K8sGateway) and view.spec.gateway_class_name:
+        if isinstance(view, models.gatewayapi.K8sGateway) and view.spec.gateway_class_name:
             yield view.spec.gateway_class_name
 
 

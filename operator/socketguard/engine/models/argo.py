@@ -16,13 +16,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from socketguard.engine.models import POD_TEMPLATE_HASH
 from socketguard.engine.models.base import View
 from socketguard.engine.models.workloads import PodTemplate, Workload, WorkloadSpec
 
-ARGO_GROUP = "argoproj.io"
 GATEWAY_API_PLUGIN = "argoproj-labs/gatewayAPI"
-# Argo adds this label to a Rollout's pods and to the selectors of its stable and canary Services.
-POD_TEMPLATE_HASH = "rollouts-pod-template-hash"
 
 
 class WorkloadRef(View):

@@ -6,9 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from socketguard.engine.models import GATEWAY_API_GROUP
 from socketguard.engine.models.base import Duration, KubeObject, View
-
-GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 
 
 class RouteNamespaces(View):

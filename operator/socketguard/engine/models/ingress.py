@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from socketguard.engine.models import NGINX_PREFIX
 from socketguard.engine.models.base import KubeObject, View
 
-NGINX_PREFIX = "nginx.ingress.kubernetes.io/"
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 
 

@@ -12,7 +12,6 @@ from pydantic import Field
 
 from socketguard.engine.models.base import KubeObject, View
 
-KEDA_GROUP = "keda.sh"
 DEFAULT_MAX_REPLICAS = 100
 
 

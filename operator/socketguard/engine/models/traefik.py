@@ -11,10 +11,6 @@ from pydantic import Field
 
 from socketguard.engine.models.base import KubeObject, View
 
-TRAEFIK_GROUP = "traefik.io"
-TRAEFIK_LEGACY_GROUP = "traefik.containo.us"
-TRAEFIK_GROUPS = (TRAEFIK_GROUP, TRAEFIK_LEGACY_GROUP)
-
 
 class MiddlewareRef(View):
     name: str

@@ -22,19 +22,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from socketguard.engine import models
 from socketguard.engine.inventory import Inventory
+from socketguard.engine.models import GATEWAY_API_GROUP
 from socketguard.engine.models.base import duration_ms
-from socketguard.engine.models.gatewayapi import (
-    GATEWAY_API_GROUP,
-    HTTPRoute,
-    K8sGateway,
-    Listener,
-    ParentReference,
-    ReferenceGrant,
-    RouteMatch,
-    RouteRule,
-)
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import (
     Affinity,
@@ -56,6 +49,16 @@ from socketguard.engine.routing.candidates import (
 )
 from socketguard.engine.routing.hosts import host_matches
 from socketguard.engine.routing.matching import compiled, segment_prefix_matches
+
+if TYPE_CHECKING:
+    from socketguard.engine.models.gatewayapi import (
+        HTTPRoute,
+        K8sGateway,
+        Listener,
+        ParentReference,
+        RouteMatch,
+        RouteRule,
+    )
 
 ROUTER = "gateway-api"
 WELL_KNOWN_PORTS = {"http": 80, "https": 443}
@@ -96,7 +99,8 @@ class GatewayAPIRouter:
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
         self.services = ServiceResolver(inventory)
-        self._routes = [v for v in inventory.views(GATEWAY_API_GROUP, "HTTPRoute") if isinstance(v, HTTPRoute)]
+        self._routes = [v for v in inventory.views(GATEWAY_API_GROUP, "HTTPRoute")
+                        if isinstance(v, models.gatewayapi.HTTPRoute)]
         self._listeners: list[tuple[K8sGateway, int, Listener]] | None = None
         self._by_host: dict[str, list[tuple[K8sGateway, int, Listener]]] = {}
         self._route_hosts: dict[str, list[HTTPRoute]] | None = None
@@ -111,7 +115,7 @@ class GatewayAPIRouter:
             ref = self.inventory.ref_of(route)
             host = sample_host(route.spec.hostnames) or self._listener_host(route, ref) or "example.com"
             for rule_index, rule in enumerate(route.spec.rules):
-                for match in rule.matches or [RouteMatch()]:
+                for match in rule.matches or [models.gatewayapi.RouteMatch()]:
                     candidate = self._candidate(ref, rule_index, rule, match, host, server_paths, known)
                     if candidate is not None:
                         yield candidate
@@ -122,7 +126,7 @@ class GatewayAPIRouter:
         request_for = Request(host=host, path="/")
 
         def matches(candidate: str) -> bool:
-            return _match_holds(RouteMatch(path=path), replace(request_for, path=candidate))
+            return _match_holds(models.gatewayapi.RouteMatch(path=path), replace(request_for, path=candidate))
 
         kind = {"Exact": "exact", "PathPrefix": "prefix"}.get(path.type, "regex")
         found = socket_path(kind, path.value, matches, known)
@@ -245,7 +249,7 @@ class GatewayAPIRouter:
 
     def _gateways(self) -> Iterator[K8sGateway]:
         for view in self.inventory.views(GATEWAY_API_GROUP, "Gateway"):
-            if isinstance(view, K8sGateway):
+            if isinstance(view, models.gatewayapi.K8sGateway):
                 yield view
 
     def _attached(self, route: HTTPRoute, gateway: ObjectRef, listener: Listener) -> bool:
@@ -265,7 +269,7 @@ class GatewayAPIRouter:
                 continue
             ref = self.inventory.ref_of(route)
             for rule_index, rule in enumerate(route.spec.rules):
-                for match_index, match in enumerate(rule.matches or [RouteMatch()]):
+                for match_index, match in enumerate(rule.matches or [models.gatewayapi.RouteMatch()]):
                     yield _Candidate(route, ref, rule_index, match_index, rule, match, hostname)
 
     def _hop(self, candidate: _Candidate, request: Request, listener: Listener) -> RouteHop:
@@ -325,7 +329,7 @@ class GatewayAPIRouter:
 
     def _granted(self, route: ObjectRef, namespace: str, service: str) -> bool:
         for view in self.inventory.views(GATEWAY_API_GROUP, "ReferenceGrant", namespace):
-            if not isinstance(view, ReferenceGrant):
+            if not isinstance(view, models.gatewayapi.ReferenceGrant):
                 continue
             allows_from = any(f.group == GATEWAY_API_GROUP and f.kind == "HTTPRoute" and f.namespace == route.namespace
                               for f in view.spec.from_)

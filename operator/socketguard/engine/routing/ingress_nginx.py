@@ -34,9 +34,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
+from socketguard.engine import models
 from socketguard.engine.inventory import Inventory
-from socketguard.engine.models.ingress import NGINX_PREFIX, HTTPIngressPath, Ingress
+from socketguard.engine.models import NGINX_PREFIX
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import (
     Affinity,
@@ -68,6 +70,9 @@ from socketguard.engine.routing.nginx_server import (
     rewritten,
     sort_ingresses,
 )
+
+if TYPE_CHECKING:
+    from socketguard.engine.models.ingress import HTTPIngressPath, Ingress
 
 ROUTER = "ingress-nginx"
 NGINX_CLASSES = frozenset({"nginx"})
@@ -335,7 +340,7 @@ class IngressNginxRouter:
 
 def _ingresses(inventory: Inventory) -> Iterator[Ingress]:
     for view in inventory.views("networking.k8s.io", "Ingress"):
-        if isinstance(view, Ingress):
+        if isinstance(view, models.ingress.Ingress):
             yield view
 
 

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING
 
-from socketguard.engine.models.ingress import HTTPIngressPath, Ingress, IngressServiceBackend
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import Request
 from socketguard.engine.routing.matching import compiled
+
+if TYPE_CHECKING:
+    from socketguard.engine.models.ingress import HTTPIngressPath, Ingress, IngressServiceBackend
 
 GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})  # strconv.ParseBool, as the controller reads it
 RuleKey = tuple[str, str, str]  # host (lower-cased, "" for none), path, pathType
@@ -155,6 +157,8 @@ def _age(item: tuple[Ingress, ObjectRef]) -> tuple[str, str, str]:
 
 
 def _cookie(header: str, name: str) -> str | None:
+    from http.cookies import CookieError, SimpleCookie  # only a request with a Cookie header needs it
+
     jar = SimpleCookie()
     try:
         jar.load(header)

@@ -32,10 +32,10 @@ from datetime import UTC, datetime
 from itertools import takewhile
 from typing import TYPE_CHECKING
 
-from socketguard.engine.models.ingress import Ingress
 from socketguard.engine.routing.matching import compiled
 
 if TYPE_CHECKING:
+    from socketguard.engine.models.ingress import Ingress
     from socketguard.engine.routing.ingress_nginx import Location
 
 ROOT = "/"

@@ -38,24 +38,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
+from socketguard.engine import models
 from socketguard.engine.inventory import Inventory
-from socketguard.engine.models.ingress import HTTPIngressPath, Ingress
-from socketguard.engine.models.traefik import (
-    TRAEFIK_GROUPS,
-    TRAEFIK_LEGACY_GROUP,
-    AddPrefix,
-    IngressRoute,
-    Middleware,
-    MiddlewareRef,
-    RedirectRegex,
-    RedirectScheme,
-    ReplacePath,
-    ReplacePathRegex,
-    RouteService,
-    StripPrefix,
-    StripPrefixRegex,
-)
+from socketguard.engine.models import TRAEFIK_GROUPS, TRAEFIK_LEGACY_GROUP
 from socketguard.engine.objects import FieldPath, ObjectRef, get_path
 from socketguard.engine.routing import Affinity, Backend, Entrance, Redirect, Request, RouteHop, RoutingResult
 from socketguard.engine.routing.backends import ServiceResolver
@@ -77,6 +64,24 @@ from socketguard.engine.routing.traefik_rules import (
     positive_matchers,
 )
 
+if TYPE_CHECKING:
+    from socketguard.engine.models.ingress import HTTPIngressPath, Ingress
+    from socketguard.engine.models.traefik import (
+        AddPrefix,
+        IngressRoute,
+        Middleware,
+        MiddlewareRef,
+        RedirectRegex,
+        RedirectScheme,
+        ReplacePath,
+        ReplacePathRegex,
+        RouteService,
+        StripPrefix,
+        StripPrefixRegex,
+    )
+
+    PathChange = StripPrefix | StripPrefixRegex | ReplacePath | ReplacePathRegex | AddPrefix
+
 ROUTER = "traefik"
 TRAEFIK_CLASS = "traefik"
 TRAEFIK_ENTRANCE = ObjectRef("networking.k8s.io/v1", "IngressClass", "", TRAEFIK_CLASS)
@@ -89,7 +94,6 @@ _GO_TEMPLATE = re.compile(r"\$(?:\$|\{(\w+)\}|(\w+))")
 
 
 Refusal = tuple[str, FieldPath]
-PathChange = StripPrefix | StripPrefixRegex | ReplacePath | ReplacePathRegex | AddPrefix
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,7 @@ def apply_steps(steps: tuple[Step, ...], request: Request) -> tuple[str, Step | 
     """(upstream path, the last step that changed it, the redirect that answers instead)."""
     path, changed = request.path, None
     for step in steps:
-        if isinstance(step.config, RedirectScheme | RedirectRegex):
+        if isinstance(step.config, models.traefik.RedirectScheme | models.traefik.RedirectRegex):
             redirect = _redirect(step.config, step.via, request, path)
             if redirect is not None:
                 return path, changed, redirect
@@ -174,7 +178,7 @@ def _redirect(config: RedirectScheme | RedirectRegex, via: FieldPath, request: R
     get = request.method.upper() == "GET"
     status = (301 if get else 308) if config.permanent else (302 if get else 307)
     url = f"{request.scheme}://{request.host}{path}?{request.query_string}"
-    if isinstance(config, RedirectScheme):
+    if isinstance(config, models.traefik.RedirectScheme):
         if request.scheme == config.scheme:
             return None
         port = f":{config.port}" if config.port and config.port not in ("80", "443") else ""
@@ -187,10 +191,10 @@ def _redirect(config: RedirectScheme | RedirectRegex, via: FieldPath, request: R
 
 def _rewrite(config: PathChange, path: str) -> str:
     """The path after one path-changing middleware (an empty result is sent as `/`)."""
-    if isinstance(config, StripPrefix):
+    if isinstance(config, models.traefik.StripPrefix):
         prefix = next((p for p in config.prefixes if path.startswith(p)), None)
         return path if prefix is None else _ensure_slash(path[len(prefix):]) if path != prefix else ""
-    if isinstance(config, StripPrefixRegex):
+    if isinstance(config, models.traefik.StripPrefixRegex):
         for expression in config.regex:
             pattern = compiled(expression.strip())
             found = pattern.search(path) if pattern else None
@@ -198,9 +202,9 @@ def _rewrite(config: PathChange, path: str) -> str:
                 rest = path.replace(found.group(0), "", 1)
                 return _ensure_slash(rest) if rest else ""
         return path
-    if isinstance(config, ReplacePath):
+    if isinstance(config, models.traefik.ReplacePath):
         return config.path
-    if isinstance(config, ReplacePathRegex):
+    if isinstance(config, models.traefik.ReplacePathRegex):
         pattern = compiled(config.regex.strip())
         if pattern is None or not pattern.search(path):
             return path
@@ -241,7 +245,7 @@ class TraefikRouter:
     def _ingress_route_routes(self) -> Iterator[TraefikRoute]:
         for group in TRAEFIK_GROUPS:
             for view in self.inventory.views(group, "IngressRoute"):
-                if isinstance(view, IngressRoute):
+                if isinstance(view, models.traefik.IngressRoute):
                     yield from self._from_ingress_route(view)
 
     def _from_ingress_route(self, view: IngressRoute) -> Iterator[TraefikRoute]:
@@ -275,7 +279,7 @@ class TraefikRouter:
     def _ingress_routes(self) -> Iterator[TraefikRoute]:
         strict = self._provider_flag(STRICT_PREFIX_FLAG)
         for view in self.inventory.views("networking.k8s.io", "Ingress"):
-            if isinstance(view, Ingress) and self._is_traefik(view):
+            if isinstance(view, models.ingress.Ingress) and self._is_traefik(view):
                 yield from self._from_ingress(view, strict)
 
     def _is_traefik(self, ingress: Ingress) -> bool:
@@ -337,7 +341,7 @@ class TraefikRouter:
     def _middleware(self, namespace: str, name: str) -> Middleware | None:
         for group in TRAEFIK_GROUPS:
             view = self.inventory.view(group, "Middleware", namespace, name)
-            if isinstance(view, Middleware):
+            if isinstance(view, models.traefik.Middleware):
                 return view
         return None
 
@@ -366,7 +370,7 @@ class TraefikRouter:
             if provider and provider != "kubernetescrd":
                 continue
             found = next((m for g in TRAEFIK_GROUPS for m in self.inventory.views(g, "Middleware")
-                          if isinstance(m, Middleware) and f"{self.inventory.ref_of(m).namespace}-"
+                          if isinstance(m, models.traefik.Middleware) and f"{self.inventory.ref_of(m).namespace}-"
                           f"{self.inventory.ref_of(m).name}" == qualified), None)
             annotation: FieldPath = ("metadata", "annotations", ANNOTATION + "router.middlewares")
             if found is None:

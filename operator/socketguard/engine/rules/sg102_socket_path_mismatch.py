@@ -64,11 +64,13 @@ spec:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
+from socketguard.engine import models
 from socketguard.engine.context import Context
 from socketguard.engine.contract import ServerSpec
 from socketguard.engine.findings import Finding, Severity
-from socketguard.engine.models.ingress import NGINX_PREFIX, HTTPIngressPath, Ingress
+from socketguard.engine.models import NGINX_PREFIX
 from socketguard.engine.routing import RouteHop
 from socketguard.engine.routing.gatewayapi import ROUTER as GATEWAY_API
 from socketguard.engine.routing.istio import ROUTER as ISTIO
@@ -76,6 +78,9 @@ from socketguard.engine.routing.matching import SOCKET_WORD_IN_REGEX, differs_on
 from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.semantics import accepted_prefix, path_option, server_accepts, usable_server_path
 from socketguard.engine.trace import Delivery, Trace
+
+if TYPE_CHECKING:
+    from socketguard.engine.models.ingress import HTTPIngressPath
 
 RULE = Rule.define(__doc__, code="SG102", name="socket-path-mismatch", severity=Severity.ERROR,
                    admission=Admission.CONTRADICTION)
@@ -188,7 +193,7 @@ def capture_group_path(written: str, server_path: str) -> tuple[str, str] | None
 
 def _ingress_path(ctx: Context, hop: RouteHop) -> HTTPIngressPath | None:
     view = ctx.inventory.view(hop.route.group, hop.route.kind, hop.route.namespace, hop.route.name)
-    if not isinstance(view, Ingress) or len(hop.rule_path) != 6:
+    if not isinstance(view, models.ingress.Ingress) or len(hop.rule_path) != 6:
         return None
     _spec, _rules, rule_index, _http, _paths, path_index = hop.rule_path
     rules = view.spec.rules

@@ -34,11 +34,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from socketguard.engine import models
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
-from socketguard.engine.models.gatewayapi import GATEWAY_API_GROUP, HTTPRoute
-from socketguard.engine.models.ingress import Ingress
+from socketguard.engine.models import GATEWAY_API_GROUP
 from socketguard.engine.models.istio import VirtualService
 from socketguard.engine.objects import FieldPath, ObjectRef, render_path
 from socketguard.engine.routing import Request
@@ -49,6 +50,10 @@ from socketguard.engine.routing.matching import ends_in_socket_segment
 from socketguard.engine.rules._routes import client_url, hop_text, targets_text
 from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.trace import handshake_path
+
+if TYPE_CHECKING:
+    from socketguard.engine.models.gatewayapi import HTTPRoute
+    from socketguard.engine.models.ingress import Ingress
 
 RULE = Rule.define(__doc__, code="SG104", name="exact-match-misses-handshake", severity=Severity.ERROR,
                    admission=Admission.CONTRADICTION)
@@ -102,11 +107,11 @@ def _exact_matches(ctx: Context) -> Iterator[ExactMatch]:
     for vs in ctx.inventory.virtual_services():
         yield from _istio(ctx.inventory.ref_of(vs), vs)
     for view in ctx.inventory.views(GATEWAY_API_GROUP, "HTTPRoute"):
-        if isinstance(view, HTTPRoute):
+        if isinstance(view, models.gatewayapi.HTTPRoute):
             yield from _gateway_api(ctx.inventory.ref_of(view), view)
     nginx = ctx.router_of(IngressNginxRouter)
     for view in ctx.inventory.views("networking.k8s.io", "Ingress"):
-        if isinstance(view, Ingress):
+        if isinstance(view, models.ingress.Ingress):
             ref = ctx.inventory.ref_of(view)
             # In ingress-nginx's regex mode an Exact path is a regex prefix `~* "^p"` like any other.
             yield from (match for match in _ingress(ref, view)

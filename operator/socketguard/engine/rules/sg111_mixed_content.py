@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
-from socketguard.engine.models.gatewayapi import GATEWAY_API_GROUP
+from socketguard.engine.models import GATEWAY_API_GROUP
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.rules._routes import client_field
 from socketguard.engine.rules.base import Admission, Rule

@@ -33,14 +33,18 @@ To acknowledge the finding on that Ingress: `socketguard.io/ignore: SG114`.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from typing import TYPE_CHECKING
 
+from socketguard.engine import models
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
-from socketguard.engine.models.ingress import Ingress
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing.backends import ServiceResolver
 from socketguard.engine.routing.matching import socket_segment
 from socketguard.engine.rules.base import Admission, Rule
+
+if TYPE_CHECKING:
+    from socketguard.engine.models.ingress import Ingress
 
 RULE = Rule.define(__doc__, code="SG114", name="router-not-modelled", severity=Severity.INFO,
                    admission=Admission.ADVISORY)
@@ -56,7 +60,7 @@ _KNOWN_LIMITS = {
 def check(ctx: Context) -> Iterator[Finding]:
     resolver = ServiceResolver(ctx.inventory)
     for view in ctx.inventory.views("networking.k8s.io", "Ingress"):
-        if not isinstance(view, Ingress):
+        if not isinstance(view, models.ingress.Ingress):
             continue
         ref = ctx.inventory.ref_of(view)
         if any(router.models(ref) for router in ctx.routers):

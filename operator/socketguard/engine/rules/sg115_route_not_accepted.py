@@ -46,9 +46,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from socketguard.engine import models
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
-from socketguard.engine.models.gatewayapi import GATEWAY_API_GROUP, HTTPRoute
+from socketguard.engine.models import GATEWAY_API_GROUP
 from socketguard.engine.objects import ObjectRef, render_path
 from socketguard.engine.routing.matching import socket_segment
 from socketguard.engine.routing.traefik import TraefikRouter
@@ -64,7 +65,7 @@ _WATCHED = ("Accepted", "ResolvedRefs")
 def check(ctx: Context) -> Iterator[Finding]:
     socket_routes = _socket_routes(ctx)
     for view in ctx.inventory.views(GATEWAY_API_GROUP, "HTTPRoute"):
-        if not isinstance(view, HTTPRoute) or view.status is None:
+        if not isinstance(view, models.gatewayapi.HTTPRoute) or view.status is None:
             continue
         ref = ctx.inventory.ref_of(view)
         if ref not in socket_routes:

@@ -58,12 +58,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from socketguard.engine import models
 from socketguard.engine.context import Context
 from socketguard.engine.contract import ServerSpec
 from socketguard.engine.cors import is_cross_origin, transports_used
 from socketguard.engine.findings import Finding, Severity
-from socketguard.engine.models.argo import Rollout
-from socketguard.engine.models.ingress import NGINX_PREFIX
+from socketguard.engine.models import NGINX_PREFIX
 from socketguard.engine.objects import ObjectRef, get_path
 from socketguard.engine.rollouts import ShiftedRoute, nginx_canary_sticky, shifted_routes, shifts
 from socketguard.engine.routing import Affinity, RouteHop
@@ -294,7 +294,8 @@ def _rollout_splits(ctx: Context, trace: Trace) -> Iterator[Finding]:
     for delivery in trace.deliveries:
         server = delivery.server
         rollout = ctx.inventory.workload(delivery.workload.kind, delivery.workload.namespace, delivery.workload.name)
-        if server is None or not isinstance(rollout, Rollout) \
+        # The kind first: the Rollout view's module is not loaded until a Rollout is met.
+        if server is None or delivery.workload.kind != "Rollout" or not isinstance(rollout, models.argo.Rollout) \
                 or not polls(server, ctx.traces.pairs_of(server.workload)):
             continue
         for shifted in shifted_routes(ctx.inventory, rollout):

@@ -37,9 +37,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from socketguard.engine import models
 from socketguard.engine.findings import Severity
 from socketguard.engine.migration.pair import Difference, RoutePair, delivered, describe_hop
-from socketguard.engine.models.gatewayapi import GATEWAY_API_GROUP, HTTPRoute
+from socketguard.engine.models import GATEWAY_API_GROUP
 from socketguard.engine.routing.decide import unresolved_reason
 from socketguard.engine.rules.base import Admission, Rule
 
@@ -103,7 +104,7 @@ def _not_accepted(pair: RoutePair) -> Iterator[Difference]:
     if hop is None or hop.route.group != GATEWAY_API_GROUP:
         return
     view = pair.after.inventory.view(GATEWAY_API_GROUP, "HTTPRoute", hop.route.namespace, hop.route.name)
-    if not isinstance(view, HTTPRoute) or view.status is None:
+    if not isinstance(view, models.gatewayapi.HTTPRoute) or view.status is None:
         return
     for parent_index, parent in enumerate(view.status.parents):
         for index, condition in enumerate(parent.conditions):

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from socketguard.engine import models
 from socketguard.engine.findings import Severity
 from socketguard.engine.migration.pair import Difference, RoutePair
-from socketguard.engine.models.ingress import Ingress
 from socketguard.engine.routing import RoutingResult
 from socketguard.engine.routing.hosts import host_matches
 from socketguard.engine.rules.base import Admission, Rule
@@ -69,7 +69,7 @@ def _redirects_before(pair: RoutePair) -> bool:
     if hop is None or hop.router != "ingress-nginx":
         return False
     view = pair.before.inventory.view(hop.route.group, hop.route.kind, hop.route.namespace, hop.route.name)
-    if not isinstance(view, Ingress):
+    if not isinstance(view, models.ingress.Ingress):
         return False
     if view.nginx("force-ssl-redirect") == "true":
         return True

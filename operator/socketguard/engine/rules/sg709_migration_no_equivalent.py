@@ -30,9 +30,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from socketguard.engine import models
 from socketguard.engine.findings import Severity
 from socketguard.engine.migration.pair import Difference, RoutePair, delivered
-from socketguard.engine.models.ingress import NGINX_PREFIX, Ingress
+from socketguard.engine.models import NGINX_PREFIX
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.rules.base import Admission, Rule
 
@@ -48,7 +49,7 @@ def differences(pair: RoutePair) -> Iterator[Difference]:
     if hop is None or hop.router != "ingress-nginx" or pair.after_hop is None:
         return
     ingress = pair.before.inventory.view(hop.route.group, hop.route.kind, hop.route.namespace, hop.route.name)
-    if not isinstance(ingress, Ingress):
+    if not isinstance(ingress, models.ingress.Ingress):
         return
     for key in _SNIPPETS:
         snippet = ingress.nginx(key) or ""
@@ -70,7 +71,7 @@ def differences(pair: RoutePair) -> Iterator[Difference]:
 
 def _canaries(pair: RoutePair, primary: ObjectRef) -> Iterator[Difference]:
     for view in pair.before.inventory.views("networking.k8s.io", "Ingress", primary.namespace):
-        if not isinstance(view, Ingress) or view.nginx("canary") != "true":
+        if not isinstance(view, models.ingress.Ingress) or view.nginx("canary") != "true":
             continue
         if any((rule.host or "").lower() == pair.request.host for rule in view.spec.rules):
             ref = pair.before.inventory.ref_of(view)

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from socketguard.engine import models
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
-from socketguard.engine.models.gatewayapi import GATEWAY_API_GROUP, HTTPRoute
-from socketguard.engine.models.ingress import Ingress
+from socketguard.engine.models import GATEWAY_API_GROUP
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing.ingress_nginx import is_nginx
 from socketguard.engine.rules.base import Admission, Rule
@@ -47,7 +47,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         return
     ingresses = _ingress_hosts(ctx)
     for view in ctx.inventory.views(GATEWAY_API_GROUP, "HTTPRoute"):
-        if not isinstance(view, HTTPRoute):
+        if not isinstance(view, models.gatewayapi.HTTPRoute):
             continue
         route = ctx.inventory.ref_of(view)
         for index, hostname in enumerate(view.spec.hostnames):
@@ -60,7 +60,7 @@ def check(ctx: Context) -> Iterator[Finding]:
 def _ingress_hosts(ctx: Context) -> dict[str, list[ObjectRef]]:
     found: dict[str, list[ObjectRef]] = {}
     for view in ctx.inventory.views("networking.k8s.io", "Ingress"):
-        if not isinstance(view, Ingress) or not is_nginx(view):
+        if not isinstance(view, models.ingress.Ingress) or not is_nginx(view):
             continue
         ref = ctx.inventory.ref_of(view)
         for rule in view.spec.rules:
