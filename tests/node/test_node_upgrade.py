@@ -19,6 +19,7 @@ from sg_node import (
     get,
     handshake_probe,
     mageagent,
+    pods,
     rollout,
     route_condition,
     serve_socketio,
@@ -46,12 +47,19 @@ UPGRADE_ATTEMPTS_LIMIT = 400
 
 def _dry_run_denied(cluster: NodeCluster, manifest: str) -> bool | None:
     """True when the webhook denies the server-side dry-run, False when it is admitted."""
-    result = cluster.kubectl("apply", "--dry-run=server", "-f", "-", stdin=manifest, check=False)
+    # Server-side, as the test's other applies: a client-side apply would keep the annotations the
+    # broken manifest lacks (the objects carry no last-applied configuration).
+    argv = ("apply", "--server-side", "--force-conflicts", "--field-manager=socketguard-test", "--dry-run=server")
+    result = cluster.kubectl(*argv, "-f", "-", stdin=manifest, check=False)
     if result.returncode == 0:
         return False
     if "SG102" in result.stderr:
         return True
-    raise KubectlError(["kubectl", "apply", "--dry-run=server"], result.returncode, result.stderr)
+    raise KubectlError(["kubectl", *argv], result.returncode, result.stderr)
+
+
+def _webhook_pod_names(cluster: NodeCluster) -> set[str]:
+    return {pod["metadata"]["name"] for pod in pods(cluster, NAMESPACE, "app.kubernetes.io/component=webhook")}
 
 
 def _tls_secret(cluster: NodeCluster) -> dict[str, str]:
@@ -99,15 +107,20 @@ def test_helm_upgrade_keeps_the_certificate_and_leaves_no_denial_gap(
         "--timeout",
         "5m",
     ]
+    old_webhooks = _webhook_pod_names(node_cluster)
     started = time.monotonic()
     upgrade = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     answers: list[bool] = []
     try:
-        while upgrade.poll() is None and len(answers) < UPGRADE_ATTEMPTS_LIMIT:
+        # Until Helm is done and the old webhook pods are gone (terminating ones may still be endpoints).
+        while (upgrade.poll() is None or old_webhooks & _webhook_pod_names(node_cluster)) and (
+            len(answers) < UPGRADE_ATTEMPTS_LIMIT
+        ):
             answers.append(bool(_dry_run_denied(node_cluster, breaking)))
     finally:
         output, _ = upgrade.communicate(timeout=320)
     assert upgrade.returncode == 0, output
+    assert not old_webhooks & _webhook_pod_names(node_cluster), "the webhook pods did not roll"
     print(
         f"\nhelm upgrade: {time.monotonic() - started:.0f} s; breaking dry-runs during it: "
         f"{answers.count(True)} denied, {answers.count(False)} allowed"
