@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import yaml
 
-from socketguard.testing import versions
+from socketguard.testing import KubectlError, versions
 from socketguard.testing.images import PEER_IMAGES
 from socketguard.testing.node import NodeCluster
 
@@ -71,6 +71,19 @@ def condition_with(cluster: NodeCluster, namespace: str, deployment: str, status
     """Wait-friendly: the route condition when it has ``status`` and ``reason``, else an empty dict."""
     found = route_condition(cluster, namespace, deployment) or {}
     return found if (found.get("status"), found.get("reason")) == (status, reason) else {}
+
+
+def dry_run_denied(cluster: NodeCluster, manifest: str) -> bool:
+    """True when the webhook denies the server-side dry-run, False when it is admitted."""
+    # Server-side, as the test's other applies: a client-side apply would keep the annotations the
+    # broken manifest lacks (the objects carry no last-applied configuration).
+    argv = ("apply", "--server-side", "--force-conflicts", "--field-manager=socketguard-test", "--dry-run=server")
+    result = cluster.kubectl(*argv, "-f", "-", stdin=manifest, check=False)
+    if result.returncode == 0:
+        return False
+    if "SG102" in result.stderr:
+        return True
+    raise KubectlError(["kubectl", *argv], result.returncode, result.stderr)
 
 
 def create_namespace(cluster: NodeCluster, name: str, *labels: str) -> None:

@@ -16,6 +16,7 @@ from sg_node import (
     NAMESPACE,
     condition_with,
     create_namespace,
+    dry_run_denied,
     get,
     handshake_probe,
     mageagent,
@@ -26,7 +27,7 @@ from sg_node import (
     server_args,
 )
 
-from socketguard.testing import KubectlError, wait_for
+from socketguard.testing import wait_for
 from socketguard.testing.node import NodeCluster
 from socketguard.webhook.modes import HELD_ANNOTATION
 
@@ -43,19 +44,6 @@ UPGRADE_VALUES = (
     "operator.podAnnotations.socketguard-test/upgraded=yes",
 )
 UPGRADE_ATTEMPTS_LIMIT = 400
-
-
-def _dry_run_denied(cluster: NodeCluster, manifest: str) -> bool | None:
-    """True when the webhook denies the server-side dry-run, False when it is admitted."""
-    # Server-side, as the test's other applies: a client-side apply would keep the annotations the
-    # broken manifest lacks (the objects carry no last-applied configuration).
-    argv = ("apply", "--server-side", "--force-conflicts", "--field-manager=socketguard-test", "--dry-run=server")
-    result = cluster.kubectl(*argv, "-f", "-", stdin=manifest, check=False)
-    if result.returncode == 0:
-        return False
-    if "SG102" in result.stderr:
-        return True
-    raise KubectlError(["kubectl", *argv], result.returncode, result.stderr)
 
 
 def _webhook_pod_names(cluster: NodeCluster) -> set[str]:
@@ -78,13 +66,13 @@ def _ca_bundles(cluster: NodeCluster) -> set[str]:
 
 
 def test_helm_upgrade_keeps_the_certificate_and_leaves_no_denial_gap(
-    node_cluster: NodeCluster, release: str, image_reference: str
+    node_cluster: NodeCluster, release: str, image_reference: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     namespace = "upgrade"
     create_namespace(node_cluster, namespace, "socketguard.io/enforce=enforce")
     node_cluster.apply(mageagent("fixed-by-path", namespace))
     breaking = yaml.safe_dump_all(mageagent("broken", namespace, "mageagent.yaml"))
-    wait_for(lambda: _dry_run_denied(node_cluster, breaking), timeout=60, interval=1, what="the breaking change denied")
+    wait_for(lambda: dry_run_denied(node_cluster, breaking), timeout=60, interval=1, what="the breaking change denied")
     before = _tls_secret(node_cluster)
 
     repository, _, tag = image_reference.rpartition(":")
@@ -116,21 +104,22 @@ def test_helm_upgrade_keeps_the_certificate_and_leaves_no_denial_gap(
         while (upgrade.poll() is None or old_webhooks & _webhook_pod_names(node_cluster)) and (
             len(answers) < UPGRADE_ATTEMPTS_LIMIT
         ):
-            answers.append(bool(_dry_run_denied(node_cluster, breaking)))
+            answers.append(bool(dry_run_denied(node_cluster, breaking)))
     finally:
         output, _ = upgrade.communicate(timeout=320)
     assert upgrade.returncode == 0, output
     assert not old_webhooks & _webhook_pod_names(node_cluster), "the webhook pods did not roll"
-    print(
-        f"\nhelm upgrade: {time.monotonic() - started:.0f} s; breaking dry-runs during it: "
-        f"{answers.count(True)} denied, {answers.count(False)} allowed"
-    )
+    with capsys.disabled():
+        print(
+            f"\nhelm upgrade: {time.monotonic() - started:.0f} s; breaking dry-runs during it: "
+            f"{answers.count(True)} denied, {answers.count(False)} allowed"
+        )
     assert answers and all(answers), f"{answers.count(False)} of {len(answers)} breaking dry-runs were allowed"
 
     assert _tls_secret(node_cluster) == before
     assert _ca_bundles(node_cluster) == {before["ca.crt"]}
     assert b"BEGIN CERTIFICATE" in base64.b64decode(before["tls.crt"])
-    assert _dry_run_denied(node_cluster, breaking) is True
+    assert dry_run_denied(node_cluster, breaking) is True
 
 
 def test_hold_pauses_the_update_and_the_operator_pod_resumes_it_after_the_fix(
