@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import yaml
 
-from socketguard.testing import KubectlError, versions
+from socketguard.testing import KubectlError, versions, wait_for
 from socketguard.testing.images import PEER_IMAGES
 from socketguard.testing.node import NodeCluster
 
@@ -84,6 +84,20 @@ def dry_run_denied(cluster: NodeCluster, manifest: str) -> bool:
     if "SG102" in result.stderr:
         return True
     raise KubectlError(["kubectl", *argv], result.returncode, result.stderr)
+
+
+def apply_admitted(cluster: NodeCluster, docs: list[dict[str, Any]]) -> None:
+    """Apply once a server-side dry-run is admitted: the webhook's view lags the API by a watch event."""
+    manifest = yaml.safe_dump_all(docs)
+    wait_for(lambda: not dry_run_denied(cluster, manifest), timeout=60, interval=1, what="the change admitted")
+    cluster.apply(docs)
+
+
+def split_route(docs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The workloads and the routes: a dry-run reviews each object against the cluster without the
+    others, so a route is checked against workloads that exist already."""
+    routes = [doc for doc in docs if doc["kind"] == "VirtualService"]
+    return [doc for doc in docs if doc not in routes], routes
 
 
 def create_namespace(cluster: NodeCluster, name: str, *labels: str) -> None:

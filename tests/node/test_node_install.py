@@ -12,6 +12,7 @@ import pytest
 import yaml
 from sg_node import (
     NAMESPACE,
+    apply_admitted,
     condition_with,
     create_namespace,
     dry_run_denied,
@@ -21,6 +22,7 @@ from sg_node import (
     ready,
     readyz,
     rollout,
+    split_route,
 )
 
 from socketguard.testing import KubectlError, versions, wait_for
@@ -95,18 +97,21 @@ def test_the_webhook_is_called_through_its_service_and_denies_sg102(node_cluster
     client_configs = [hook["clientConfig"] for item in configurations["items"] for hook in item["webhooks"]]
     assert client_configs and all("service" in config and "url" not in config for config in client_configs)
     create_namespace(node_cluster, "mageagent", "socketguard.io/enforce=enforce")
-    broken = mageagent("broken", "mageagent")
-    # The webhook learns the namespace's mode from its watch: until then it would only warn.
+    workloads, route = split_route(mageagent("broken", "mageagent"))
+    node_cluster.apply(workloads)
+    # The webhook learns the namespace's mode and the workloads from its watch; until then it would
+    # warn or see no server.
     wait_for(
-        lambda: dry_run_denied(node_cluster, yaml.safe_dump_all(broken)),
+        lambda: dry_run_denied(node_cluster, yaml.safe_dump_all(route)),
         timeout=60,
         interval=1,
-        what="the webhook denying the broken example",
+        what="the webhook denying the broken route",
     )
     with pytest.raises(KubectlError) as denied:
-        node_cluster.apply(broken)
+        node_cluster.apply(route)
     assert "SG102" in denied.value.stderr
-    node_cluster.apply(mageagent("fixed-by-path", "mageagent"))
+    for fixed in split_route(mageagent("fixed-by-path", "mageagent")):
+        apply_admitted(node_cluster, fixed)
     node_cluster.kubectl("get", "virtualservice", "adverant", "-n", "mageagent")
     assert "failing open" not in (node_cluster.work_dir / "logs" / "kube-apiserver.log").read_text()
 
@@ -118,6 +123,8 @@ def test_the_webhook_fails_open_without_pods_and_denies_again_once_ready(
     broken_server = mageagent("broken", "mageagent", "mageagent.yaml")
     fixed_server = mageagent("fixed-by-path", "mageagent", "mageagent.yaml")
     webhook = f"deployment/{release}-webhook"
+    for fixed in split_route(mageagent("fixed-by-path", "mageagent")):
+        apply_admitted(node_cluster, fixed)
     node_cluster.kubectl("scale", webhook, "-n", NAMESPACE, "--replicas=0")
     wait_for(
         lambda: not pods(node_cluster, NAMESPACE, "app.kubernetes.io/component=webhook"),
