@@ -18,7 +18,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY operator ./operator
 RUN python3 -m venv /opt/socketguard \
- && /opt/socketguard/bin/pip install ".[operator]"
+ && /opt/socketguard/bin/pip wheel --wheel-dir /wheels ".[operator]" \
+ && /opt/socketguard/bin/pip install --no-index --find-links=/wheels "socketguard[operator]"
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="socketguard" \
