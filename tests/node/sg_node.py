@@ -67,7 +67,7 @@ def route_condition(cluster: NodeCluster, namespace: str, deployment: str) -> di
     return next((dict(c) for c in status.get("conditions") or [] if c.get("type") == CONDITION), None)
 
 
-def condition_with(cluster: NodeCluster, namespace: str, deployment: str, status: str, reason: str) -> dict[str, Any]:
+def _condition_with(cluster: NodeCluster, namespace: str, deployment: str, status: str, reason: str) -> dict[str, Any]:
     """Wait-friendly: the route condition when it has ``status`` and ``reason``, else an empty dict."""
     found = route_condition(cluster, namespace, deployment) or {}
     return found if (found.get("status"), found.get("reason")) == (status, reason) else {}
@@ -98,6 +98,18 @@ def split_route(docs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[
     others, so a route is checked against workloads that exist already."""
     routes = [doc for doc in docs if doc["kind"] == "VirtualService"]
     return [doc for doc in docs if doc not in routes], routes
+
+
+def wait_condition(
+    cluster: NodeCluster, namespace: str, deployment: str, status: str, reason: str, timeout: float = 90.0
+) -> dict[str, Any]:
+    """The Deployment's route condition once it has ``status`` and ``reason``."""
+    return wait_for(
+        lambda: _condition_with(cluster, namespace, deployment, status, reason),
+        timeout=timeout,
+        interval=0.5,
+        what=f"{CONDITION} {status} {reason} on {namespace}/{deployment}",
+    )
 
 
 def create_namespace(cluster: NodeCluster, name: str, *labels: str) -> None:

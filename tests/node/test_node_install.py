@@ -13,7 +13,6 @@ import yaml
 from sg_node import (
     NAMESPACE,
     apply_admitted,
-    condition_with,
     create_namespace,
     dry_run_denied,
     mageagent,
@@ -23,6 +22,7 @@ from sg_node import (
     readyz,
     rollout,
     split_route,
+    wait_condition,
 )
 
 from socketguard.testing import KubectlError, versions, wait_for
@@ -71,25 +71,15 @@ def test_exactly_one_operator_replica_is_active(node_cluster: NodeCluster, relea
 def test_kubectl_describe_shows_the_route_condition_of_a_real_server(node_cluster: NodeCluster, release: str) -> None:
     namespace = "describe"
     create_namespace(node_cluster, namespace)
-    node_cluster.apply(mageagent("broken", namespace))
-    rollout(node_cluster, namespace, "mageagent")
-    wait_for(
-        lambda: condition_with(node_cluster, namespace, "mageagent", "False", "SocketPathMismatch"),
-        timeout=90,
-        what="SocketPathMismatch on the broken server",
-    )
-    described = node_cluster.kubectl("describe", "deployment", "mageagent", "-n", namespace).stdout
-    assert re.search(r"^\s*SocketRouteReady\s+False\s+SocketPathMismatch\s*$", described, re.MULTILINE), described
-
-    node_cluster.apply(mageagent("fixed-by-path", namespace))
-    rollout(node_cluster, namespace, "mageagent")
-    wait_for(
-        lambda: condition_with(node_cluster, namespace, "mageagent", "True", "SocketRouteOK"),
-        timeout=90,
-        what="SocketRouteOK once fixed",
-    )
-    described = node_cluster.kubectl("describe", "deployment", "mageagent", "-n", namespace).stdout
-    assert re.search(r"^\s*SocketRouteReady\s+True\s+SocketRouteOK\s*$", described, re.MULTILINE), described
+    for variant, status, reason in (
+        ("broken", "False", "SocketPathMismatch"),
+        ("fixed-by-path", "True", "SocketRouteOK"),
+    ):
+        node_cluster.apply(mageagent(variant, namespace))
+        rollout(node_cluster, namespace, "mageagent")
+        wait_condition(node_cluster, namespace, "mageagent", status, reason)
+        described = node_cluster.kubectl("describe", "deployment", "mageagent", "-n", namespace).stdout
+        assert re.search(rf"^\s*SocketRouteReady\s+{status}\s+{reason}\s*$", described, re.MULTILINE), described
 
 
 def test_the_webhook_is_called_through_its_service_and_denies_sg102(node_cluster: NodeCluster, release: str) -> None:
@@ -169,11 +159,8 @@ def test_another_operator_takes_over_when_the_active_pod_is_deleted(
 
     successor = wait_for(new_active, timeout=HANDOVER_LIMIT, interval=0.5, what=f"an operator working after {gone}")
     took_over = time.monotonic() - started
-    wait_for(
-        lambda: condition_with(node_cluster, namespace, "mageagent", "False", "SocketPathMismatch"),
-        timeout=max(HANDOVER_LIMIT - took_over, 5),
-        interval=0.5,
-        what="the change made during the hand-over gets its condition",
+    wait_condition(
+        node_cluster, namespace, "mageagent", "False", "SocketPathMismatch", timeout=max(HANDOVER_LIMIT - took_over, 5)
     )
     conditioned = time.monotonic() - started
     which = "the standby" if successor["metadata"]["name"] == standby["metadata"]["name"] else "the replacement pod"

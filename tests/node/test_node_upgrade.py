@@ -14,7 +14,6 @@ import yaml
 from sg_node import (
     CHART,
     NAMESPACE,
-    condition_with,
     create_namespace,
     dry_run_denied,
     get,
@@ -25,6 +24,7 @@ from sg_node import (
     route_condition,
     serve_socketio,
     server_args,
+    wait_condition,
 )
 
 from socketguard.testing import wait_for
@@ -132,11 +132,7 @@ def test_hold_pauses_the_update_and_the_operator_pod_resumes_it_after_the_fix(
     route = mageagent("fixed-by-rewrite", namespace, "virtualservice.yaml")
     node_cluster.apply(route)
     rollout(node_cluster, namespace, "mageagent")
-    wait_for(
-        lambda: condition_with(node_cluster, namespace, "mageagent", "True", "SocketRouteOK"),
-        timeout=90,
-        what="the working example's condition",
-    )
+    wait_condition(node_cluster, namespace, "mageagent", "True", "SocketRouteOK")
 
     # The server moves to /other: a release that breaks the route.
     moved = {
@@ -220,21 +216,13 @@ def test_live_probes_reach_the_server_through_its_service_dns_name(node_cluster:
     create_namespace(node_cluster, namespace)
     node_cluster.apply(_chat_server(namespace, "/elsewhere/socket.io"))
     rollout(node_cluster, namespace, "chat")
-    failed = wait_for(
-        lambda: condition_with(node_cluster, namespace, "chat", "False", "ProbeHandshakeFailed"),
-        timeout=90,
-        what="SG601 on the server listening elsewhere",
-    )
+    failed = wait_condition(node_cluster, namespace, "chat", "False", "ProbeHandshakeFailed")
     url = f"http://chat.{namespace}.svc.cluster.local:8080{PROBE_PATH}"
     assert failed["message"].startswith(f"SG601 probe-handshake-failed: probe of {url} failed: wrong-path"), failed
 
     node_cluster.apply(_chat_server(namespace, PROBE_PATH))
     rollout(node_cluster, namespace, "chat")
-    wait_for(
-        lambda: condition_with(node_cluster, namespace, "chat", "True", "SocketRouteOK"),
-        timeout=90,
-        what="the condition True once the server listens at the declared path",
-    )
+    wait_condition(node_cluster, namespace, "chat", "True", "SocketRouteOK")
 
 
 def test_helm_uninstall_runs_the_cleanup_job_that_removes_conditions_and_reports(
@@ -243,11 +231,7 @@ def test_helm_uninstall_runs_the_cleanup_job_that_removes_conditions_and_reports
     namespace = "cleanup"
     create_namespace(node_cluster, namespace)
     node_cluster.apply(mageagent("broken", namespace))
-    wait_for(
-        lambda: condition_with(node_cluster, namespace, "mageagent", "False", "SocketPathMismatch"),
-        timeout=90,
-        what="the broken example's condition",
-    )
+    wait_condition(node_cluster, namespace, "mageagent", "False", "SocketPathMismatch")
     wait_for(lambda: _reports(node_cluster, namespace), timeout=60, what="the namespace's PolicyReport")
 
     node_cluster.helm("uninstall", release, "--namespace", NAMESPACE, "--wait", "--timeout", "3m", timeout=240)
