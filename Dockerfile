@@ -7,16 +7,19 @@
 # from Debian's packages (`python -m socketguard.testing image build` does that: see docs/install.md).
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# Build every wheel (the package with its `operator` extra and all dependencies) in a throwaway
-# stage, so the runtime image has no build tools and no source tree.
+# Install the package with its `operator` extra into a virtual environment in a throwaway stage, so
+# the runtime image has no build tools and no source tree. (A virtual environment: Debian's own
+# Python refuses pip installs into the system, PEP 668.) The runtime stage copies the environment:
+# a COPY is cached by its content, whereas a RUN that only bind-mounts the build stage's output is
+# cached by its command line, so podman/buildah reused a stale layer after the source changed.
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY operator ./operator
-# A virtual environment: Debian's own Python refuses pip installs into the system (PEP 668).
-RUN python3 -m venv /opt/build \
- && /opt/build/bin/pip wheel --wheel-dir /wheels ".[operator]"
+RUN python3 -m venv /opt/socketguard \
+ && /opt/socketguard/bin/pip wheel --wheel-dir /wheels ".[operator]" \
+ && /opt/socketguard/bin/pip install --no-index --find-links=/wheels "socketguard[operator]"
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="socketguard" \
@@ -29,10 +32,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     VIRTUAL_ENV=/opt/socketguard \
     PATH=/opt/socketguard/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    python3 -m venv /opt/socketguard \
- && /opt/socketguard/bin/pip install --no-index --find-links=/wheels "socketguard[operator]" \
- && groupadd --system --gid 10001 socketguard \
+# The environment's interpreter links to the base's python3, the same path in both stages.
+COPY --from=build /opt/socketguard /opt/socketguard
+RUN groupadd --system --gid 10001 socketguard \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
       --shell /usr/sbin/nologin socketguard
 # Numeric, so the kubelet can verify runAsNonRoot without reading /etc/passwd.

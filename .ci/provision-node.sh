@@ -2,7 +2,8 @@
 # Installs and builds what the node tests (pytest -m node tests/node) need; idempotent and cached.
 #   Debian: podman, buildah, runc, mmdebstrap, iptables, conntrack, containernetworking-plugins
 #   Go modules: kubelet, kube-scheduler, kube-proxy, containerd v2 (+ ctr, shim), CoreDNS; pause.c (gcc)
-#   images: the project's image (Dockerfile on a Debian base from mmdebstrap) and the pause image
+#   images: the project's image (Dockerfile on a Debian base from mmdebstrap), the pause image and the
+#   Socket.IO test servers of tests/peers (after provision-peers.sh, which is quick when done)
 # Cold: about 26 min of Go builds (with the control plane's Go cache warm) + 6 min of images on
 # 2 busy cores; cached: seconds for the binaries, about 4 min for the image rebuild.
 set -euo pipefail
@@ -22,4 +23,5 @@ fi
 
 export PYTHONPATH="$PWD/operator${PYTHONPATH:+:$PYTHONPATH}"
 python -m socketguard.testing build --node
+bash .ci/provision-peers.sh
 python -m socketguard.testing image build

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sg_node import CHART, NAMESPACE, RELEASE
 
 from socketguard.testing.controlplane import ControlPlaneError
 from socketguard.testing.images import project_image_reference
@@ -27,3 +28,27 @@ def node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeClust
 @pytest.fixture(scope="session")
 def image_reference() -> str:
     return project_image_reference()
+
+
+@pytest.fixture(scope="session")
+def release(node_cluster: NodeCluster, image_reference: str) -> str:
+    """The chart installed once with the built image and its defaults, its namespace enforcing
+    restricted Pod Security; the last test uninstalls it."""
+    repository, _, tag = image_reference.rpartition(":")
+    node_cluster.kubectl("create", "namespace", NAMESPACE)
+    node_cluster.kubectl("label", "namespace", NAMESPACE, "pod-security.kubernetes.io/enforce=restricted")
+    node_cluster.helm(
+        "install",
+        RELEASE,
+        str(CHART),
+        "--namespace",
+        NAMESPACE,
+        "--set",
+        f"image.repository={repository}",
+        "--set",
+        f"image.tag={tag}",
+        "--wait",
+        "--timeout",
+        "5m",
+    )
+    return RELEASE

@@ -21,7 +21,7 @@ import click
 import socketguard
 from socketguard.testing.binaries import ProvisionError, cache_dir, provision
 from socketguard.testing.controlplane import ControlPlane, ControlPlaneError, prepare_etcd_template
-from socketguard.testing.images import build_pause_image, build_project_image
+from socketguard.testing.images import build_base_image, build_pause_image, build_peer_images, build_project_image
 from socketguard.testing.node import NodeCluster
 from socketguard.testing.nodebinaries import find_node_toolset, missing_host_tools, provision_node
 
@@ -141,19 +141,28 @@ def image() -> None:
     show_default="the repository holding this package",
     help="Directory with the Dockerfile.",
 )
-def image_build(context: Path) -> None:
-    """Build the project's image and the pause image; print the image reference for the chart."""
+@click.option(
+    "--peers/--no-peers",
+    default=True,
+    show_default=True,
+    help="Also build the Socket.IO test servers of <context>/tests/peers (after .ci/provision-peers.sh).",
+)
+def image_build(context: Path, peers: bool) -> None:
+    """Build the project's image, the pause image and the test servers; print the chart's image reference."""
     node_toolset = find_node_toolset()
     if node_toolset is None:
         raise click.ClickException("the pause binary is not built: run `python -m socketguard.testing build --node`")
     started = time.monotonic()
     try:
-        reference = build_project_image(context, progress=_echo_progress)
-        pause = build_pause_image(node_toolset.pause, progress=_echo_progress)
+        base = build_base_image(progress=_echo_progress)
+        built = [build_project_image(context, base, progress=_echo_progress)]
+        built.append(build_pause_image(node_toolset.pause, progress=_echo_progress))
+        if peers:
+            built += build_peer_images(context / "tests" / "peers", base, progress=_echo_progress)
     except ProvisionError as error:
         raise click.ClickException(str(error)) from error
-    _echo_progress(f"built {reference} and {pause} in {time.monotonic() - started:.0f} s")
-    click.echo(reference)
+    _echo_progress(f"built {', '.join(built)} in {time.monotonic() - started:.0f} s")
+    click.echo(built[0])
 
 
 def _spawn_supervisor(run_dir: Path, *, node: bool) -> subprocess.Popen[bytes]:

@@ -2,14 +2,15 @@
 // Usage: node server.js --path /ws/socket.io [--cors-origin https://app.example] [--namespace /chat]
 //        node server.js --path /eio --engine-io-only   (Engine.IO without Socket.IO on top)
 //        [--host 198.18.0.2]   (an address of a test's own network namespace; default 127.0.0.1)
-// Listens on the host (127.0.0.1) on a port the OS picks and prints "listening <port>" once ready.
+//        [--port 8080]         (default 0: a port the OS picks; a pod serves on its containerPort)
+// Prints "listening <port>" once ready.
 "use strict";
 
 const http = require("node:http");
 const { Server } = require("socket.io");
 
 function parseArgs(argv) {
-  const options = { path: "/socket.io", corsOrigins: [], namespaces: ["/"], engineIoOnly: false, host: "127.0.0.1" };
+  const options = { path: "/socket.io", corsOrigins: [], namespaces: ["/"], engineIoOnly: false, host: "127.0.0.1", port: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === "--engine-io-only") {
@@ -22,6 +23,7 @@ function parseArgs(argv) {
     else if (flag === "--cors-origin") options.corsOrigins.push(value);
     else if (flag === "--namespace") options.namespaces.push(value);
     else if (flag === "--host") options.host = value;
+    else if (flag === "--port") options.port = Number.parseInt(value, 10);
     else throw new Error(`unknown option ${flag}`);
   }
   return options;
@@ -57,7 +59,7 @@ const io = options.engineIoOnly
   ? require("engine.io").attach(httpServer, { path: options.path })
   : startSocketIo();
 
-httpServer.listen(0, options.host, () => {
+httpServer.listen(options.port, options.host, () => {
   process.stdout.write(`listening ${httpServer.address().port}\n`);
 });
 

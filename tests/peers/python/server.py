@@ -2,7 +2,9 @@
 
 Usage: python server.py --path /ws/socket.io [--cors-origin https://app.example] [--namespace /chat]
        python server.py --silent-websocket   (accepts every WebSocket, then sends nothing)
-Listens on 127.0.0.1 on a port the OS picks and prints "listening <port>" once ready.
+       [--host 0.0.0.0] [--port 8080]   (default 127.0.0.1 and a port the OS picks; a pod serves on
+       all addresses and its containerPort)
+Prints "listening <port>" once ready.
 """
 
 from __future__ import annotations
@@ -44,10 +46,10 @@ async def silent_websocket_app(scope: dict[str, Any], receive: Any, send: Any) -
         await send({"type": "http.response.body", "body": b"Not Found"})
 
 
-async def serve(app: Any) -> None:
+async def serve(app: Any, host: str, port: int) -> None:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
+    listener.bind((host, port))
     # Listening before printing the port lets connections queue until uvicorn accepts them.
     listener.listen(128)
     config = uvicorn.Config(app, log_level="warning", ws="wsproto", lifespan="off")
@@ -61,10 +63,12 @@ def main() -> None:
     parser.add_argument("--path", default="/socket.io")
     parser.add_argument("--cors-origin", action="append", default=[])
     parser.add_argument("--namespace", action="append", default=[])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--silent-websocket", action="store_true", help="accept WebSockets, send nothing")
     args = parser.parse_args()
     app = silent_websocket_app if args.silent_websocket else build_app(args.path, args.cors_origin, args.namespace)
-    asyncio.run(serve(app))
+    asyncio.run(serve(app, args.host, args.port))
 
 
 if __name__ == "__main__":
