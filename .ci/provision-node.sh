@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs and builds what the node tests (pytest -m node tests/node) need; idempotent and cached.
+# Installs and builds what the node tests (tests/node, marked `node`) need; idempotent and cached.
+# provision.sh runs it.
 #   Debian: podman, buildah, runc, mmdebstrap, iptables, conntrack, containernetworking-plugins
 #   Go modules: kubelet, kube-scheduler, kube-proxy, containerd v2 (+ ctr, shim), CoreDNS; pause.c (gcc)
 #   images: the project's image (Dockerfile on a Debian base from mmdebstrap), the pause image and the

@@ -16,3 +16,9 @@ bash .ci/provision-peers.sh
 # go and npm are only needed while something is not cached yet; the build names a missing one.
 echo "== kubernetes control plane for the e2e tests"
 PYTHONPATH="$PWD/operator${PYTHONPATH:+:$PYTHONPATH}" python -m socketguard.testing build
+
+# The real node (containerd, kubelet, kube-proxy, CoreDNS) and the images its tests run: the project's
+# image from the Dockerfile and the Socket.IO test servers. Cold: about half an hour more; cached:
+# seconds for the binaries, 0.5-2 min for the image (rebuilt when the source changed).
+echo "== a real node for the node tests"
+bash .ci/provision-node.sh

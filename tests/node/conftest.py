@@ -1,18 +1,18 @@
-"""A control plane with a real node for the whole session (``NodeCluster``), the chart installed once."""
+"""A control plane with a real node for the tests in this directory (``NodeCluster``, stopped after them), the chart installed once."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from sg_node import CHART, NAMESPACE, RELEASE
+from .sg_node import CHART, NAMESPACE, RELEASE
 
 from socketguard.testing.controlplane import ControlPlaneError
 from socketguard.testing.images import project_image_reference
 from socketguard.testing.node import NodeCluster
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeCluster]:
     cluster = NodeCluster(run_dir=tmp_path_factory.mktemp("node"))
     try:
@@ -25,12 +25,12 @@ def node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeClust
         cluster.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def image_reference() -> str:
     return project_image_reference()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def release(node_cluster: NodeCluster, image_reference: str) -> str:
     """The chart installed once with the built image and its defaults, its namespace enforcing
     restricted Pod Security; the last test uninstalls it."""

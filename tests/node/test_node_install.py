@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sg_node import (
+from .sg_node import (
     NAMESPACE,
     apply_admitted,
     create_namespace,

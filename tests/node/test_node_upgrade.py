@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sg_node import (
+from .sg_node import (
     CHART,
     NAMESPACE,
     create_namespace,
