@@ -277,10 +277,11 @@ class TraefikRouter:
         return Destination(service.namespace or ref.namespace, service.name, service.port, path, weight, affinity)
 
     def _ingress_routes(self) -> Iterator[TraefikRoute]:
-        strict = self._provider_flag(STRICT_PREFIX_FLAG)
-        for view in self.inventory.views("networking.k8s.io", "Ingress"):
-            if isinstance(view, Ingress) and self._is_traefik(view):
-                yield from self._from_ingress(view, strict)
+        ingresses = [view for view in self.inventory.views("networking.k8s.io", "Ingress")
+                     if isinstance(view, Ingress) and self._is_traefik(view)]
+        strict = bool(ingresses) and self._provider_flag(STRICT_PREFIX_FLAG)  # reads every workload: only when needed
+        for ingress in ingresses:
+            yield from self._from_ingress(ingress, strict)
 
     def _is_traefik(self, ingress: Ingress) -> bool:
         if ingress.ingress_class == TRAEFIK_CLASS:
