@@ -7,12 +7,12 @@ attached to two Gateways, and the order in which candidates come out.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from routing_kit import SERVICE
+from routing_kit import inventory as read
 
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.objects import ObjectRef
@@ -70,12 +70,7 @@ def test_index_keeps_insertion_order_and_lists_an_item_once() -> None:
 
 
 def inventory(*documents: str) -> Inventory:
-    inv = Inventory()
-    for text in documents:
-        for doc in yaml.safe_load_all(textwrap.dedent(text)):
-            if doc:
-                inv.add(doc)
-    return inv
+    return read("\n---\n".join(documents))
 
 
 def gateway(name: str, listeners: str) -> str:
@@ -100,16 +95,6 @@ spec:
   rules:
   - matches: [{{path: {{type: PathPrefix, value: {path}}}}}]
     backendRefs: [{{name: chat, port: 80}}]
-"""
-
-
-SERVICE = """
-apiVersion: v1
-kind: Service
-metadata: {name: chat, namespace: web}
-spec:
-  selector: {app: chat}
-  ports: [{name: http, port: 80}]
 """
 
 
@@ -157,20 +142,10 @@ def test_gateway_api_route_without_hostnames_takes_its_parent_listener_host() ->
 
 
 def nginx_ingress(name: str, host: str, app_root: str) -> str:
-    return f"""
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: {name}
-  namespace: web
-  annotations: {{nginx.ingress.kubernetes.io/app-root: {app_root}}}
-spec:
-  ingressClassName: nginx
-  rules:
-  - host: '{host}'
-    http:
-      paths: [{{path: /socket.io/, pathType: Prefix, backend: {{service: {{name: chat, port: {{number: 80}}}}}}}}]
-"""
+    path = "{path: /socket.io/, pathType: Prefix, backend: {service: {name: chat, port: {number: 80}}}}"
+    return (f"apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: {name}, namespace: web, "
+            f"annotations: {{nginx.ingress.kubernetes.io/app-root: {app_root}}}}}\n"
+            f"spec: {{ingressClassName: nginx, rules: [{{host: '{host}', http: {{paths: [{path}]}}}}]}}\n")
 
 
 def test_nginx_server_takes_its_root_from_the_first_ingress_naming_the_host() -> None:
