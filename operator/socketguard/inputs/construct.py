@@ -35,7 +35,7 @@ _SCALARS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "i
 # frames a level) would not have hit the recursion limit where the fast path succeeds.
 MAX_FAST_DEPTH = 100
 _MAX_REMEMBERED_SCALAR = 40
-_MAX_REMEMBERED_TAGS = 200_000
+_MAX_REMEMBERED_TAGS = 50_000  # a few MiB at most; keys and common values come first
 
 
 class FastSafeLoader(_BaseLoader):  # type: ignore[valid-type, misc]
