@@ -1,15 +1,17 @@
-"""A control plane with a real node for the tests in this directory (``NodeCluster``, stopped after them), the chart installed once."""
+"""A control plane with a real node for this directory's tests (``NodeCluster``, stopped after them); the chart
+installed once."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from .sg_node import CHART, NAMESPACE, RELEASE
 
 from socketguard.testing.controlplane import ControlPlaneError
 from socketguard.testing.images import project_image_reference
 from socketguard.testing.node import NodeCluster
+
+from .sg_node import CHART, NAMESPACE, RELEASE
 
 
 @pytest.fixture(scope="package")

@@ -10,6 +10,10 @@ from typing import Any
 
 import pytest
 import yaml
+
+from socketguard.testing import KubectlError, versions, wait_for
+from socketguard.testing.node import NodeCluster
+
 from .sg_node import (
     NAMESPACE,
     apply_admitted,
@@ -24,9 +28,6 @@ from .sg_node import (
     split_route,
     wait_condition,
 )
-
-from socketguard.testing import KubectlError, versions, wait_for
-from socketguard.testing.node import NodeCluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.node]
 

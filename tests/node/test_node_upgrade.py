@@ -11,6 +11,11 @@ from typing import Any
 
 import pytest
 import yaml
+
+from socketguard.testing import wait_for
+from socketguard.testing.node import NodeCluster
+from socketguard.webhook.modes import HELD_ANNOTATION
+
 from .sg_node import (
     CHART,
     NAMESPACE,
@@ -26,10 +31,6 @@ from .sg_node import (
     server_args,
     wait_condition,
 )
-
-from socketguard.testing import wait_for
-from socketguard.testing.node import NodeCluster
-from socketguard.webhook.modes import HELD_ANNOTATION
 
 pytestmark = [pytest.mark.e2e, pytest.mark.node]
 

@@ -21,7 +21,7 @@ from socketguard.engine.findings import Severity
 from socketguard.engine.inventory import InvalidObjectError, Inventory
 from socketguard.engine.migration.implementations import NAMES
 from socketguard.engine.migration.pair import Difference
-from socketguard.inputs.loader import STDIN, Loaded, load_inputs
+from socketguard.inputs.loader import STDIN, Loaded, collections_paused, load_inputs
 from socketguard.inputs.locate import Location, Locator
 
 if TYPE_CHECKING:
@@ -78,10 +78,13 @@ def compare_command(before_paths: tuple[str, ...], after_paths: tuple[str, ...],
     from socketguard.engine.migration.compare import compare
 
     _check(before_paths, after_paths, before_cluster)
-    before = _picture(read_cluster_objects("compare", kube_context, namespace) if before_cluster
-                      else _load(before_paths))
-    after = _picture(_load(after_paths))
-    comparison = compare(before.inventory, after.inventory, implementation=implementation)
+    # Both pictures and every answer live until the command ends: collecting garbage while they
+    # are built only rescans them.
+    with collections_paused(freeze=True):
+        before = _picture(read_cluster_objects("compare", kube_context, namespace) if before_cluster
+                          else _load(before_paths))
+        after = _picture(_load(after_paths))
+        comparison = compare(before.inventory, after.inventory, implementation=implementation)
 
     def locate(difference: Difference) -> Location:
         picture = before if difference.side == "before" else after

@@ -85,6 +85,16 @@ def run_lint(
 
     Raises SourceError when a `--source` binding names no workload or cannot be scanned.
     """
+    from socketguard.inputs.loader import collections_paused
+
+    # The inventory, the analysis and the findings live until the command ends: collecting
+    # garbage while they are built only rescans them (a fifth of lint's time at 10,000 objects).
+    with collections_paused(freeze=True):
+        return _run_lint(loaded, ignore=ignore, rules=rules, baseline=baseline, sources=sources)
+
+
+def _run_lint(loaded: Loaded, *, ignore: Sequence[str], rules: Sequence[Rule] | None, baseline: frozenset[Key],
+              sources: Sequence[SourceBinding]) -> LintResult:
     from socketguard.cli.sources import resolve_sources
     from socketguard.engine.analysis import analyze
     from socketguard.engine.inventory import InvalidObjectError, Inventory

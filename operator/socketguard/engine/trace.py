@@ -134,6 +134,7 @@ class _Builder:
         self.contracts = contracts
         self.routers = tuple(routers)
         self.result = TraceSet(servers=dict(contracts.servers))
+        self._by_name: dict[tuple[str, str], ServerSpec] | None = None
 
     def build(self) -> TraceSet:
         server_paths = {ref: handshake_path(spec.path) for ref, spec in self.contracts.servers.items()}
@@ -213,9 +214,17 @@ class _Builder:
     def _pair(self, client: ClientSpec, trace: Trace) -> None:
         servers = trace.servers
         if client.server is not None:
-            pinned = next((s for ref, s in self.result.servers.items()
-                           if (ref.namespace, ref.name) == (client.server.namespace, client.server.name)), None)
+            pinned = self._servers_by_name().get((client.server.namespace, client.server.name))
             servers = [pinned] if pinned is not None else []
         for server in servers:
             self.result.pairs.append(Pairing(client, server, trace))
+
+    def _servers_by_name(self) -> dict[tuple[str, str], ServerSpec]:
+        """The first server (in `servers` order) of each namespace and name; built once the route
+        traces have inferred every server, so pinned clients are not paired by a scan each."""
+        if self._by_name is None:
+            self._by_name = {}
+            for ref, spec in self.result.servers.items():
+                self._by_name.setdefault((ref.namespace, ref.name), spec)
+        return self._by_name
 

@@ -1,8 +1,10 @@
 """Reads manifests from files, directories and stdin into raw objects with their YAML origins.
 
-Each document is composed once by libyaml and constructed once from that node, exactly what
-`yaml.load_all` does, so reading costs what PyYAML's C loader costs; the node is kept so a
-finding's field path can be turned into `file:line:col` later, only for objects with findings.
+Each document is composed once by libyaml and constructed once from that node, as
+`yaml.load_all` with the C safe loader does (`inputs.construct` builds the usual documents faster
+than PyYAML, with PyYAML's result), so reading costs no more than PyYAML's C loader; the node is
+kept so a finding's field path can be turned into `file:line:col` later, only for objects with
+findings.
 A document with neither `apiVersion` nor `kind` (a chart's values, a compose file, a JSON schema)
 is not a Kubernetes object and is skipped, counted in `Loaded.skipped`; anything else that is not
 a usable Kubernetes object becomes an SG003 finding with a location. Directories are searched as
@@ -28,6 +30,7 @@ import yaml
 
 from socketguard.engine.inventory import identity_problems
 from socketguard.engine.rules.sg003_unparseable_manifest import document_problem, file_problem
+from socketguard.inputs.construct import FastSafeLoader, construct
 from socketguard.inputs.discovery import Discovered, discover
 from socketguard.inputs.locate import Located, Location, Origin, json_path, node_position
 from socketguard.inputs.render import HelmOptions, Rendering, render_chart, render_kustomization
@@ -35,7 +38,6 @@ from socketguard.inputs.render import HelmOptions, Rendering, render_chart, rend
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 
-_Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BINARY_SNIFF = 8192
 # libyaml composes nested nodes recursively in C: tens of thousands of levels overflow the C
 # stack and kill the process. No manifest nests anywhere near this deep.
@@ -86,7 +88,7 @@ def load_inputs(
     """
     base = (cwd or Path.cwd()).resolve()
     loaded = Loaded()
-    with _no_gc(freeze=True):
+    with collections_paused(freeze=True):
         for given in paths:
             _load_path(given, stdin, base, exclude, helm or HelmOptions(), loaded)
     return loaded
@@ -219,10 +221,13 @@ def _depth_problem(name: str, data: bytes) -> Loaded | None:
 
 
 @contextmanager
-def _no_gc(freeze: bool = False) -> Iterator[None]:
-    """Parsing allocates millions of small objects that all stay alive (the nodes are kept), so
+def collections_paused(freeze: bool = False) -> Iterator[None]:
+    """No garbage collection inside the block; with `freeze`, what it built is never scanned again.
+
+    Parsing allocates millions of small objects that all stay alive (the nodes are kept), so
     every collection during a load is wasted work: with collections on, loading takes twice
-    as long as PyYAML's C loader alone; with them off, about as long."""
+    as long as PyYAML's C loader alone; with them off, about as long. The same holds for an
+    inventory and its analysis, which a command keeps until it exits (see `cli/lint.py`)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -237,10 +242,10 @@ def _no_gc(freeze: bool = False) -> Iterator[None]:
 
 def _parse_yaml(name: str, data: bytes) -> Loaded:
     loaded = Loaded(files=[name])
-    loader = _Loader(data)
+    loader = FastSafeLoader(data)
     number = 0
     try:
-        with _no_gc():
+        with collections_paused():
             while loader.check_node():
                 node = loader.get_node()
                 if node is None:  # check_node() said there is one; typeshed allows None
@@ -262,7 +267,7 @@ def _parse_yaml(name: str, data: bytes) -> Loaded:
 
 def _read_document(loader: Any, node: yaml.Node, document: str, file: str, loaded: Loaded) -> None:
     try:
-        data = loader.construct_document(node)
+        data = construct(loader, node)
     except yaml.constructor.ConstructorError as error:
         # The stream is still well-formed, so later documents can be read.
         loaded.problems.append(_syntax_problem(file, error, None))

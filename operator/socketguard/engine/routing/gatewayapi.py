@@ -47,7 +47,7 @@ from socketguard.engine.routing.candidates import (
     socket_path,
     spellings,
 )
-from socketguard.engine.routing.hosts import host_matches
+from socketguard.engine.routing.hosts import HostIndex, host_matches
 from socketguard.engine.routing.matching import compiled, segment_prefix_matches
 
 if TYPE_CHECKING:
@@ -101,9 +101,9 @@ class GatewayAPIRouter:
         self.services = ServiceResolver(inventory)
         self._routes = [v for v in inventory.views(GATEWAY_API_GROUP, "HTTPRoute")
                         if isinstance(v, models.gatewayapi.HTTPRoute)]
-        self._listeners: list[tuple[K8sGateway, int, Listener]] | None = None
-        self._by_host: dict[str, list[tuple[K8sGateway, int, Listener]]] = {}
-        self._route_hosts: dict[str, list[HTTPRoute]] | None = None
+        self._listeners: HostIndex[tuple[K8sGateway, int, Listener]] | None = None
+        self._route_hosts: HostIndex[HTTPRoute] | None = None
+        self._gateways_by_name: dict[tuple[str, str], tuple[int, K8sGateway, ObjectRef]] | None = None
         self._sorted_gateways: list[tuple[K8sGateway, ObjectRef]] | None = None
 
     def models(self, ref: ObjectRef) -> bool:
@@ -113,7 +113,7 @@ class GatewayAPIRouter:
         known = spellings(server_paths)
         for route in self._routes:
             ref = self.inventory.ref_of(route)
-            host = sample_host(route.spec.hostnames) or self._listener_host(route, ref) or "example.com"
+            host = sample_host(route.spec.hostnames) or self._listener_host(route) or "example.com"
             for rule_index, rule in enumerate(route.spec.rules):
                 for match in rule.matches or [models.gatewayapi.RouteMatch()]:
                     candidate = self._candidate(ref, rule_index, rule, match, host, server_paths, known)
@@ -150,9 +150,8 @@ class GatewayAPIRouter:
                                                               service.spec.selector))
         return tuple(found)
 
-    def _listener_host(self, route: HTTPRoute, ref: ObjectRef) -> str | None:
-        for gateway in self._gateways():
-            gateway_ref = self.inventory.ref_of(gateway)
+    def _listener_host(self, route: HTTPRoute) -> str | None:
+        for gateway, gateway_ref in self._parents(route):
             for listener in gateway.spec.listeners:
                 if listener.hostname and self._attached(route, gateway_ref, listener):
                     return sample_host([listener.hostname])
@@ -219,33 +218,39 @@ class GatewayAPIRouter:
         return min((entry for entry in on_port if entry[0] is gateway), key=_listener_specificity)
 
     def _listeners_for(self, host: str) -> list[tuple[K8sGateway, int, Listener]]:
-        """HTTP(S) listeners whose hostname covers `host`, in a stable order."""
+        """HTTP(S) listeners whose hostname covers `host`, ordered by Gateway (namespace, name), then index."""
         if self._listeners is None:
-            self._listeners = [
-                (gateway, index, listener)
-                for gateway in sorted(self._gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name))
-                for index, listener in enumerate(gateway.spec.listeners)
-                if listener.protocol.upper() in ("HTTP", "HTTPS")]
-        host = host.lower()
-        found = self._by_host.get(host)
-        if found is None:
-            found = self._by_host[host] = [
-                entry for entry in self._listeners
-                if entry[2].hostname is None or host_matches(entry[2].hostname, host)]
-        return found
+            self._listeners = HostIndex()
+            for gateway in sorted(self._gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name)):
+                for index, listener in enumerate(gateway.spec.listeners):
+                    if listener.protocol.upper() in ("HTTP", "HTTPS"):
+                        hostname = listener.hostname
+                        self._listeners.add((gateway, index, listener), None if hostname is None else [hostname])
+        return self._listeners.lookup(host)
 
     def _routes_for(self, host: str) -> list[HTTPRoute]:
-        """Routes whose hostnames admit `host` (routes without hostnames admit every host)."""
+        """Routes whose hostnames admit `host` (routes without hostnames admit every host), in inventory order."""
         if self._route_hosts is None:
-            self._route_hosts = {}
+            self._route_hosts = HostIndex()
             for route in self._routes:
-                for name in route.spec.hostnames or ["*"]:
-                    self._route_hosts.setdefault(name.lower(), []).append(route)
-        found = list(self._route_hosts.get(host.lower(), []))
-        for pattern, routes in self._route_hosts.items():
-            if pattern.startswith("*") and host_matches(pattern, host):
-                found.extend(r for r in routes if r not in found)
-        return found
+                self._route_hosts.add(route, route.spec.hostnames or None)
+        return self._route_hosts.lookup(host)
+
+    def _parents(self, route: HTTPRoute) -> list[tuple[K8sGateway, ObjectRef]]:
+        """The Gateways a route's `parentRefs` name, in inventory order (each once)."""
+        if self._gateways_by_name is None:
+            self._gateways_by_name = {}
+            for position, gateway in enumerate(self._gateways()):
+                gateway_ref = self.inventory.ref_of(gateway)
+                self._gateways_by_name.setdefault((gateway_ref.namespace, gateway_ref.name),
+                                                  (position, gateway, gateway_ref))
+        route_namespace = route.metadata.namespace or self.inventory.default_namespace
+        named: dict[int, tuple[K8sGateway, ObjectRef]] = {}
+        for parent in route.spec.parent_refs:
+            found = self._gateways_by_name.get((parent.namespace or route_namespace, parent.name))
+            if found is not None:
+                named[found[0]] = found[1:]
+        return [named[position] for position in sorted(named)]
 
     def _gateways(self) -> Iterator[K8sGateway]:
         for view in self.inventory.views(GATEWAY_API_GROUP, "Gateway"):

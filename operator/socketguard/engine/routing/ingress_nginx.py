@@ -116,6 +116,7 @@ class IngressNginxRouter:
         self._locations: dict[str, list[Location]] = {}
         self._servers: dict[str, NginxServer] = {}
         self._refs: frozenset[ObjectRef] | None = None
+        self._first_by_name: dict[str, int] | None = None
 
     def models(self, ref: ObjectRef) -> bool:
         """Ingresses of the nginx class (or of none)."""
@@ -157,8 +158,13 @@ class IngressNginxRouter:
         """The first Ingress (controller order) with a rule for the server of `host`; None: the default server."""
         exact, wildcard, _ = self._server_blocks()
         names = {host} if exact.get(host) else {pattern for pattern in wildcard if host_matches(pattern, host)}
-        return next((ingress for ingress in self._ingresses
-                     if any((rule.host or "").lower() in names for rule in ingress.spec.rules)), None)
+        if self._first_by_name is None:  # each rule host's first Ingress, so no server scans them all
+            self._first_by_name = {}
+            for position, ingress in enumerate(self._ingresses):
+                for rule in ingress.spec.rules:
+                    self._first_by_name.setdefault((rule.host or "").lower(), position)
+        positions = [self._first_by_name[name] for name in names if name in self._first_by_name]
+        return self._ingresses[min(positions)] if positions else None
 
     def _server_blocks(self) -> tuple[dict[str, list[Location]], dict[str, list[Location]], list[Location]]:
         if self._blocks is None:

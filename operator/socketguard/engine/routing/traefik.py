@@ -53,11 +53,14 @@ from socketguard.engine.routing.candidates import (
     socket_path,
     spellings,
 )
+from socketguard.engine.routing.hosts import HostIndex
 from socketguard.engine.routing.matching import compiled
 from socketguard.engine.routing.traefik_rules import (
     Expr,
     HttpRequest,
     RuleError,
+    fold_host,
+    host_matches,
     hosts,
     matches,
     parse,
@@ -228,6 +231,7 @@ class TraefikRouter:
         self.services = ServiceResolver(inventory)
         self._routes: list[TraefikRoute] | None = None
         self._refs: frozenset[ObjectRef] | None = None
+        self._by_host: HostIndex[TraefikRoute] | None = None
 
     # -- the routers Traefik builds ----------------------------------------------------------
     @property
@@ -277,10 +281,11 @@ class TraefikRouter:
         return Destination(service.namespace or ref.namespace, service.name, service.port, path, weight, affinity)
 
     def _ingress_routes(self) -> Iterator[TraefikRoute]:
-        strict = self._provider_flag(STRICT_PREFIX_FLAG)
-        for view in self.inventory.views("networking.k8s.io", "Ingress"):
-            if isinstance(view, models.ingress.Ingress) and self._is_traefik(view):
-                yield from self._from_ingress(view, strict)
+        ingresses = [view for view in self.inventory.views("networking.k8s.io", "Ingress")
+                     if isinstance(view, models.ingress.Ingress) and self._is_traefik(view)]
+        strict = bool(ingresses) and self._provider_flag(STRICT_PREFIX_FLAG)  # reads every workload: only when needed
+        for ingress in ingresses:
+            yield from self._from_ingress(ingress, strict)
 
     def _is_traefik(self, ingress: Ingress) -> bool:
         if ingress.ingress_class == TRAEFIK_CLASS:
@@ -435,7 +440,13 @@ class TraefikRouter:
                 yield TRAEFIK_ENTRANCE, serves
 
     def _for_host(self, request: Request) -> list[TraefikRoute]:
-        return [r for r in self.routes if r.expression is not None and not r.refused and _serves_host(r, request)]
+        """The routes Traefik builds whose `Host` matchers admit the request's host (none named: every host)."""
+        if self._by_host is None:
+            self._by_host = HostIndex(host_matches, fold_host)
+            for route in self.routes:
+                if route.expression is not None and not route.refused:
+                    self._by_host.add(route, hosts(route.expression) or None)
+        return self._by_host.lookup(request.host)
 
     def route(self, request: Request) -> RoutingResult:
         result = RoutingResult(request=request)
@@ -496,12 +507,6 @@ def _parsed(rule: str, path: FieldPath) -> tuple[Expr | None, Refusal | None]:
         return parse(rule), None
     except RuleError as error:
         return None, (f"the rule {rule!r} does not parse: {error}", path)
-
-
-def _serves_host(route: TraefikRoute, request: Request) -> bool:
-    assert route.expression is not None
-    named = hosts(route.expression)
-    return not named or any(matches(parse(f"Host(`{h}`)"), http_request(request)) for h in named)
 
 
 def _ingress_rule(host: str | None, path: HTTPIngressPath, path_matcher: str | None, strict: bool) -> str:

@@ -217,10 +217,15 @@ def _matcher_matches(matcher: Matcher, request: HttpRequest) -> bool:
     return True  # ClientIP: unknown without a client address
 
 
+def fold_host(host: str) -> str:
+    """A host (or a `Host` value) as Traefik compares it: lower case, without a trailing dot."""
+    return host.lower().rstrip(".")
+
+
 def host_matches(expression: str, host: str) -> bool:
     """Traefik's `Host`: `*` matches all, a leading `*` label one label, else equality ignoring case."""
-    host = host.lower().rstrip(".")
-    expression = expression.lower().rstrip(".")
+    host = fold_host(host)
+    expression = fold_host(expression)
     if expression == "*":
         return True
     if expression.startswith("*"):
