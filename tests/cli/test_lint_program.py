@@ -46,3 +46,12 @@ def test_usage_errors_exit_2_with_their_message() -> None:
     done = program("lint", str(ROOT / "no-such-directory"))
     assert done.returncode == 2
     assert "no such file or directory" in done.stderr
+
+
+def test_a_closed_standard_output_is_an_input_error_not_a_traceback() -> None:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "operator")}
+    done = subprocess.run(["bash", "-c", f"{sys.executable} -m socketguard lint {EXAMPLE} >&-"],
+                          capture_output=True, text=True, check=False, env=environment, cwd=ROOT)
+    assert done.returncode == 2
+    assert "standard output is closed" in done.stderr
+    assert "Traceback" not in done.stderr

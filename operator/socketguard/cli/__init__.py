@@ -63,6 +63,9 @@ def run() -> None:
     pre-commit hook waits for it on every commit (bench/startup.py). Exit handlers run and output
     is flushed first; lint writes files only in `with` blocks. Other commands exit as usual.
     """
+    if sys.stdout is None:  # started with `>&-`: every command's answer would be lost
+        print("socketguard: standard output is closed; nothing can be reported (exit 2)", file=sys.stderr)
+        raise SystemExit(2)
     if sys.argv[1:2] != ["lint"]:
         main()
         return
