@@ -5,8 +5,8 @@
 #   Go modules: kubelet, kube-scheduler, kube-proxy, containerd v2 (+ ctr, shim), CoreDNS; pause.c (gcc)
 #   images: the project's image (Dockerfile on a Debian base from mmdebstrap), the pause image and the
 #   Socket.IO test servers of tests/peers (after provision-peers.sh, which is quick when done)
-# Cold: about 26 min of Go builds (with the control plane's Go cache warm) + 6 min of images on
-# 2 busy cores; cached: seconds for the binaries, about 4 min for the image rebuild.
+# Cold: about 330 CPU seconds of Go builds after the control plane's (3-4 min on 2 idle cores) and
+# about 5 min of images; cached: seconds for the binaries, 0.5-2 min for the image rebuild.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
