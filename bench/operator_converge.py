@@ -25,8 +25,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "operator"), str(ROOT / "tests" / "operator"), str(ROOT / "bench")]
 
@@ -49,12 +47,31 @@ def pair(index: int, namespace: str, broken: bool) -> list[dict[str, Any]]:
     return objects
 
 
-def create(cluster: Cluster, objects: list[dict[str, Any]], chunk: int = 150, workers: int = 4) -> None:
-    chunks = [objects[i:i + chunk] for i in range(0, len(objects), chunk)]
+def create(cluster: Cluster, objects: list[dict[str, Any]], workers: int = 12) -> None:
+    """POSTs every object from a bounded pool of threads over kept-alive connections (loopback):
+    one `kubectl create` after another spends most of its time starting kubectl."""
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+
+    configuration = k8s_client.Configuration()
+    k8s_config.load_kube_config(config_file=str(cluster.kubeconfig), client_configuration=configuration)
+    configuration.connection_pool_maxsize = workers
+    api = k8s_client.ApiClient(configuration)
+    apps, core, custom = k8s_client.AppsV1Api(api), k8s_client.CoreV1Api(api), k8s_client.CustomObjectsApi(api)
+    posts = {
+        "Deployment": lambda ns, obj: apps.create_namespaced_deployment(ns, obj, _preload_content=False),
+        "Service": lambda ns, obj: core.create_namespaced_service(ns, obj, _preload_content=False),
+        "VirtualService": lambda ns, obj: custom.create_namespaced_custom_object(
+            "networking.istio.io", "v1", ns, "virtualservices", obj, _preload_content=False),
+    }
+
+    def post(obj: dict[str, Any]) -> None:
+        posts[obj["kind"]](obj["metadata"]["namespace"], obj)
+
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        for done in pool.map(lambda part: cluster.kubectl("create", "-f", "-", stdin=yaml.safe_dump_all(part),
-                                                          timeout=600), chunks):
+        for done in pool.map(post, objects):
             del done
+    api.close()
 
 
 def condition_writes(operator: OperatorProcess) -> float:
