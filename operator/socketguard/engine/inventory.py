@@ -11,12 +11,14 @@ whatever a file omits.
 
 The operator and the webhook hold every watched object for as long as they run, tens of
 thousands of them, so a `compact` inventory keeps each object as it was added as JSON text
-(decoded again on each read: a watched object is JSON to begin with) and lets its view share
-what equal views hold anyway: the set of fields each model was given, and equal strings.
+(decoded again when read, the last few hundred decoded kept: a watched object is JSON to begin
+with) and lets its view share what equal views hold anyway: the set of fields each model was
+given, and equal strings.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections import defaultdict
@@ -73,12 +75,9 @@ class Entry:
 
     @property
     def raw(self) -> dict[str, Any]:
-        """The object as added (a fresh copy when the entry holds it as JSON text)."""
+        """The object as added (read-only, as always: decoded objects are shared while recently read)."""
         source = self.source
-        if isinstance(source, str):
-            decoded: dict[str, Any] = json.loads(source)
-            return decoded
-        return source
+        return _decoded(source) if isinstance(source, str) else source
 
 
 def group_of(api_version: str) -> str:
@@ -429,6 +428,12 @@ class Inventory:
 
 def _typed(views: Iterator[KubeObject], cls: type[ViewT]) -> Iterator[ViewT]:
     return (view for view in views if isinstance(view, cls))
+
+
+@functools.lru_cache(maxsize=512)  # one review or evaluation reads a few objects, some many times
+def _decoded(text: str) -> dict[str, Any]:
+    decoded: dict[str, Any] = json.loads(text)
+    return decoded
 
 
 def _as_text(raw: dict[str, Any]) -> dict[str, Any] | str:
