@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import kopf
+from kopf._cogs.structs.bodies import RawBody
+from kopf._cogs.structs.ephemera import AnyMemo
+from kopf._core.reactor.inventory import ResourceMemories, ResourceMemory
 
 from socketguard.engine.inventory import InvalidObjectError, Inventory
 from socketguard.engine.objects import ObjectRef
@@ -90,7 +93,7 @@ CRDS = WatchedKind(("apiextensions.k8s.io", "v1", "customresourcedefinitions"), 
 _CONTAINER_FIELDS = ("name", "ports", "env", "args", "command")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per watched object
 class Observed:
     """What the cluster shows of our own condition on one object, and where it sits."""
 
@@ -110,7 +113,7 @@ ChangeListener = Callable[[ObjectRef, "dict[str, Any] | None", "dict[str, Any] |
 class Feed:
     """Keeps ``inventory`` equal to the watched cluster state; tells listeners what changed."""
 
-    inventory: Inventory = field(default_factory=Inventory)
+    inventory: Inventory = field(default_factory=lambda: Inventory(compact=True))
     observed: dict[ObjectRef, Observed] = field(default_factory=dict)
     crds: dict[str, tuple[str, str]] = field(default_factory=dict)  # CRD name -> (group, kind)
     namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -376,3 +379,18 @@ class InlineExecutor(concurrent.futures.Executor):
 def inline_handlers(settings: kopf.OperatorSettings) -> None:
     """Synchronous kopf handlers (the feed's) run on the event loop, never during a review."""
     settings.execution.executor = InlineExecutor()
+
+
+class PassingMemories(ResourceMemories):
+    """kopf's memories of objects, none kept: every object gets a fresh one per event.
+
+    kopf keeps about 3 KB per watched object (error backoff, retry state of changing handlers,
+    daemons, a patch to resume), tens of MiB in a large cluster, for handlers we do not have:
+    the feed's index and event handlers keep nothing between events, never patch and never fail
+    (a handler error would only lose its backoff). Pass to `kopf.operator(memories=...)`.
+    """
+
+    async def recall(self, raw_body: RawBody, *, memobase: AnyMemo | None = None, noticed_by_listing: bool = False,
+                     ephemeral: bool = False) -> ResourceMemory:
+        return await super().recall(raw_body, memobase=memobase, noticed_by_listing=noticed_by_listing,
+                                    ephemeral=True)
