@@ -21,6 +21,7 @@ kopf lists again whenever a watch restarts (a paused replica resumes, a watch ex
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -189,9 +190,11 @@ class Feed:
     # -- feeding -------------------------------------------------------------------------------
     def apply(self, body: Mapping[str, Any]) -> ObjectRef | None:
         """Add or replace one object; listeners hear about it only when its view changed."""
-        view = slim(body)
+        # Built from copies: what the feed keeps must share no memory with the body, or the strings
+        # it keeps would pin the freed rest of a large listing (every object at once) in the heap.
+        view = _unshared(slim(body))
         ref = ObjectRef.of(view)
-        observed = observe(body)
+        observed = observe(_unshared(_observed_part(body)))
         previous = self.observed.get(ref)
         if previous is not None and observed.resource_version and \
                 previous.resource_version == observed.resource_version:
@@ -339,6 +342,25 @@ def _slim_container(container: Any) -> Any:
     if not isinstance(container, Mapping):
         return container
     return {k: container[k] for k in _CONTAINER_FIELDS if k in container}
+
+
+def _unshared(value: dict[str, Any]) -> dict[str, Any]:
+    """A copy sharing nothing with `value` (a watched object is JSON: the round trip is exact)."""
+    try:
+        copied: dict[str, Any] = json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return value
+    return copied
+
+
+def _observed_part(body: Mapping[str, Any]) -> dict[str, Any]:
+    """What `observe` reads of an object."""
+    meta = _meta(body)
+    part: dict[str, Any] = {"metadata": {key: meta.get(key) for key in ("uid", "resourceVersion", "generation")}}
+    status = body.get("status")
+    if isinstance(status, Mapping):
+        part["status"] = {"conditions": status.get("conditions")}
+    return part
 
 
 def observe(body: Mapping[str, Any]) -> Observed:

@@ -146,6 +146,12 @@ class Inventory:
         problems = identity_problems(raw)
         if problems:
             raise InvalidObjectError(problems)
+        source: dict[str, Any] | str = raw
+        if self.compact:
+            source = _as_text(raw)
+            # What is kept is built from the text, so none of it shares memory with the caller's
+            # object: kept strings would pin the freed rest of a large listing in the heap.
+            raw = _decoded(source) if isinstance(source, str) else raw
         served = served_form(raw)  # a removed API version, converted as the API server did (SG006)
         ref = self._ref(served)
         key = self._key(ref)
@@ -154,10 +160,7 @@ class Inventory:
         model = MODELS.get((ref.group, ref.kind))
         view, problems = (None, []) if model is None else _validate(model, served)
         links = links_of(ref, served) if view is not None else ()
-        if self.compact:
-            entry = Entry(ref, _as_text(raw), _shared(view), tuple(problems), links)
-        else:
-            entry = Entry(ref, raw, view, tuple(problems), links)
+        entry = Entry(ref, source, _shared(view) if self.compact else view, tuple(problems), links)
         self._entries[key] = entry
         self._index(entry)
         self.revision += 1
