@@ -113,3 +113,18 @@ def test_kopf_keeps_no_memory_of_a_watched_object() -> None:
     again = asyncio.run(memories.recall(body))
     assert first is not again and not again.noticed_by_listing
     assert list(memories.iter_all_memories()) == []
+
+
+def test_the_feed_keeps_nothing_of_the_body_it_was_given() -> None:
+    """What is kept shares no memory with the body: a large listing's rest can be freed."""
+    feed = Feed()
+    body = cluster_body(conditions=[{"type": "SocketRouteReady", "status": "True"}])
+    ref = feed.apply(body)
+    assert ref is not None
+    kept = feed.inventory.raw(ref)
+    assert kept is not None
+    names = {id(value) for value in (body["metadata"]["name"], body["metadata"]["uid"],
+                                     body["spec"]["template"]["spec"]["containers"][0]["name"])}
+    assert names.isdisjoint({id(ref.name), id(feed.observed[ref].uid), id(kept["metadata"]["name"])})
+    body["spec"]["template"]["spec"]["containers"][0]["ports"].clear()
+    assert kept == feed.inventory.raw(ref) and kept["spec"]["template"]["spec"]["containers"][0]["ports"]
