@@ -1,11 +1,11 @@
 """Hands memory the process freed back to the system, so resident memory follows what is held.
 
-The operator and the webhook parse and build large transient things (a listing of every object
-at start-up, the JSON of thousands of writes in one round, report bodies), and glibc's malloc
-keeps the pages they freed inside its heap for later, where the kernel counts them as resident:
-measured on the operator at 10,000 watched objects, 100 MiB of its resident memory was such
-free space. `malloc_trim(0)` releases it; it takes well under a millisecond when there is little
-to release. Where the C library has no `malloc_trim` (musl, macOS) nothing is done.
+The operator and the webhook build large transient things (the JSON of a round of writes, report
+bodies, listings), and glibc's malloc keeps pages freed in the middle of its heap for later use,
+where the kernel counts them as resident (its own trimming only gives back the top of the heap,
+above a threshold that grows with the largest allocation seen). `malloc_trim(0)` releases them
+and costs well under a millisecond when there is little to release. Where the C library has no
+`malloc_trim` (musl, macOS) nothing is done.
 """
 
 from __future__ import annotations
