@@ -1,13 +1,14 @@
 """Admission latency and memory under a fixed request rate: real HTTPS AdmissionReview POSTs, large inventories.
 
 The server (a child process) holds an inventory of copies of the mageagent example (fixed by
-rewrite), one namespace and host per copy, and serves `socketguard.webhook.server.AdmissionServer`
-over TLS. The client (this process) fires POST /validate at a fixed rate, open loop (a slow answer
-does not delay the next request), mixing route, server, Service and scale changes that are allowed,
-denied and warned. The server times each request from the first byte of the body to the response
-(parsing, both verdicts, JSON) and prints the percentiles; the client prints the rate it sustained,
-and the server's resident memory (from /proc) once the inventory is loaded, after the requests,
-and at its peak.
+rewrite), one namespace and host per copy, fed one object at a time through the watch feed the
+webhook uses (`socketguard.cluster.feed.Feed`: the same trimming, the same compact inventory), and
+serves `socketguard.webhook.server.AdmissionServer` over TLS. The client (this process) fires
+POST /validate at a fixed rate, open loop (a slow answer does not delay the next request), mixing
+route, server, Service and scale changes that are allowed, denied and warned. The server times
+each request from the first byte of the body to the response (parsing, both verdicts, JSON) and
+prints the percentiles; the client prints the rate it sustained, and the server's resident memory
+(from /proc) once the inventory is loaded, after the requests, and at its peak.
 Each inventory size runs in its own server, one after the other; the p99 of every size is
 compared with the first (smallest) one's, measured in the same run.
 
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import itertools
 import json
 import os
 import random
@@ -28,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,38 +44,44 @@ EXAMPLE = ROOT / "manifests" / "examples" / "mageagent"
 
 
 def copies(objects: int) -> tuple[list[dict[str, Any]], int]:
+    docs = list(stream(objects))
+    return docs, int(docs[-1]["metadata"]["namespace"].removeprefix("sg-")) + 1
+
+
+def stream(objects: int) -> Iterator[dict[str, Any]]:
+    """`objects` objects, copy after copy of the example, each built when asked for (as a watch delivers)."""
     import yaml
 
     files = [EXAMPLE / "broken" / n for n in ("mageagent.yaml", "dashboard.yaml", "gateway.yaml")]
     files.append(EXAMPLE / "fixed-by-rewrite" / "virtualservice.yaml")
-    template = "---\n".join(p.read_text() for p in files)
-    docs: list[dict[str, Any]] = []
-    copy = 0
-    while len(docs) < objects:
-        text = template.replace("namespace: mageagent", f"namespace: sg-{copy}")
-        docs.extend(d for d in yaml.safe_load_all(text.replace("adverant.ai", f"t{copy}.adverant.ai")) if d)
-        copy += 1
-    return docs[:objects], copy
+    template = json.dumps([d for p in files for d in yaml.safe_load_all(p.read_text()) if d])
+    count = 0
+    for copy in itertools.count():
+        text = template.replace('"namespace": "mageagent"', f'"namespace": "sg-{copy}"')
+        for doc in json.loads(text.replace("adverant.ai", f"t{copy}.adverant.ai")):
+            if count == objects:
+                return
+            count += 1
+            yield doc
 
 
 # -- server (child process) ---------------------------------------------------------------------------------
 def serve(objects: int, cert: str, key: str) -> None:
     from aiohttp import web
 
-    from socketguard.engine.inventory import Inventory
+    from socketguard.cluster.feed import Feed
+    from socketguard.cluster.heap import release_free_memory_periodically
     from socketguard.webhook.modes import MODE_KEY, Mode
     from socketguard.webhook.server import AdmissionServer, ServerConfig
 
-    inventory = Inventory()
-    docs, namespaces = copies(objects)
-    for doc in docs:
-        inventory.add(doc)
-    labels = {f"sg-{i}": {MODE_KEY: "enforce" if i % 2 else "warn"} for i in range(namespaces)}
+    feed = Feed()
+    for doc in stream(objects):
+        feed.apply(doc)
+    inventory = feed.inventory
+    namespaces = len(inventory.namespaces())
+    feed.namespace_labels = {f"sg-{i}": {MODE_KEY: "enforce" if i % 2 else "warn"} for i in range(namespaces)}
+    gc.collect()
     samples: list[float] = []
-
-    class State:
-        def __init__(self) -> None:
-            self.inventory, self.namespace_labels = inventory, labels
 
     class TimedServer(AdmissionServer):
         async def _admission(self, request: web.Request) -> web.Response:
@@ -83,11 +93,13 @@ def serve(objects: int, cert: str, key: str) -> None:
     config = ServerConfig(host="127.0.0.1", port=0, cert_file=Path(cert), key_file=Path(key), default_mode=Mode.WARN)
 
     async def main() -> None:
-        server = TimedServer(State(), lambda: True, config)
+        server = TimedServer(feed, lambda: True, config)
+        trim = asyncio.create_task(release_free_memory_periodically())  # as the webhook does
         await server.start()
         print(json.dumps({"port": server.port, "objects": len(inventory), "namespaces": namespaces}), flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the client is done
         await server.stop()
+        trim.cancel()
         print(json.dumps({"samples": samples}), flush=True)
 
     asyncio.run(main())

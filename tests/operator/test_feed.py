@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sg_objects import server
 
-from socketguard.cluster.feed import INPUT_KINDS, Feed, observe, slim
+from socketguard.cluster.feed import INPUT_KINDS, Feed, PassingMemories, observe, slim
 from socketguard.controller.writers import condition_patch, removal_patch
 from socketguard.engine.objects import ObjectRef
 
@@ -103,3 +104,27 @@ def test_a_sweep_forgets_what_the_listing_lacks_unless_it_changed_after_the_list
     assert [ref.name for ref in gone] == ["gone"]
     assert heard == [(ObjectRef("apps/v1", "Deployment", "demo", "gone"), None)]
     assert sorted(ref.name for ref in feed.refs()) == ["kept", "late"]
+
+
+def test_kopf_keeps_no_memory_of_a_watched_object() -> None:
+    memories = PassingMemories()
+    body = {"metadata": {"uid": "u-1", "name": "api"}}
+    first = asyncio.run(memories.recall(body, noticed_by_listing=True))
+    again = asyncio.run(memories.recall(body))
+    assert first is not again and not again.noticed_by_listing
+    assert list(memories.iter_all_memories()) == []
+
+
+def test_the_feed_keeps_nothing_of_the_body_it_was_given() -> None:
+    """What is kept shares no memory with the body: a large listing's rest can be freed."""
+    feed = Feed()
+    body = cluster_body(conditions=[{"type": "SocketRouteReady", "status": "True"}])
+    ref = feed.apply(body)
+    assert ref is not None
+    kept = feed.inventory.raw(ref)
+    assert kept is not None
+    names = {id(value) for value in (body["metadata"]["name"], body["metadata"]["uid"],
+                                     body["spec"]["template"]["spec"]["containers"][0]["name"])}
+    assert names.isdisjoint({id(ref.name), id(feed.observed[ref].uid), id(kept["metadata"]["name"])})
+    body["spec"]["template"]["spec"]["containers"][0]["ports"].clear()
+    assert kept == feed.inventory.raw(ref) and kept["spec"]["template"]["spec"]["containers"][0]["ports"]

@@ -21,12 +21,16 @@ kopf lists again whenever a watch restarts (a paused replica resumes, a watch ex
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import kopf
+from kopf._cogs.structs.bodies import RawBody
+from kopf._cogs.structs.ephemera import AnyMemo
+from kopf._core.reactor.inventory import ResourceMemories, ResourceMemory
 
 from socketguard.cluster.versions import KindVersions
 from socketguard.engine.inventory import InvalidObjectError, Inventory
@@ -91,7 +95,7 @@ CRDS = WatchedKind(("apiextensions.k8s.io", "v1", "customresourcedefinitions"), 
 _CONTAINER_FIELDS = ("name", "ports", "env", "args", "command")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per watched object
 class Observed:
     """What the cluster shows of our own condition on one object, and where it sits."""
 
@@ -111,7 +115,7 @@ ChangeListener = Callable[[ObjectRef, "dict[str, Any] | None", "dict[str, Any] |
 class Feed:
     """Keeps ``inventory`` equal to the watched cluster state; tells listeners what changed."""
 
-    inventory: Inventory = field(default_factory=Inventory)
+    inventory: Inventory = field(default_factory=lambda: Inventory(compact=True))
     observed: dict[ObjectRef, Observed] = field(default_factory=dict)
     crds: dict[str, tuple[str, str]] = field(default_factory=dict)  # CRD name -> (group, kind)
     namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -190,10 +194,12 @@ class Feed:
     # -- feeding -------------------------------------------------------------------------------
     def apply(self, body: Mapping[str, Any]) -> ObjectRef | None:
         """Add or replace one object; listeners hear about it only when its view changed."""
-        view = slim(body)
+        # Built from copies: what the feed keeps must share no memory with the body, or the strings
+        # it keeps would pin the freed rest of a large listing (every object at once) in the heap.
+        view = _unshared(slim(body))
         ref = ObjectRef.of(view)
         self.versions.saw(body)
-        observed = observe(body)
+        observed = observe(_unshared(_observed_part(body)))
         previous = self.observed.get(ref)
         if previous is not None and observed.resource_version and \
                 previous.resource_version == observed.resource_version:
@@ -344,6 +350,25 @@ def _slim_container(container: Any) -> Any:
     return {k: container[k] for k in _CONTAINER_FIELDS if k in container}
 
 
+def _unshared(value: dict[str, Any]) -> dict[str, Any]:
+    """A copy sharing nothing with `value` (a watched object is JSON: the round trip is exact)."""
+    try:
+        copied: dict[str, Any] = json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return value
+    return copied
+
+
+def _observed_part(body: Mapping[str, Any]) -> dict[str, Any]:
+    """What `observe` reads of an object."""
+    meta = _meta(body)
+    part: dict[str, Any] = {"metadata": {key: meta.get(key) for key in ("uid", "resourceVersion", "generation")}}
+    status = body.get("status")
+    if isinstance(status, Mapping):
+        part["status"] = {"conditions": status.get("conditions")}
+    return part
+
+
 def observe(body: Mapping[str, Any]) -> Observed:
     """Where our condition sits in the object's status (for an exact JSON patch)."""
     meta = _meta(body)
@@ -382,3 +407,18 @@ class InlineExecutor(concurrent.futures.Executor):
 def inline_handlers(settings: kopf.OperatorSettings) -> None:
     """Synchronous kopf handlers (the feed's) run on the event loop, never during a review."""
     settings.execution.executor = InlineExecutor()
+
+
+class PassingMemories(ResourceMemories):
+    """kopf's memories of objects, none kept: every object gets a fresh one per event.
+
+    kopf keeps about 3 KB per watched object (error backoff, retry state of changing handlers,
+    daemons, a patch to resume), tens of MiB in a large cluster, for handlers we do not have:
+    the feed's index and event handlers keep nothing between events, never patch and never fail
+    (a handler error would only lose its backoff). Pass to `kopf.operator(memories=...)`.
+    """
+
+    async def recall(self, raw_body: RawBody, *, memobase: AnyMemo | None = None, noticed_by_listing: bool = False,
+                     ephemeral: bool = False) -> ResourceMemory:
+        return await super().recall(raw_body, memobase=memobase, noticed_by_listing=noticed_by_listing,
+                                    ephemeral=True)

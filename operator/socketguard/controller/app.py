@@ -15,7 +15,8 @@ from typing import Any, Protocol
 import kopf
 from kubernetes.config import ConfigException
 
-from socketguard.cluster.feed import INPUT_KINDS, Feed, inline_handlers, observe
+from socketguard.cluster.feed import INPUT_KINDS, Feed, PassingMemories, inline_handlers, observe
+from socketguard.cluster.heap import release_free_memory_periodically
 from socketguard.cluster.kube import Kube, KubeError, bearer_header, collection_path, load_configuration
 from socketguard.cluster.metrics import HealthServer
 from socketguard.cluster.resync import Resync
@@ -121,7 +122,8 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> None:
     health = HealthServer(options.health_host, options.health_port, lambda: reconciler.ready, lambda: waiting.reason)
     await health.start()
     background = [asyncio.create_task(waiting.run(), name="socketguard waiting"),
-                  asyncio.create_task(Resync(feed, kube, options.namespaces).run(), name="socketguard resync")]
+                  asyncio.create_task(Resync(feed, kube, options.namespaces).run(), name="socketguard resync"),
+                  asyncio.create_task(release_free_memory_periodically(), name="socketguard heap trim")]
     admission = _admission_server(feed, options)
     if admission is not None:
         await admission.start()
@@ -135,6 +137,7 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> None:
             standalone=options.standalone,
             priority=priority,
             peering_name=options.peering,
+            memories=PassingMemories(),
             stop_flag=stop,
         )
     finally:

@@ -8,16 +8,25 @@ the routers that call them, `routes_for_host` and `related` are the generic ones
 The CLI fills an inventory from files, the operator and webhook from watches: the same object
 gives the same view, because the views apply the API server's defaults rather than trusting
 whatever a file omits.
+
+The operator and the webhook hold every watched object for as long as they run, tens of
+thousands of them, so a `compact` inventory keeps each object as it was added as JSON text
+(decoded again when read, the last few hundred decoded kept: a watched object is JSON to begin
+with) and lets its view share what equal views hold anyway: the set of fields each model was
+given, and equal strings.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import sys
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from socketguard import ANNOTATION_PREFIX
 from socketguard.engine import models
@@ -62,10 +71,16 @@ class Problem:
 @dataclass(frozen=True, slots=True)
 class Entry:
     ref: ObjectRef
-    raw: dict[str, Any]
+    source: dict[str, Any] | str  # the object as added; JSON text in a compact inventory
     view: KubeObject | None
     problems: tuple[Problem, ...] = ()
     links: tuple[Link, ...] = ()  # its relations to other objects (see `socketguard.engine.relations`)
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The object as added (read-only, as always: decoded objects are shared while recently read)."""
+        source = self.source
+        return _decoded(source) if isinstance(source, str) else source
 
 
 def group_of(api_version: str) -> str:
@@ -109,8 +124,9 @@ class InvalidObjectError(ValueError):
 
 
 class Inventory:
-    def __init__(self, default_namespace: str = "default") -> None:
+    def __init__(self, default_namespace: str = "default", *, compact: bool = False) -> None:
         self.default_namespace = default_namespace
+        self.compact = compact  # long-lived and large: objects kept as JSON text, views shared (see above)
         self._entries: dict[Key, Entry] = {}
         self._by_kind: dict[GroupKind, dict[str, dict[str, KubeObject]]] = defaultdict(dict)
         self._by_namespace: dict[str, set[Key]] = defaultdict(set)
@@ -133,6 +149,12 @@ class Inventory:
         problems = identity_problems(raw)
         if problems:
             raise InvalidObjectError(problems)
+        source: dict[str, Any] | str = raw
+        if self.compact:
+            source = _as_text(raw)
+            # What is kept is built from the text, so none of it shares memory with the caller's
+            # object: kept strings would pin the freed rest of a large listing in the heap.
+            raw = _decoded(source) if isinstance(source, str) else raw
         served = served_form(raw)  # a removed API version, converted as the API server did (SG006)
         ref = self._ref(served)
         key = self._key(ref)
@@ -140,7 +162,8 @@ class Inventory:
             self._unindex(self._entries[key])
         model = MODELS.get((ref.group, ref.kind))
         view, problems = (None, []) if model is None else _validate(model, served)
-        entry = Entry(ref, raw, view, tuple(problems), links_of(ref, served) if view is not None else ())
+        links = links_of(ref, served) if view is not None else ()
+        entry = Entry(ref, source, _shared(view) if self.compact else view, tuple(problems), links)
         self._entries[key] = entry
         self._index(entry)
         self.revision += 1
@@ -413,6 +436,57 @@ class Inventory:
 
 def _typed(views: Iterator[KubeObject], cls: type[ViewT]) -> Iterator[ViewT]:
     return (view for view in views if isinstance(view, cls))
+
+
+@functools.lru_cache(maxsize=512)  # one review or evaluation reads a few objects, some many times
+def _decoded(text: str) -> dict[str, Any]:
+    decoded: dict[str, Any] = json.loads(text)
+    return decoded
+
+
+def _as_text(raw: dict[str, Any]) -> dict[str, Any] | str:
+    """JSON text of the object, or the object itself when JSON cannot spell it (a YAML date, ...)."""
+    try:
+        return json.dumps(raw, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        return raw
+
+
+# One instance per distinct set of given fields: views of one kind mostly share a handful.
+_FIELD_SETS: dict[frozenset[str], set[str]] = {}
+
+
+def _shared(view: ViewT | None) -> ViewT | None:
+    """The view with its field sets shared and its strings interned (equal values, one object).
+
+    Views are frozen, so sharing cannot show; pydantic copies the field set before a
+    `model_copy(update=...)` changes it.
+    """
+    if view is not None:
+        _share_model(view)
+    return view
+
+
+def _share_model(model: BaseModel) -> None:
+    given = frozenset(model.__pydantic_fields_set__)
+    object.__setattr__(model, "__pydantic_fields_set__", _FIELD_SETS.setdefault(given, set(given)))
+    values = model.__dict__
+    for name, value in values.items():
+        values[name] = _share_value(value)
+
+
+def _share_value(value: Any) -> Any:
+    if type(value) is str:  # sys.intern takes no subclass (a str enum member)
+        return sys.intern(value)
+    if isinstance(value, BaseModel):
+        _share_model(value)
+    elif isinstance(value, list):
+        value[:] = [_share_value(item) for item in value]
+    elif isinstance(value, dict):
+        shared = {sys.intern(k) if type(k) is str else k: _share_value(v) for k, v in value.items()}
+        value.clear()
+        value.update(shared)
+    return value
 
 
 def _validate(model: type[KubeObject], raw: dict[str, Any]) -> tuple[KubeObject | None, list[Problem]]:

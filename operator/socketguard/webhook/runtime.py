@@ -17,7 +17,8 @@ from typing import Any
 
 import kopf
 
-from socketguard.cluster.feed import Feed, inline_handlers
+from socketguard.cluster.feed import Feed, PassingMemories, inline_handlers
+from socketguard.cluster.heap import release_free_memory_periodically
 from socketguard.cluster.kube import Kube, load_configuration
 from socketguard.cluster.resync import Resync
 from socketguard.webhook.server import AdmissionServer, ServerConfig
@@ -66,13 +67,15 @@ async def run(config: ServerConfig, *, namespaces: Collection[str] = (), health_
     # After a re-list (API server back, watch expired), objects deleted in the gap are forgotten.
     kube = Kube(load_configuration())
     resync = asyncio.create_task(Resync(feed, kube, list(namespaces)).run(), name="socketguard resync")
+    trim = asyncio.create_task(release_free_memory_periodically(), name="socketguard heap trim")
     try:
         await kopf.operator(
-            registry=webhook_registry(feed), settings=settings, standalone=True,
+            registry=webhook_registry(feed), settings=settings, standalone=True, memories=PassingMemories(),
             clusterwide=not namespaces, namespaces=list(namespaces), stop_flag=stop_flag,
         )
     finally:
         resync.cancel()
+        trim.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await resync
         await kube.close()
