@@ -258,3 +258,31 @@ def test_namespace_option_limits_watching_and_writing(
         process.stop()
         for ns in (watched, ignored):
             control_plane.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+def test_an_ingress_class_names_the_router_and_its_change_is_followed(
+        control_plane: Cluster, kube_namespace: str, operator: OperatorProcess) -> None:
+    """IngressClasses are watched: a class named `edge` whose controller is Traefik's makes its
+    Ingress a Traefik route (SG102 on a path the server does not serve); deleting the class (its
+    controller is immutable) re-evaluates the server without any change to the Ingress itself."""
+    ns, name = kube_namespace, f"edge-{kube_namespace}"
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {"name": "chat", "namespace": ns},
+               "spec": {"ingressClassName": name, "rules": [{"host": f"{ns}.example.com", "http": {"paths": [
+                   {"path": "/app/socket.io", "pathType": "Prefix",
+                    "backend": {"service": {"name": "chat", "port": {"number": 8080}}}}]}}]}}
+    control_plane.apply([_ingress_class(name, "traefik.io/ingress-controller"), _fresh(server("chat", ns)),
+                         _fresh(service("chat", ns)), ingress])
+    try:
+        wait_for(lambda: (condition(control_plane, "deployment", ns, "chat") or {}).get("reason")
+                 == "SocketPathMismatch", timeout=30, what="SG102 through the Traefik class")
+        control_plane.kubectl("delete", "ingressclass", name)
+        wait_for(lambda: (condition(control_plane, "deployment", ns, "chat") or {}).get("status") == "True",
+                 timeout=30, what="re-evaluated after the class was deleted")
+    finally:
+        control_plane.kubectl("delete", "ingressclass", name, "--ignore-not-found")
+
+
+def _ingress_class(name: str, controller: str) -> dict[str, Any]:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": name},
+            "spec": {"controller": controller}}

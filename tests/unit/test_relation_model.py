@@ -84,3 +84,14 @@ def test_rollouts_relate_to_their_services_workload_ref_and_scalers() -> None:
     assert ObjectRef("keda.sh/v1alpha1", "ScaledObject", "web", "chat") in inventory.related(deployment)
     assert ObjectRef("argoproj.io/v1alpha1", "Rollout", "web", "api") in inventory.related(
         ObjectRef("v1", "Service", "web", "api"))
+
+
+def test_an_ingress_class_relates_to_the_ingresses_that_name_it() -> None:
+    inventory = Inventory()
+    inventory.add({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "edge"},
+                   "spec": {"controller": "traefik.io/ingress-controller"}})
+    for name, class_name in (("chat", "edge"), ("web", "nginx")):
+        inventory.add(_obj("networking.k8s.io/v1", "Ingress", name, "a", {"ingressClassName": class_name}))
+    related = inventory.related(ObjectRef("networking.k8s.io/v1", "IngressClass", "", "edge"))
+    assert ObjectRef("networking.k8s.io/v1", "Ingress", "a", "chat") in related
+    assert ObjectRef("networking.k8s.io/v1", "Ingress", "a", "web") not in related

@@ -22,7 +22,7 @@ Explicit groups, resources and verbs only: no wildcards, and never Secrets or Co
   resources: ["httproutes", "gateways", "gatewayclasses", "referencegrants"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["networking.k8s.io"]
-  resources: ["ingresses"]
+  resources: ["ingresses", "ingressclasses"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["argoproj.io"]
   resources: ["rollouts"]

@@ -27,6 +27,7 @@ CLUSTER_KINDS: tuple[tuple[str, str], ...] = (
     ("gateway.networking.k8s.io", "HTTPRoute"),
     ("gateway.networking.k8s.io", "ReferenceGrant"),
     ("networking.k8s.io", "Ingress"),
+    ("networking.k8s.io", "IngressClass"),  # its controller says which router serves a class
     ("argoproj.io", "Rollout"),
     ("keda.sh", "ScaledObject"),
     ("traefik.io", "IngressRoute"),

@@ -55,6 +55,7 @@ class WatchedKind:
     kind: str
     plural: str
     crd: bool = False  # only served when its CRD exists
+    cluster_scoped: bool = False  # listed cluster-wide even when the operator watches some namespaces
 
     @property
     def version(self) -> str | None:
@@ -78,6 +79,9 @@ INPUT_KINDS: tuple[WatchedKind, ...] = (
     WatchedKind((f"destinationrules.{ISTIO_GROUP}",), ISTIO_GROUP, "DestinationRule", "destinationrules", crd=True),
     WatchedKind((f"gateways.{ISTIO_GROUP}",), ISTIO_GROUP, "Gateway", "gateways", crd=True),
     WatchedKind(("networking.k8s.io", "v1", "ingresses"), "networking.k8s.io", "Ingress", "ingresses"),
+    # An Ingress's class names its controller (a Traefik class need not be called `traefik`).
+    WatchedKind(("networking.k8s.io", "v1", "ingressclasses"), "networking.k8s.io", "IngressClass",
+                "ingressclasses", cluster_scoped=True),
     WatchedKind((f"httproutes.{GATEWAY_API_GROUP}",), GATEWAY_API_GROUP, "HTTPRoute", "httproutes", crd=True),
     WatchedKind((f"gateways.{GATEWAY_API_GROUP}",), GATEWAY_API_GROUP, "Gateway", "gateways", crd=True),
     WatchedKind((f"referencegrants.{GATEWAY_API_GROUP}",), GATEWAY_API_GROUP, "ReferenceGrant", "referencegrants",

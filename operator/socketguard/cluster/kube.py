@@ -33,7 +33,8 @@ PLURALS = {
     "Service": "services", "HorizontalPodAutoscaler": "horizontalpodautoscalers",
     "VirtualService": "virtualservices", "DestinationRule": "destinationrules", "Gateway": "gateways",
     "Event": "events", "PolicyReport": "policyreports", "Report": "reports",
-    "Ingress": "ingresses", "HTTPRoute": "httproutes", "ReferenceGrant": "referencegrants",
+    "Ingress": "ingresses", "IngressClass": "ingressclasses", "HTTPRoute": "httproutes",
+    "ReferenceGrant": "referencegrants",
     "Rollout": "rollouts", "ScaledObject": "scaledobjects",
     "IngressRoute": "ingressroutes", "Middleware": "middlewares",
 }

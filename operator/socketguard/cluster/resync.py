@@ -67,7 +67,7 @@ class Resync:
         if api_version is None:
             return None
         existing: set[tuple[str, str]] = set()
-        for namespace in self.namespaces:
+        for namespace in [None] if kind.cluster_scoped else self.namespaces:
             items = await self.kube.list_all(collection_path(api_version, kind.plural, namespace), metadata_only=True)
             for item in items:
                 meta = item.get("metadata") or {}

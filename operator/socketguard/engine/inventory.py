@@ -162,7 +162,8 @@ class Inventory:
             self._unindex(self._entries[key])
         model = MODELS.get((ref.group, ref.kind))
         view, problems = (None, []) if model is None else _validate(model, served)
-        links = links_of(ref, served) if view is not None else ()
+        # A kind without a view (IngressClass) relates by its raw fields; an invalid object by none.
+        links = links_of(ref, served) if view is not None or model is None else ()
         entry = Entry(ref, source, _shared(view) if self.compact else view, tuple(problems), links)
         self._entries[key] = entry
         self._index(entry)
@@ -205,7 +206,9 @@ class Inventory:
         view, ref = entry.view, entry.ref
         self._by_namespace[ref.namespace].add(self._key(ref))
         if view is None:
-            return  # an unreadable object is routed nowhere: no rule may reason about half-read data
+            # An unreadable object is routed nowhere (no links); a kind without a view may have some.
+            self.relations.update(ref, entry.links or None)
+            return
         self._refs[id(view)] = ref
         self._by_kind[(ref.group, ref.kind)].setdefault(ref.namespace, {})[ref.name] = view
         self._ordered.pop((ref.group, ref.kind), None)
@@ -220,6 +223,7 @@ class Inventory:
             if not in_namespace:
                 del self._by_namespace[ref.namespace]
         if view is None:
+            self.relations.update(ref, None)
             return
         self._refs.pop(id(view), None)
         by_namespace = self._by_kind[(ref.group, ref.kind)]

@@ -60,6 +60,8 @@ TEMPLATE_FROM = "template-from"  # a Rollout's `workloadRef`: (namespace, kind, 
 GRANT = "grant"  # a ReferenceGrant lets routes of one namespace into its own: (from ns, to ns)
 ROUTE_MIDDLEWARE = "route-middleware"  # a Traefik route runs this Middleware: (namespace, name)
 MIDDLEWARE = "middleware"  # a Traefik Middleware's identity: (namespace, name)
+INGRESS_CLASS_NAME = "ingress-class-name"  # the IngressClass an Ingress names (its controller decides)
+INGRESS_CLASS = "ingress-class"  # an IngressClass's identity: its name
 
 HOST_RELATIONS = frozenset({ROUTE_HOST, CLIENT_HOST, POLICY_HOST, GATEWAY_HOST})
 # Pairs of relations whose values meet (equal values; for HOST_RELATIONS, matching hosts).
@@ -67,7 +69,7 @@ MEETS: frozenset[tuple[str, str]] = frozenset({
     (ROUTE_SERVICE, SERVICE), (CLIENT_SERVICE, SERVICE), (POLICY_SERVICE, SERVICE),
     (CLIENT_SERVICE, ROUTE_SERVICE), (POLICY_SERVICE, ROUTE_SERVICE),
     (ROUTE_GATEWAY, GATEWAY), (SCALES, WORKLOAD), (TEMPLATE_FROM, WORKLOAD), (CLIENT_PIN, WORKLOAD_NAME),
-    (CROSS_NAMESPACE, GRANT), (ROUTE_MIDDLEWARE, MIDDLEWARE),
+    (CROSS_NAMESPACE, GRANT), (ROUTE_MIDDLEWARE, MIDDLEWARE), (INGRESS_CLASS_NAME, INGRESS_CLASS),
     (ROUTE_HOST, ROUTE_HOST), (ROUTE_HOST, CLIENT_HOST), (ROUTE_HOST, POLICY_HOST), (ROUTE_HOST, GATEWAY_HOST),
     (CLIENT_HOST, GATEWAY_HOST),  # a browser enters through the Gateway serving its host
 })
@@ -126,6 +128,13 @@ def ingress_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
         backends.append(_dict(spec.get("defaultBackend")))
     for backend in backends:
         yield from _backend_links(ns, _dict(backend.get("service")))
+    class_name = _text(spec.get("ingressClassName"))
+    if class_name:
+        yield INGRESS_CLASS_NAME, class_name
+
+
+def ingress_class_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
+    yield INGRESS_CLASS, ref.name
 
 
 def ingress_route_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
@@ -224,6 +233,7 @@ EDGES: dict[GroupKind, EdgeFunction] = {
     (ISTIO, "VirtualService"): virtual_service_links,
     (GATEWAY_API, "HTTPRoute"): http_route_links,
     ("networking.k8s.io", "Ingress"): ingress_links,
+    ("networking.k8s.io", "IngressClass"): ingress_class_links,
     (ISTIO, "Gateway"): istio_gateway_links,
     (GATEWAY_API, "Gateway"): gateway_api_gateway_links,
     (GATEWAY_API, "ReferenceGrant"): reference_grant_links,
@@ -239,6 +249,7 @@ ROLES: dict[GroupKind, Role] = {
     (ISTIO, "VirtualService"): "route",
     (GATEWAY_API, "HTTPRoute"): "route",
     ("networking.k8s.io", "Ingress"): "route",
+    ("networking.k8s.io", "IngressClass"): "policy",  # read by the routes that name it
     (ISTIO, "Gateway"): "gateway",
     (GATEWAY_API, "Gateway"): "gateway",
     (GATEWAY_API, "ReferenceGrant"): "grant",
