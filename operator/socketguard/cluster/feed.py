@@ -32,6 +32,7 @@ from kopf._cogs.structs.bodies import RawBody
 from kopf._cogs.structs.ephemera import AnyMemo
 from kopf._core.reactor.inventory import ResourceMemories, ResourceMemory
 
+from socketguard.cluster.rescan import CrdRescan
 from socketguard.cluster.versions import KindVersions
 from socketguard.engine.inventory import InvalidObjectError, Inventory
 from socketguard.engine.objects import ObjectRef
@@ -132,6 +133,8 @@ class Feed:
     sequence: int = 0
     touched: dict[ObjectRef, int] = field(default_factory=dict)
     versions: KindVersions = field(default_factory=KindVersions)  # what state the inventory holds
+    # Pass `rescan.insights` to `kopf.operator(insights=...)`: CRDs installed later are then watched.
+    rescan: CrdRescan = field(default_factory=lambda: CrdRescan({k.group for k in INPUT_KINDS if k.crd}))
     _namespace_versions: dict[str, str] = field(default_factory=dict)
 
     # -- registration --------------------------------------------------------------------------
@@ -146,6 +149,7 @@ class Feed:
         kopf.on.event(*NAMESPACES.selector, id="feed-namespaces-events", registry=registry)(self._event_namespace)
         kopf.index(*CRDS.selector, id="feed-crds", registry=registry)(self._index_crd)
         kopf.on.event(*CRDS.selector, id="feed-crds-events", registry=registry)(self._event_crd)
+        self.rescan.register(registry)
 
     # -- kopf handlers -------------------------------------------------------------------------
     # Coroutines, so kopf runs them on the event loop (sync handlers go to a thread pool, and
@@ -185,6 +189,8 @@ class Feed:
 
     async def _event_crd(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
         self._mark_ready()
+        if type in ("ADDED", "MODIFIED"):
+            self.rescan.changed(str((body.get("spec") or {}).get("group", "")))
         if type == "DELETED" and self.crds.pop(str(_meta(body).get("name")), None) is not None:
             self._notify_global()
 

@@ -138,6 +138,7 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> None:
             priority=priority,
             peering_name=options.peering,
             memories=PassingMemories(),
+            insights=feed.rescan.insights,
             stop_flag=stop,
         )
     finally:

@@ -71,6 +71,7 @@ async def run(config: ServerConfig, *, namespaces: Collection[str] = (), health_
     try:
         await kopf.operator(
             registry=webhook_registry(feed), settings=settings, standalone=True, memories=PassingMemories(),
+            insights=feed.rescan.insights,
             clusterwide=not namespaces, namespaces=list(namespaces), stop_flag=stop_flag,
         )
     finally:
