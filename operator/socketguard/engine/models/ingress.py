@@ -16,6 +16,11 @@ class ServiceBackendPort(View):
     number: int | None = None
     name: str | None = None
 
+    @property
+    def reference(self) -> int | str | None:
+        """The Service port this names: its number, else its name (None: neither is set)."""
+        return self.number if self.number is not None else self.name
+
 
 class IngressServiceBackend(View):
     name: str

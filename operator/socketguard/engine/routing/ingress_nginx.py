@@ -305,18 +305,13 @@ class IngressNginxRouter:
     def _with_canary(self, main: tuple[Backend, ...], canary: Canary | None,
                      request: Request) -> tuple[tuple[Backend, ...], tuple[str, ...]]:
         """The main backend and the canary's, weighted as this request would be split between them."""
-        if canary is None or canary.service is None:
+        if canary is None:
             return main, ()
         takes = canary.takes(request)
-        if takes is False:
+        alternative = None if takes is False else self.canary_backend(
+            canary, weight=100 if takes else canary.weight_percent)
+        if alternative is None:
             return main, ()
-        port: int | str | None = canary.service.port.number if canary.service.port.number is not None \
-            else canary.service.port.name
-        alternative = self.services.backend(
-            canary.service.name, canary.ref.namespace, canary.service.name, (*canary.field_path, "backend", "service"),
-            port=port, affinity=tuple(_affinity(canary.ingress, canary.ref)),
-            weight=100 if takes else canary.weight_percent)
-        alternative = replace(alternative, chosen_by=canary.chosen_by, route=canary.ref)
         if takes:
             return (alternative,), (f"the request goes to canary {canary.ref} ({canary.chosen_by})",)
         return (*(replace(b, weight=100 - canary.weight_percent) for b in main), alternative), (canary.describe(),)
@@ -336,12 +331,21 @@ class IngressNginxRouter:
         service = location.path.backend.service
         if service is None:
             return
-        port: int | str | None = service.port.number if service.port.number is not None else service.port.name
         yield self.services.backend(
             service.name, location.ref.namespace, service.name,
-            (*location.field_path, "backend", "service"), port=port,
+            (*location.field_path, "backend", "service"), port=service.port.reference,
             affinity=tuple(_affinity(location.ingress, location.ref)),
         )
+
+    def canary_backend(self, canary: Canary, weight: int = 100) -> Backend | None:
+        """The Service (port, workloads) a canary path sends to, with its own affinity."""
+        service = canary.service
+        if service is None:
+            return None
+        backend = self.services.backend(
+            service.name, canary.ref.namespace, service.name, (*canary.field_path, "backend", "service"),
+            port=service.port.reference, affinity=tuple(_affinity(canary.ingress, canary.ref)), weight=weight)
+        return replace(backend, chosen_by=canary.chosen_by, route=canary.ref)
 
 
 def _ingresses(inventory: Inventory) -> Iterator[Ingress]:

@@ -60,13 +60,8 @@ def check(ctx: Context) -> Iterator[Finding]:
 def _carries_socket_traffic(ctx: Context, router: IngressNginxRouter, canary: Canary) -> bool:
     if canary.path is not None and SOCKET_WORD_IN_REGEX.search(canary.path.path):
         return True
-    service = canary.service
-    if service is None:
-        return False
-    port: int | str | None = service.port.number if service.port.number is not None else service.port.name
-    backend = router.services.backend(service.name, canary.ref.namespace, service.name,
-                                      (*canary.field_path, "backend", "service"), port=port)
-    return any(workload in ctx.servers for workload in backend.workloads)
+    backend = router.canary_backend(canary)
+    return backend is not None and any(workload in ctx.servers for workload in backend.workloads)
 
 
 def _finding(canary: Canary) -> Finding:
