@@ -63,3 +63,15 @@ def test_unreadable_input_is_reported_and_exits_2(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("kind: [unclosed\n")
     status, _, stderr = trace(str(tmp_path))
     assert status == 2 and "bad.yaml" in stderr
+
+
+@pytest.mark.parametrize(("annotations", "shown"), [
+    ("canary-by-header: X-Canary", "targetPort 3000 by header X-Canary: always, affinity"),
+    ('canary-by-header: X-Canary, nginx.ingress.kubernetes.io/canary-weight: "100"',
+     "targetPort 3000 weight 100% or by header X-Canary: always, affinity"),
+])
+def test_a_canary_backend_shows_how_it_is_chosen(tmp_path: Path, annotations: str, shown: str) -> None:
+    fixture = ROOT / "tests/fixtures/rules/SG117/good-canary-on-the-main-path.yaml"
+    (tmp_path / "canary.yaml").write_text(fixture.read_text().replace('canary-weight: "20"', annotations))
+    _, stdout, _ = trace(str(tmp_path))
+    assert f"Service web/chat-v2 port 80 -> {shown}" in stdout

@@ -89,7 +89,7 @@ def _decision_lines(decision: Decision) -> list[str]:
     return lines
 
 
-def _share(backend: Backend) -> str:
+def share_text(backend: Backend) -> str:
     """The backend's share of requests; a header or cookie canary with no weight is chosen only so."""
     if backend.chosen_by is None:
         return f"weight {backend.weight}%"
@@ -100,7 +100,7 @@ def _share(backend: Backend) -> str:
 def _backend_text(backend: Backend) -> str:
     target = str(backend.service) if backend.service is not None else backend.host
     port = backend.service_port if backend.service_port is not None else backend.port_number
-    text = f"{target}" + (f" port {port}" if port is not None else "") + f" {_share(backend)}"
+    text = f"{target}" + (f" port {port}" if port is not None else "") + f" {share_text(backend)}"
     if backend.workloads:
         text += " -> " + ", ".join(str(w) for w in backend.workloads)
     return text

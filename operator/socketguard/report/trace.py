@@ -14,6 +14,7 @@ from socketguard.engine.objects import FieldPath, ObjectRef, render_path
 from socketguard.engine.routing import Backend, RouteHop
 from socketguard.engine.semantics import server_accepts
 from socketguard.engine.trace import Delivery, Trace, TraceSet
+from socketguard.report.route import share_text
 
 
 @dataclass
@@ -112,10 +113,7 @@ def _backend_hop(backend: Backend, deliveries: tuple[Delivery, ...], upstream: s
     if backend.service is None:
         return Hop("service", f"{backend.host}: no such Service", None, backend.path)
     port = backend.service_port if backend.service_port is not None else "?"
-    weight = f" weight {backend.weight}%" if backend.weight < 100 else ""
-    if backend.chosen_by is not None:
-        weight = f"{weight} or" if backend.weight else ""
-        weight += f" by {backend.chosen_by}"
+    weight = f" {share_text(backend)}" if backend.weight < 100 or backend.chosen_by else ""
     affinity = ", ".join(a.kind for a in backend.affinity) or "none"
     node = Hop("service", f"{backend.service} port {port} -> targetPort {backend.target_port}{weight}, "
                           f"affinity {affinity}", backend.service, ())
