@@ -26,7 +26,7 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "socketguard"}
 MANAGED_SELECTOR = "app.kubernetes.io/managed-by=socketguard"
 FINDING_ANNOTATION = f"{ANNOTATION_PREFIX}finding"
 HELD_ANNOTATION = f"{ANNOTATION_PREFIX}held"
-REPORT_NAME = "socketguard"
+SHARDS_ANNOTATION = f"{ANNOTATION_PREFIX}report-shards"  # how many buckets the namespace's results fill
 REPORT_KINDS = (  # preference order: the first whose CRD exists is written
     ("wgpolicyk8s.io", "PolicyReport", "wgpolicyk8s.io/v1alpha2", "policyreports"),
     ("openreports.io", "Report", "openreports.io/v1alpha1", "reports"),
@@ -138,33 +138,38 @@ class Writers:
         await self.kube.merge_patch(object_path(ref), patch, kind=ref.kind)
         metrics.WRITES.labels(what="resume").inc()
 
-    async def write_report(self, report_kind: tuple[str, str, str, str], namespace: str,
-                           results: Sequence[Mapping[str, Any]], exists: bool) -> None:
+    async def write_report(self, report_kind: tuple[str, str, str, str], namespace: str, name: str,
+                           results: Sequence[Mapping[str, Any]], shards: int, exists: bool) -> None:
+        """Creates or replaces the report `name` (one of the namespace's `shards` reports)."""
         _, kind, api_version, plural = report_kind
-        path = object_path(ObjectRef(api_version, kind, namespace, REPORT_NAME), plural=plural)
-        if not results:
-            if exists:
-                await self._delete_ignoring_absent(path, kind)
-                metrics.WRITES.labels(what="report").inc()
-            return
+        path = object_path(ObjectRef(api_version, kind, namespace, name), plural=plural)
+        annotations = {SHARDS_ANNOTATION: str(shards)}
         content = {"results": list(results), "summary": summary(results)}
+        patch = {"metadata": {"annotations": annotations}, **content}
         if exists:
             try:
-                await self.kube.merge_patch(path, content, kind=kind)
+                await self.kube.merge_patch(path, patch, kind=kind)
                 metrics.WRITES.labels(what="report").inc()
                 return
             except KubeError as error:
                 if error.status != 404:
                     raise
         body = {"apiVersion": api_version, "kind": kind,
-                "metadata": {"name": REPORT_NAME, "namespace": namespace, "labels": dict(MANAGED_BY)},
+                "metadata": {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY),
+                             "annotations": annotations},
                 **content}
         try:
             await self.kube.create(collection_path(api_version, plural, namespace), body, kind=kind)
         except KubeError as error:
             if error.status != 409:
                 raise
-            await self.kube.merge_patch(path, content, kind=kind)
+            await self.kube.merge_patch(path, patch, kind=kind)
+        metrics.WRITES.labels(what="report").inc()
+
+    async def delete_report(self, report_kind: tuple[str, str, str, str], namespace: str, name: str) -> None:
+        _, kind, api_version, plural = report_kind
+        await self._delete_ignoring_absent(object_path(ObjectRef(api_version, kind, namespace, name), plural=plural),
+                                           kind)
         metrics.WRITES.labels(what="report").inc()
 
     async def _delete_ignoring_absent(self, path: str, kind: str) -> None:
