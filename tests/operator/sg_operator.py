@@ -22,6 +22,7 @@ from kubernetes.client import Configuration
 
 from socketguard.cluster.feed import Feed
 from socketguard.cluster.kube import Kube
+from socketguard.controller.evaluate import Evaluation
 from socketguard.controller.reconciler import Reconciler
 from socketguard.controller.writers import Writers
 from socketguard.testing import Cluster, ControlPlane, find_toolset, free_port, wait_for
@@ -193,9 +194,9 @@ def fresh(*objects: dict[str, Any]) -> list[dict[str, Any]]:
     return list(objects)
 
 
-def wanted_conditions(plane: Cluster, ns: str) -> dict[tuple[str, str], tuple[str, str, str]]:
-    """(kind, name) -> (status, reason, message) that a freshly started operator would write: the
-    operator's own evaluation over an inventory of everything the namespace holds now."""
+def fresh_evaluations(plane: Cluster, ns: str) -> tuple[Reconciler, list[Evaluation]]:
+    """A freshly started operator's evaluations (its own, never started) of everything the
+    namespace holds now."""
     feed = Feed()
     feed.crds.update(ISTIO)
     for body in get_json(plane, KINDS, "-n", ns)["items"]:
@@ -203,7 +204,13 @@ def wanted_conditions(plane: Cluster, ns: str) -> dict[tuple[str, str], tuple[st
     kube = Kube(Configuration())
     sg = Reconciler(feed, kube, Writers(kube, "oracle"))
     units = sg.evaluator.units({entry.ref for entry in feed.inventory.entries()})
-    conditions = {ref: c for unit in units for ref, c in sg.evaluator.evaluate(unit).conditions.items()}
+    return sg, [sg.evaluator.evaluate(unit) for unit in units]
+
+
+def wanted_conditions(plane: Cluster, ns: str) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(kind, name) -> (status, reason, message) that a freshly started operator would write."""
+    _, evaluations = fresh_evaluations(plane, ns)
+    conditions = {ref: c for evaluation in evaluations for ref, c in evaluation.conditions.items()}
     return {(ref.kind, ref.name): (c.status, c.reason, c.message) for ref, c in conditions.items()}
 
 
