@@ -9,6 +9,7 @@ Pieces, from input to output (the watches and the API client are `socketguard.cl
 - ``verdict``: pure functions from findings to conditions, Events and report results;
 - ``deliver``: the condition, Event and resume writes the cluster is missing;
 - ``reports``: PolicyReport bookkeeping, written per namespace on its own interval;
+- ``shards``: which of a namespace's reports holds which result, so each fits the API server;
 - ``writers``: condition upserts, Events, reports, resuming held Deployments, cleanup;
 - ``reconciler``: the debounced loop that ties them together (one backoff for every retry);
 - ``probes``: optional live probes whose findings join the verdicts;
