@@ -156,6 +156,16 @@ class OperatorProcess:
         return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""
 
 
+def settled(process: OperatorProcess, seconds: float = 3.0) -> float:
+    """Waits until the operator made no write for `seconds`; returns its write count."""
+    last, since = process.writes(), time.monotonic()
+    while time.monotonic() - since < seconds:
+        time.sleep(0.5)
+        if (now := process.writes()) != last:
+            last, since = now, time.monotonic()
+    return last
+
+
 def get_json(cluster: Cluster, *args: str) -> Any:
     return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
 

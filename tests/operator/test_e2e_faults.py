@@ -20,6 +20,7 @@ from sg_operator import (
     operator_kubeconfig,
     own_control_plane,
     posted_twice,
+    settled,
     shown_conditions,
     wanted_conditions,
 )
@@ -31,14 +32,6 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def kubeconfig(own_plane: ControlPlane) -> Path:
     return operator_kubeconfig(own_plane)
-
-
-def settled(process: OperatorProcess, seconds: float = 3.0) -> None:
-    last, since = process.writes(), time.monotonic()
-    while time.monotonic() - since < seconds:
-        time.sleep(0.5)
-        if (now := process.writes()) != last:
-            last, since = now, time.monotonic()
 
 
 def test_an_api_server_restart_while_objects_change(

@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 import yaml
 from sg_objects import mageagent, route, server, service
-from sg_operator import OperatorProcess, condition, events, get_json, operator_kubeconfig, report_results
+from sg_operator import (
+    OperatorProcess,
+    condition,
+    events,
+    get_json,
+    operator_kubeconfig,
+    report_results,
+    settled,
+)
 
 from socketguard.testing import Cluster, ControlPlane, find_toolset, wait_for
 
@@ -28,17 +36,6 @@ def operator(kubeconfig: Path, tmp_path: Path) -> Iterator[OperatorProcess]:
     process = OperatorProcess(kubeconfig, tmp_path, "--standalone").start()
     yield process
     process.stop()
-
-
-def settled(process: OperatorProcess, seconds: float = 3.0) -> float:
-    """Waits until the operator made no write for `seconds`; returns its write count."""
-    last, since = process.writes(), time.monotonic()
-    while time.monotonic() - since < seconds:
-        time.sleep(0.5)
-        now = process.writes()
-        if now != last:
-            last, since = now, time.monotonic()
-    return last
 
 
 def test_broken_route_then_fix_then_quiet_then_restart(

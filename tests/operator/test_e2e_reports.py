@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sg_objects import route, server, service
-from sg_operator import OperatorProcess, fresh, fresh_evaluations, get_json, operator_kubeconfig
+from sg_operator import OperatorProcess, fresh, fresh_evaluations, get_json, operator_kubeconfig, settled
 
 from socketguard.cluster.kube import Kube, KubeError, load_configuration
 from socketguard.controller.reports import refused_as_too_large
@@ -68,15 +67,6 @@ def converged(cluster: Cluster, ns: str) -> bool:
     return shown(cluster, ns) == wanted(cluster, ns)
 
 
-def settled(process: OperatorProcess, seconds: float = 5.0) -> float:
-    last, since = process.writes(), time.monotonic()
-    while time.monotonic() - since < seconds:
-        time.sleep(0.5)
-        if (now := process.writes()) != last:
-            last, since = now, time.monotonic()
-    return last
-
-
 def test_a_namespace_too_large_for_one_report_is_split_and_cleaned_up(
         control_plane: Cluster, kube_namespace: str, tmp_path: Path) -> None:
     ns = kube_namespace
@@ -108,10 +98,10 @@ def test_a_namespace_too_large_for_one_report_is_split_and_cleaned_up(
         print(f"\n{len(found)} reports; results as one list: {list_bytes(results)} bytes; refused: {refusal.stderr}")
 
         # Restarted, the operator reads the reports back as they are: nothing to write.
-        settled(operator)
+        settled(operator, 5.0)
         operator.stop()
         operator = OperatorProcess(kubeconfig, tmp_path, "--standalone").start()
-        assert settled(operator) == 0
+        assert settled(operator, 5.0) == 0
 
         # Most routes go: the reports no longer needed are deleted, the rest hold what is left.
         control_plane.kubectl("delete", "virtualservices.networking.istio.io", "-n", ns,

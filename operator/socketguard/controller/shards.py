@@ -17,14 +17,13 @@ result by result, so no bucket is ever more than one result. Bucket `i` is the r
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from socketguard.controller.verdict import result_key
 
 REPORT_NAME = "socketguard"
 REPORT_BYTES = 768 * 1024  # results per report, as compact JSON
@@ -33,6 +32,7 @@ _SPREAD_FRACTION = 4  # an object over 1/4 of a report is placed result by resul
 _SHARD_NAME = re.compile(rf"^{REPORT_NAME}(?:-([1-9][0-9]*))?$")
 
 ObjectKey = tuple[str, str]  # kind, name
+ResultKey = tuple[str, str, str, str]  # policy, kind, name, field path: `result_key` of the result
 Result = dict[str, Any]
 
 
@@ -42,7 +42,7 @@ class Unit:
 
     placement: int
     size: int  # bytes of its results in a report's results list, each with its comma
-    results: tuple[Result, ...]
+    results: tuple[tuple[ResultKey, Result], ...]
 
 
 @dataclass(frozen=True)
@@ -85,23 +85,24 @@ def list_bytes(results: Iterable[Mapping[str, Any]]) -> int:
     return results_bytes(results) + 1  # the brackets, less the last comma
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _placement(*parts: str) -> int:
     digest = hashlib.blake2b("\x00".join(parts).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big")
 
 
-def units(objects: Mapping[ObjectKey, Mapping[Any, Result]], sizes: Mapping[ObjectKey, int],
+def units(objects: Mapping[ObjectKey, Mapping[ResultKey, Result]], sizes: Mapping[ObjectKey, int],
           budget: int = REPORT_BYTES) -> list[Unit]:
     """The namespace's results as placement units; `sizes` holds `results_bytes` of each object."""
     found: list[Unit] = []
     for (kind, name), by_key in objects.items():
         size = sizes[(kind, name)]
         if size * _SPREAD_FRACTION <= budget:
-            found.append(Unit(_placement(kind, name), size, tuple(by_key.values())))
+            found.append(Unit(_placement(kind, name), size, tuple(by_key.items())))
             continue
-        for result in by_key.values():
-            policy, _, _, path = result_key(result)
-            found.append(Unit(_placement(kind, name, policy, path), result_bytes(result), (result,)))
+        for key, result in by_key.items():
+            policy, _, _, path = key
+            found.append(Unit(_placement(kind, name, policy, path), result_bytes(result), ((key, result),)))
     return found
 
 
@@ -125,13 +126,19 @@ def shard_count(placed: list[Unit], previous: int = 1, budget: int = REPORT_BYTE
     return count
 
 
-def plan(objects: Mapping[ObjectKey, Mapping[Any, Result]], sizes: Mapping[ObjectKey, int],
+def plan(objects: Mapping[ObjectKey, Mapping[ResultKey, Result]], sizes: Mapping[ObjectKey, int],
          previous: int = 1, budget: int = REPORT_BYTES) -> Layout:
-    """Which report holds which result, given the bucket count the namespace had (`previous`)."""
+    """Which report holds which result, given the bucket count the namespace had (`previous`).
+    `objects` holds each object's results by their `result_key`."""
     placed = units(objects, sizes, budget)
     count = shard_count(placed, previous, budget)
-    buckets: dict[int, list[Result]] = {}
+    buckets: dict[int, list[tuple[ResultKey, Result]]] = {}
     for unit in placed:
         buckets.setdefault(unit.placement % count, []).extend(unit.results)
-    shards = [Shard(index, sorted(results, key=result_key)) for index, results in sorted(buckets.items())]
+    shards = [Shard(index, [result for _, result in sorted(items, key=_first)])
+              for index, items in sorted(buckets.items())]
     return Layout(count, shards)
+
+
+def _first(item: tuple[ResultKey, Result]) -> ResultKey:
+    return item[0]
