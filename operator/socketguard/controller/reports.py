@@ -147,8 +147,7 @@ class Reports:
         return None
 
     def layout(self, namespace: str) -> Layout:
-        return plan(self.results.get(namespace, {}), self.sizes.get(namespace, {}), self.shards.get(namespace, 1),
-                    self.settings.report_bytes)
+        return plan(self.results.get(namespace, {}), self.sizes.get(namespace, {}), self.shards.get(namespace, 1))
 
     async def _write(self, namespaces: set[str]) -> None:
         kind = self.kind()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from socketguard.controller.shards import REPORT_BYTES
 from socketguard.engine.objects import ObjectRef
 
 
@@ -13,7 +12,6 @@ class Settings:
     debounce: float = 0.3
     max_delay: float = 2.0
     report_interval: float = 1.0
-    report_bytes: int = REPORT_BYTES  # results per report (tests lower it to split small namespaces)
     namespaces: frozenset[str] = frozenset()  # empty: all
 
     def in_scope(self, ref: ObjectRef) -> bool:
