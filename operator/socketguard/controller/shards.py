@@ -11,8 +11,8 @@ results in order would: a result that grows pushes all later ones along). The co
 when a bucket overflows (every report is rewritten once, as a hash table rehashes) and halves
 only when the halves would fill at most half a report, so a namespace at a boundary does not
 flip back and forth. An object whose results alone would fill a quarter of a report is placed
-result by result, so no bucket is ever more than one result. Bucket `i` is the report
-`socketguard` (i = 0) or `socketguard-<i+1>`; empty buckets have no report.
+result by result, so doubling always ends with every bucket under the budget. Bucket `i` is the
+report `socketguard` (i = 0) or `socketguard-<i+1>`; empty buckets have no report.
 """
 
 from __future__ import annotations
