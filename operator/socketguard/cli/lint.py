@@ -108,11 +108,10 @@ def _run_lint(loaded: Loaded, *, ignore: Sequence[str], rules: Sequence[Rule] | 
             ref = inventory.add(loaded_object.raw)
         except InvalidObjectError:
             continue  # the loader already reported objects without identity
-        previous = result.locator.origin(ref)
+        # Objects read from a cluster have no origin: nothing to locate, never defined twice.
+        previous = result.locator.add(ref, loaded_object.origin) if loaded_object.origin is not None else None
         if previous is not None:
             result.replaced.append((ref, f"{previous.file}:{previous.line}:{previous.column}"))
-        if loaded_object.origin is not None:
-            result.locator.add(ref, loaded_object.origin)
     event_sources = resolve_sources(sources, inventory)
     findings = analyze(inventory, rules=rules, ignore=tuple(ignored), event_sources=event_sources)
     located.extend(result.locator.locate_finding(finding) for finding in findings)
