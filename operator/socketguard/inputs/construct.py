@@ -36,7 +36,8 @@ _SCALARS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "i
 # Far deeper than any manifest, and shallow enough that PyYAML's own construction (three
 # frames a level) would not have hit the recursion limit where the fast path succeeds.
 MAX_FAST_DEPTH = 100
-_MAX_REMEMBERED_TAGS = 50_000  # the nodes hold the values anyway; this bounds the cache's own tuples
+# The cache keeps the scalars it was asked about; a lint keeps every node until it exits anyway.
+_MAX_REMEMBERED_TAGS = 50_000
 
 
 class FastSafeLoader(_BaseLoader):  # type: ignore[valid-type, misc]
@@ -44,13 +45,15 @@ class FastSafeLoader(_BaseLoader):  # type: ignore[valid-type, misc]
 
     # libyaml calls these three for every node, from C. Without path resolvers the first two do
     # nothing and `resolve` depends only on its arguments, so C callables stand in for the Python
-    # methods: a builtin that ignores its result, and a cache that calls PyYAML only on a miss.
+    # methods: a builtin that ignores its result, and a cache that calls PyYAML only on a miss
+    # (with the tag table of PyYAML's Resolver, which both safe loaders use unchanged).
     descend_resolver = staticmethod(operator.is_)  # (parent node, index): the result is ignored
     ascend_resolver = staticmethod(tuple)  # (): the result is ignored
     resolve = staticmethod(lru_cache(maxsize=_MAX_REMEMBERED_TAGS)(yaml.resolver.Resolver().resolve))
 
 
 assert not FastSafeLoader.yaml_path_resolvers, "remembered tags assume no path resolvers"
+assert FastSafeLoader.yaml_implicit_resolvers is yaml.resolver.Resolver.yaml_implicit_resolvers
 
 
 class _FallBackError(Exception):
