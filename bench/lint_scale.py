@@ -4,11 +4,14 @@ Generates N objects as copies of an example topology (one namespace and host per
 directory of files per copy), then times, each in a fresh process:
   floor: python reading every file with yaml.CSafeLoader (the least any YAML linter must do);
   lint:  python -m socketguard lint DIR -o json --fail-on never.
-Prints wall and CPU seconds, the lint/floor ratio, and the growth from the smallest N to the
-largest relative to the growth in objects (1.0 = linear).
+Prints wall and CPU seconds (the best of --runs, or their median), the lint/floor ratio, and the
+growth from the smallest N to the largest relative to the growth in objects (1.0 = linear).
+With --breakdown, also where lint's CPU time goes at the largest N (one more process, the
+stages `lint -o json` runs, timed one after the other).
 
     python bench/lint_scale.py                      # N = 2,000, 10,000 and 20,000
     python bench/lint_scale.py --objects 2000 20000 --example manifests/examples/mageagent/broken
+    python bench/lint_scale.py --objects 10000 --runs 5 --stat median --breakdown
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +38,31 @@ for path in sorted(Path(sys.argv[1]).rglob("*.yaml")):
     with path.open("rb") as stream:
         count += sum(1 for doc in yaml.load_all(stream, Loader=yaml.CSafeLoader) if doc)
 print(count)
+"""
+
+# The stages of `socketguard lint DIR -o json`, as cli/lint.py runs them, timed in CPU seconds.
+BREAKDOWN = """
+import gc, sys, time
+clock, marks = time.process_time, [time.process_time()]
+def mark(): marks.append(clock())
+gc.disable()  # as in `lint`, which pauses collections for the whole command
+from socketguard.cli.lint import Locator, by_location, rule_set
+from socketguard.engine.analysis import analyze
+from socketguard.engine.inventory import Inventory
+from socketguard.inputs.loader import load_inputs
+from socketguard.report import json as json_report
+rules = rule_set(); mark()
+loaded = load_inputs([sys.argv[1]]); mark()
+inventory, locator = Inventory(), Locator()
+for item in loaded.objects:
+    locator.add(inventory.add(item.raw), item.origin)
+mark()
+findings = analyze(inventory, rules=rules); mark()
+located = sorted((locator.locate_finding(finding) for finding in findings), key=by_location); mark()
+json_report.render(located); mark()
+names = ("imports", "load", "inventory", "analysis", "locate", "render")
+print(" ".join(f"{name} {end - start:.2f}" for name, start, end in zip(names, marks, marks[1:])),
+      f"(total {marks[-1] - marks[0]:.2f} s CPU, {len(findings)} findings)")
 """
 
 
@@ -77,26 +107,39 @@ def timed(command: list[str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def best_of(runs: int, command: list[str]) -> tuple[float, float]:
+def summary(runs: int, command: list[str], stat: Callable[[list[float]], float]) -> tuple[float, float]:
     results = [timed(command) for _ in range(runs)]
-    return min(r[0] for r in results), min(r[1] for r in results)
+    return stat([r[0] for r in results]), stat([r[1] for r in results])
+
+
+def breakdown(directory: str) -> str:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "operator")}
+    return subprocess.run([sys.executable, "-c", BREAKDOWN, directory], check=True, capture_output=True,
+                          text=True, env=environment).stdout.strip()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--objects", type=int, nargs="+", default=[2000, 10000, 20000])
     parser.add_argument("--example", type=Path, action="append", help="example directory (repeatable)")
-    parser.add_argument("--runs", type=int, default=3, help="runs per measurement; the best is kept")
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement")
+    parser.add_argument("--stat", choices=["best", "median"], default="best",
+                        help="which of the runs is printed (median on a machine others use)")
+    parser.add_argument("--breakdown", action="store_true", help="where lint's CPU time goes, at the largest N")
     args = parser.parse_args()
     examples = args.example or DEFAULT_EXAMPLES
+    stat = min if args.stat == "best" else statistics.median
     rows = []
     print(f"{'objects':>8} {'floor s':>8} {'lint s':>8} {'ratio':>6} {'floor cpu':>10} {'lint cpu':>9} {'ratio':>6}")
+    stages = ""
     for count in sorted(args.objects):
         with tempfile.TemporaryDirectory(prefix="sg-bench-") as tmp:
             written = generate(Path(tmp), examples, count)
-            floor = best_of(args.runs, [sys.executable, "-c", FLOOR, tmp])
-            lint = best_of(args.runs, [sys.executable, "-m", "socketguard", "lint", tmp, "-o", "json",
-                                       "--fail-on", "never"])
+            floor = summary(args.runs, [sys.executable, "-c", FLOOR, tmp], stat)
+            lint = summary(args.runs, [sys.executable, "-m", "socketguard", "lint", tmp, "-o", "json",
+                                       "--fail-on", "never"], stat)
+            if args.breakdown and count == max(args.objects):
+                stages = f"where lint's time goes at {written} objects: {breakdown(tmp)}"
         rows.append((written, floor, lint))
         print(f"{written:>8} {floor[0]:>8.2f} {lint[0]:>8.2f} {lint[0] / floor[0]:>6.2f} "
               f"{floor[1]:>10.2f} {lint[1]:>9.2f} {lint[1] / floor[1]:>6.2f}")
@@ -105,6 +148,8 @@ def main() -> None:
         growth = (l1[1] / l0[1]) / (n1 / n0)
         print(f"growth {n0} -> {n1} objects: lint cpu x{l1[1] / l0[1]:.2f} for x{n1 / n0:.1f} objects "
               f"(1.00 = linear): {growth:.2f}")
+    if stages:
+        print(stages)
 
 
 if __name__ == "__main__":

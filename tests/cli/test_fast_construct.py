@@ -7,6 +7,8 @@ sharing of aliased objects included.
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from socketguard.inputs.construct import MAX_FAST_DEPTH, FastSafeLoader, constru
 from socketguard.inputs.loader import load_bytes
 
 PyYAMLLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+ROOT = Path(__file__).resolve().parents[2]
 
 # Plain scalars that YAML 1.1 resolves to other types, or nearly does.
 PLAIN = ["yes", "No", "on", "OFF", "y", "n", "true", "False", "~", "null", "Null", "", "0x1F", "0o17", "017",
@@ -49,14 +52,18 @@ def _indent(value: str, pad: str) -> str:
     return value.replace("\n", "\n" + pad + "  ") if value.startswith("\n") else value
 
 
-def read(text: str, fast: bool) -> tuple[str, list[Any]]:
-    """("ok", documents) or (error type, documents read before it)."""
+def read(text: str, fast: bool, anchored: bool | None = None) -> tuple[str, list[Any]]:
+    """("ok", documents) or (error type, documents read before it).
+
+    The fast path tracks aliases when the text has an `&`, as the loader does, or as `anchored` says.
+    """
+    anchored = "&" in text if anchored is None else anchored
     documents: list[Any] = []
     loader = FastSafeLoader(text) if fast else PyYAMLLoader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
-            documents.append(construct(loader, node) if fast else loader.construct_document(node))
+            documents.append(construct(loader, node, anchored) if fast else loader.construct_document(node))
     except Exception as error:  # the oracle's error type is the expectation
         return type(error).__name__, documents
     finally:
@@ -77,8 +84,8 @@ def shape(value: Any, seen: dict[int, int] | None = None) -> Any:
     return (type(value).__name__, value if value == value else "nan")  # NaN != NaN
 
 
-def assert_same(text: str) -> None:
-    expected, actual = read(text, fast=False), read(text, fast=True)
+def assert_same(text: str, anchored: bool | None = None) -> None:
+    expected, actual = read(text, fast=False), read(text, fast=True, anchored=anchored)
     assert actual[0] == expected[0]
     assert shape(actual[1]) == shape(expected[1])
 
@@ -117,3 +124,18 @@ def test_remembered_tags_do_not_leak_between_quoted_and_plain_scalars() -> None:
     loaded = load_bytes("t.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
                                   b"data: {a: '80', b: 80, c: yes, d: 'yes'}\n")
     assert loaded.objects[0].raw["data"] == {"a": "80", "b": 80, "c": True, "d": "yes"}
+
+
+def repository_yaml() -> list[Path]:
+    listed = subprocess.run(["git", "ls-files", "*.yaml", "*.yml"], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.split()
+    return [ROOT / name for name in listed]
+
+
+def test_every_yaml_file_of_the_repository_reads_as_pyyaml_reads_it() -> None:
+    files = repository_yaml()
+    assert len(files) > 100  # manifests, examples, charts, golden inputs, CI
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert_same(text)
+        assert_same(text, anchored=True)  # with aliases tracked even where there can be none

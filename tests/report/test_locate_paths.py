@@ -55,6 +55,15 @@ def test_locator_matches_any_served_version() -> None:
     assert (unknown.file, str(unknown)) == (None, "$.spec")
 
 
+def test_a_later_definition_is_located_even_after_the_first_was() -> None:
+    locator = Locator()
+    assert locator.add(REF, Origin.of_node("first.yaml", NODE)) is None
+    assert str(locator.locate(REF, ("spec", "http", 0))) == "first.yaml:9:5"
+    replaced = locator.add(REF, Origin.of_node("second.yaml", yaml.compose("\n\n" + TEXT, Loader=yaml.CSafeLoader)))
+    assert replaced is not None and replaced.file == "first.yaml"
+    assert str(locator.locate(REF, ("spec", "http", 0))) == "second.yaml:11:5"
+
+
 def test_json_paths() -> None:
     assert json_path(()) == "$"
     annotation = ("metadata", "annotations", "socketguard.io/path")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, BinaryIO, NoReturn, ParamSpec, TypeVar
 
 import click
 
@@ -108,11 +109,10 @@ def _run_lint(loaded: Loaded, *, ignore: Sequence[str], rules: Sequence[Rule] | 
             ref = inventory.add(loaded_object.raw)
         except InvalidObjectError:
             continue  # the loader already reported objects without identity
-        previous = result.locator.origin(ref)
+        # Objects read from a cluster have no origin: nothing to locate, never defined twice.
+        previous = result.locator.add(ref, loaded_object.origin) if loaded_object.origin is not None else None
         if previous is not None:
             result.replaced.append((ref, f"{previous.file}:{previous.line}:{previous.column}"))
-        if loaded_object.origin is not None:
-            result.locator.add(ref, loaded_object.origin)
     event_sources = resolve_sources(sources, inventory)
     findings = analyze(inventory, rules=rules, ignore=tuple(ignored), event_sources=event_sources)
     located.extend(result.locator.locate_finding(finding) for finding in findings)
@@ -147,6 +147,27 @@ def _use_colour(choice: str) -> bool:
 def _fail(message: str, command: str = "lint") -> NoReturn:
     click.echo(f"socketguard {command}: {message}", err=True)
     sys.exit(EXIT_INPUT)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def without_collections(command: Callable[P, R]) -> Callable[P, R]:
+    """Runs a command with the garbage collector paused (see `inputs.loader.collections_paused`).
+
+    What a lint builds lives until it exits (`cli.run` skips the interpreter's teardown): the
+    rule imports, the inventory and the report's dicts and strings are never garbage, and
+    collecting only rescans them.
+    """
+    @functools.wraps(command)
+    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
+        from socketguard.inputs.loader import collections_paused
+
+        with collections_paused():
+            return command(*args, **kwargs)
+
+    return paused
 
 
 @click.command(epilog=_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
@@ -185,6 +206,7 @@ def _fail(message: str, command: str = "lint") -> NoReturn:
 @click.option("-n", "--namespace", metavar="NS", help="Only this namespace with --cluster.")
 @click.option("--color", "--colour", "colour", type=click.Choice(["auto", "always", "never"]),
               default="auto", show_default=True, help="Colour the text report.")
+@without_collections
 def lint(
     paths: tuple[str, ...],
     output: str,

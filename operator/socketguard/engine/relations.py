@@ -405,7 +405,8 @@ def _annotations(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    # `type(...) is dict` first: the ABC check costs more, and manifests are plain dicts.
+    return value if type(value) is dict or isinstance(value, Mapping) else {}
 
 
 def _list(value: Any) -> list[Any]:

@@ -6,9 +6,9 @@ objects through generators and per-node dispatch (built for recursive documents 
 manifests never contain). At 10,000 objects that is most of `lint`'s time. Two shortcuts keep
 PyYAML's answer exactly:
 
-- `FastSafeLoader.resolve` remembers the tags of short scalars: with no path resolvers (the
-  safe loader has none), a tag depends only on the node kind, the value and whether it was
-  quoted, and keys and common values repeat in every object.
+- `FastSafeLoader.resolve` remembers the tags of scalars: with no path resolvers (the safe
+  loader has none), a tag depends only on the node kind, the value and whether it was quoted,
+  and keys and common values repeat in every object.
 - `construct(loader, node)` builds a document's mappings with string keys, sequences and
   scalars directly: a string is its node's value, every other standard scalar tag goes through
   the SafeConstructor's own function, and a node reached twice (an alias) gives the same object.
@@ -19,6 +19,8 @@ PyYAML's answer exactly:
 
 from __future__ import annotations
 
+import operator
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -34,74 +36,84 @@ _SCALARS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "i
 # Far deeper than any manifest, and shallow enough that PyYAML's own construction (three
 # frames a level) would not have hit the recursion limit where the fast path succeeds.
 MAX_FAST_DEPTH = 100
-_MAX_REMEMBERED_SCALAR = 40
-_MAX_REMEMBERED_TAGS = 50_000  # a few MiB at most; keys and common values come first
+# The cache keeps the scalars it was asked about; a lint keeps every node until it exits anyway.
+_MAX_REMEMBERED_TAGS = 50_000
 
 
 class FastSafeLoader(_BaseLoader):  # type: ignore[valid-type, misc]
-    """The C safe loader (else the pure-Python one), remembering the tags of short scalars."""
+    """The C safe loader (else the pure-Python one), remembering the tags of scalars."""
 
-    _tags: dict[tuple[Any, str | None, Any], str] = {}
-
-    def resolve(self, kind: Any, value: str | None, implicit: Any) -> str:
-        if value is not None and len(value) > _MAX_REMEMBERED_SCALAR:
-            return str(super().resolve(kind, value, implicit))
-        key = (kind, value, implicit)
-        tag = self._tags.get(key)
-        if tag is None:
-            tag = str(super().resolve(kind, value, implicit))
-            if len(self._tags) < _MAX_REMEMBERED_TAGS:
-                self._tags[key] = tag
-        return tag
+    # libyaml calls these three for every node, from C. Without path resolvers the first two do
+    # nothing and `resolve` depends only on its arguments, so C callables stand in for the Python
+    # methods: a builtin that ignores its result, and a cache that calls PyYAML only on a miss
+    # (with the tag table of PyYAML's Resolver, which both safe loaders use unchanged).
+    descend_resolver = staticmethod(operator.is_)  # (parent node, index): the result is ignored
+    ascend_resolver = staticmethod(tuple)  # (): the result is ignored
+    resolve = staticmethod(lru_cache(maxsize=_MAX_REMEMBERED_TAGS)(yaml.resolver.Resolver().resolve))
 
 
 assert not FastSafeLoader.yaml_path_resolvers, "remembered tags assume no path resolvers"
+assert FastSafeLoader.yaml_implicit_resolvers is yaml.resolver.Resolver.yaml_implicit_resolvers
 
 
 class _FallBackError(Exception):
     """The document holds something only PyYAML's own constructor builds."""
 
 
-def construct(loader: Any, node: Node) -> Any:
-    """The document's Python data, as `loader.construct_document(node)` gives it."""
+def construct(loader: Any, node: Node, anchored: bool = True) -> Any:
+    """The document's Python data, as `loader.construct_document(node)` gives it.
+
+    `anchored=False` says the text has no `&` at all, so no node can be an alias of another
+    (the composer refuses an alias without its anchor) and nothing needs remembering.
+    """
     try:
-        return _Builder(loader).build(node, 0)
+        return _Builder(loader, anchored).build(node, 0)
     except _FallBackError:
         return loader.construct_document(node)
 
 
 class _Builder:
-    def __init__(self, loader: Any) -> None:
+    def __init__(self, loader: Any, anchored: bool) -> None:
         self.loader = loader
+        self.anchored = anchored
         self.built: dict[int, Any] = {}  # collection nodes by id: an alias gives the same object
         self.building: set[int] = set()
 
     def build(self, node: Node, depth: int) -> Any:
-        tag = node.tag
         if type(node) is ScalarNode:
-            if tag == STR:
-                return node.value
-            if tag in _SCALARS:
-                try:
-                    return self.loader.yaml_constructors[tag](self.loader, node)
-                except Exception as error:  # `!!int abc`: PyYAML raises its own error, as it would
-                    raise _FallBackError from error
-            raise _FallBackError
+            return self._scalar(node)
+        if not self.anchored:
+            return self._collection(node, depth)
         key = id(node)
         if key in self.built:
             return self.built[key]
-        if key in self.building or depth > MAX_FAST_DEPTH:
+        if key in self.building:
             raise _FallBackError
         self.building.add(key)
-        if type(node) is MappingNode and tag == MAP:
-            data: Any = self._mapping(node, depth)
-        elif type(node) is SequenceNode and tag == SEQ:
-            data = [self.build(item, depth + 1) for item in node.value]
-        else:
-            raise _FallBackError
+        data = self.built[key] = self._collection(node, depth)
         self.building.discard(key)
-        self.built[key] = data
         return data
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        tag = node.tag
+        if tag == STR:
+            return node.value
+        if tag in _SCALARS:
+            try:
+                return self.loader.yaml_constructors[tag](self.loader, node)
+            except Exception as error:  # `!!int abc`: PyYAML raises its own error, as it would
+                raise _FallBackError from error
+        raise _FallBackError
+
+    def _collection(self, node: Node, depth: int) -> Any:
+        if depth > MAX_FAST_DEPTH:
+            raise _FallBackError
+        tag = node.tag
+        if type(node) is MappingNode and tag == MAP:
+            return self._mapping(node, depth)
+        if type(node) is SequenceNode and tag == SEQ:
+            return [self.build(item, depth + 1) for item in node.value]
+        raise _FallBackError
 
     def _mapping(self, node: MappingNode, depth: int) -> dict[str, Any]:
         data: dict[str, Any] = {}

@@ -174,7 +174,8 @@ def _walk(
         is_dir = entry.is_dir()
         if is_dir and entry.is_symlink():
             continue  # as `find` and os.walk do: a link to a folder above would never end
-        if entry.name.startswith(".") or is_excluded(shown(path), exclude) or ignores.ignored(path, is_dir):
+        if entry.name.startswith(".") or (exclude and is_excluded(shown(path), exclude)) \
+                or ignores.ignored(path, is_dir):
             continue
         if is_dir:
             if entry.name not in _NEVER_DESCEND:

@@ -243,6 +243,7 @@ def collections_paused(freeze: bool = False) -> Iterator[None]:
 def _parse_yaml(name: str, data: bytes) -> Loaded:
     loaded = Loaded(files=[name])
     loader = FastSafeLoader(data)
+    anchored = b"&" in data  # without an anchor no node is an alias (see `construct`)
     number = 0
     try:
         with collections_paused():
@@ -251,7 +252,7 @@ def _parse_yaml(name: str, data: bytes) -> Loaded:
                 if node is None:  # check_node() said there is one; typeshed allows None
                     break
                 number += 1
-                _read_document(loader, node, f"{name}#{number}", name, loaded)
+                _read_document(loader, node, f"{name}#{number}", name, loaded, anchored)
     except yaml.reader.ReaderError as error:
         loaded.problems.append(_reader_problem(name, data, error))
     except yaml.YAMLError as error:
@@ -265,9 +266,10 @@ def _parse_yaml(name: str, data: bytes) -> Loaded:
     return loaded
 
 
-def _read_document(loader: Any, node: yaml.Node, document: str, file: str, loaded: Loaded) -> None:
+def _read_document(loader: Any, node: yaml.Node, document: str, file: str, loaded: Loaded,
+                   anchored: bool) -> None:
     try:
-        data = construct(loader, node)
+        data = construct(loader, node, anchored)
     except yaml.constructor.ConstructorError as error:
         # The stream is still well-formed, so later documents can be read.
         loaded.problems.append(_syntax_problem(file, error, None))

@@ -128,11 +128,19 @@ class Locator:
 
     def __init__(self, origins: Mapping[ObjectRef, Origin] | None = None) -> None:
         self._origins: dict[_Key, Origin] = {}
+        # Findings of several rules point at the same field of an object: each is walked to once.
+        self._located: dict[tuple[_Key, FieldPath], Location] = {}
         if origins:
             self.update(origins.items())
 
-    def add(self, ref: ObjectRef, origin: Origin) -> None:
-        self._origins[_key(ref)] = origin
+    def add(self, ref: ObjectRef, origin: Origin) -> Origin | None:
+        """Remembers where `ref` was read; returns the origin this replaces, if any."""
+        key = _key(ref)
+        previous = self._origins.get(key)
+        self._origins[key] = origin
+        if self._located:
+            self._located.clear()
+        return previous
 
     def update(self, pairs: Iterable[tuple[ObjectRef, Origin]]) -> None:
         for ref, origin in pairs:
@@ -142,6 +150,13 @@ class Locator:
         return self._origins.get(_key(ref))
 
     def locate(self, ref: ObjectRef, path: FieldPath = ()) -> Location:
+        key = (_key(ref), path)
+        located = self._located.get(key)
+        if located is None:
+            located = self._located[key] = self._locate(ref, path)
+        return located
+
+    def _locate(self, ref: ObjectRef, path: FieldPath) -> Location:
         origin = self.origin(ref)
         where = json_path(path)
         if origin is None:

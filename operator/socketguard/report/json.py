@@ -18,7 +18,11 @@ def as_data(located: Sequence[Located]) -> list[dict[str, object]]:
     return [{**item.finding.as_dict(), "location": item.location.as_dict()} for item in located]
 
 
+# One encoder for every item: `json.dumps` with options builds a new one per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def render(located: Sequence[Located]) -> str:
     """One finding per line: `indent=` would switch json to its pure-Python encoder, 20x slower."""
-    items = [json.dumps(item, ensure_ascii=False) for item in as_data(located)]
+    items = [_ENCODE(item) for item in as_data(located)]
     return "[\n" + ",\n".join(items) + "\n]\n" if items else "[]\n"
