@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from socketguard.engine.models.base import KubeObject, View
+from socketguard.engine.models.base import KubeObject, View, empty_list
 
 
 class MiddlewareRef(View):
@@ -47,8 +47,8 @@ class IngressRouteRoute(View):
     kind: str | None = None
     priority: int | None = None
     syntax: str | None = None
-    middlewares: list[MiddlewareRef] = Field(default_factory=list)
-    services: list[RouteService] = Field(default_factory=list)
+    middlewares: list[MiddlewareRef] = Field(default_factory=empty_list)
+    services: list[RouteService] = Field(default_factory=empty_list)
 
 
 class IngressRouteTLS(View):
@@ -57,8 +57,8 @@ class IngressRouteTLS(View):
 
 
 class IngressRouteSpec(View):
-    entry_points: list[str] = Field(default_factory=list)
-    routes: list[IngressRouteRoute] = Field(default_factory=list)
+    entry_points: list[str] = Field(default_factory=empty_list)
+    routes: list[IngressRouteRoute] = Field(default_factory=empty_list)
     tls: IngressRouteTLS | None = None
 
 
@@ -67,12 +67,12 @@ class IngressRoute(KubeObject):
 
 
 class StripPrefix(View):
-    prefixes: list[str] = Field(default_factory=list)
+    prefixes: list[str] = Field(default_factory=empty_list)
     force_slash: bool | None = None
 
 
 class StripPrefixRegex(View):
-    regex: list[str] = Field(default_factory=list)
+    regex: list[str] = Field(default_factory=empty_list)
 
 
 class ReplacePath(View):
@@ -101,7 +101,7 @@ class RedirectRegex(View):
 
 
 class Chain(View):
-    middlewares: list[MiddlewareRef] = Field(default_factory=list)
+    middlewares: list[MiddlewareRef] = Field(default_factory=empty_list)
 
 
 class MiddlewareSpec(View):
