@@ -1,7 +1,5 @@
 """Gateway API views (`gateway.networking.k8s.io` v1, with the experimental-channel fields)."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """networking.k8s.io/v1 Ingress, read with ingress-nginx's annotations."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """Istio networking views (v1, v1beta1 and v1alpha3 share these fields)."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from socketguard.engine.models.base import Duration, KubeObject, View, empty_dict, empty_list

@@ -1,7 +1,5 @@
 """Service and HorizontalPodAutoscaler, with the API server's defaults applied."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from socketguard.engine.models.base import KubeObject, View, empty_list

@@ -5,8 +5,6 @@ Only the fields routing needs are typed; the rest (TLS options, other middleware
 raw or ignored.
 """
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from socketguard.engine.models.base import KubeObject, View, empty_list

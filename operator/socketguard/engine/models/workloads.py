@@ -1,7 +1,5 @@
 """Deployment, StatefulSet and DaemonSet (and Argo Rollouts, models/argo.py): the pod template serves Socket.IO."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import Field
