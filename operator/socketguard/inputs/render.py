@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 import shutil
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -72,6 +70,9 @@ class _Run:
 
 
 def _run(command: Sequence[str]) -> _Run:
+    import shlex  # these load when a chart or overlay is rendered, not in every lint
+    import subprocess
+
     try:
         completed = subprocess.run(
             list(command), capture_output=True, timeout=RENDER_TIMEOUT_SECONDS, check=False
@@ -88,6 +89,8 @@ def _run(command: Sequence[str]) -> _Run:
 
 def render_chart(chart: Path, shown: str, options: HelmOptions) -> Rendering:
     """`helm template` of `chart` (shown as `shown`), split by template (helm's `# Source:` comments)."""
+    import shlex
+
     chart_file = _inside(shown, CHART_FILE)
     helm = shutil.which("helm")
     base_command = ["helm", "template", options.release, shown, *options.arguments()]
@@ -158,6 +161,8 @@ def _one_line(message: str) -> str:
 
 def render_kustomization(directory: Path, shown: str) -> Rendering:
     """`kubectl kustomize` (or `kustomize build`) of `directory`; the objects are shown in its kustomization file."""
+    import shlex
+
     found = kustomization_file(directory)
     file = _inside(shown, found.name if found is not None else KUSTOMIZATION_FILES[0])
     tool = _kustomize_command()
