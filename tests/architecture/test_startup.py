@@ -144,3 +144,21 @@ def test_view_classes_cost_no_compiling_when_created_or_built() -> None:
         "assert not builtin, builtin\n"
     )
     loaded_after(code)
+
+
+ROUTER_CODE = {"gatewayapi", "ingress_nginx", "nginx_server", "nginx_canary", "traefik", "traefik_rules", "istio"}
+
+
+def router_modules(loaded: set[str]) -> set[str]:
+    return {name.removeprefix("socketguard.engine.routing.") for name in loaded
+            if name.startswith("socketguard.engine.routing.")} & ROUTER_CODE
+
+
+def test_a_lint_loads_the_routers_of_the_objects_it_meets_only() -> None:
+    # No Ingress, Gateway API route or IngressRoute in the example: only Istio's router is built.
+    loaded = loaded_after(run_cli("lint", str(EXAMPLE), "--fail-on", "never"))
+    assert "socketguard.engine.analysis" in loaded  # the lint did run
+    assert router_modules(loaded) == {"istio"}
+    gateway_api = ROOT / "manifests" / "examples" / "mageagent-gateway-api" / "fixed"
+    loaded = loaded_after(run_cli("lint", str(gateway_api), "--fail-on", "never"))
+    assert router_modules(loaded) == {"istio", "gatewayapi"}
