@@ -159,6 +159,7 @@ def test_a_lint_loads_the_routers_of_the_objects_it_meets_only() -> None:
     loaded = loaded_after(run_cli("lint", str(EXAMPLE), "--fail-on", "never"))
     assert "socketguard.engine.analysis" in loaded  # the lint did run
     assert router_modules(loaded) == {"istio"}
+    assert "socketguard.engine.migration.pair" not in loaded  # only `compare` pairs routes
     gateway_api = ROOT / "manifests" / "examples" / "mageagent-gateway-api" / "fixed"
     loaded = loaded_after(run_cli("lint", str(gateway_api), "--fail-on", "never"))
     assert router_modules(loaded) == {"istio", "gatewayapi"}
