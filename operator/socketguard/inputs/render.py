@@ -51,6 +51,8 @@ class HelmOptions:
 
 @dataclass(frozen=True)
 class RenderedFile:
+    """What a render printed for one file (a chart template, or the kustomization file)."""
+
     name: str  # the file the objects are shown in: a chart's template, or the kustomization file
     text: bytes
     rendered_by: str  # the command that prints exactly `text`
@@ -58,6 +60,8 @@ class RenderedFile:
 
 @dataclass
 class Rendering:
+    """What rendering a chart or a Kustomize directory gave: its command, and its files or problems."""
+
     command: str  # as the user would type it
     files: list[RenderedFile] = field(default_factory=list)
     problems: list[Located] = field(default_factory=list)
@@ -65,6 +69,8 @@ class Rendering:
 
 @dataclass(frozen=True)
 class _Run:
+    """A tool's output, or why it could not run or failed."""
+
     output: bytes = b""
     error: str | None = None  # set when the tool could not run or exited non-zero
 

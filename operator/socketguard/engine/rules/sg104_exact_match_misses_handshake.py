@@ -72,6 +72,8 @@ class ExactMatch:
 
 @dataclass(frozen=True)
 class ExactMiss:
+    """An exact match meant for a handshake that it misses, and the path the handshake asks for."""
+
     match: ExactMatch
     handshake: str
 
