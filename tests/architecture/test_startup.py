@@ -167,7 +167,7 @@ def test_a_lint_loads_the_routers_of_the_objects_it_meets_only() -> None:
 
 def test_the_dataclasses_a_lint_loads_have_docstrings() -> None:
     # Without one, `dataclass` computes the class's signature to use as its docstring: for a class
-    # of many fields, half as much again as generating its methods.
+    # of many fields, nearly half as much again as generating its methods.
     code = run_cli("lint", str(EXAMPLE), "--fail-on", "never") + (
         "\nimport dataclasses, sys\n"
         "classes = [c for name, module in list(sys.modules.items()) if name.startswith('socketguard.')\n"
