@@ -104,3 +104,77 @@ def test_a_lint_without_their_features_loads_neither_jsonpath_nor_fuzzy_matching
     loaded = loaded_after(run_cli("lint", str(EXAMPLE), "--fail-on", "never"))
     assert "socketguard.engine.analysis" in loaded  # the lint did run
     assert not roots(loaded) & {"jsonpath_ng", "difflib", *FRONT_END_LIBRARIES}
+
+
+def test_a_lint_outside_a_repository_loads_neither_gitignore_matching_nor_process_running(tmp_path: Path) -> None:
+    # No .gitignore in or above the directory (tmp_path is outside any repository) and no chart
+    # or Kustomize directory to render: neither pathspec nor subprocess has anything to do.
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    for source in EXAMPLE.iterdir():
+        (manifests / source.name).write_bytes(source.read_bytes())
+    loaded = loaded_after(run_cli("lint", str(manifests), "--fail-on", "never"), cwd=tmp_path)
+    assert "socketguard.engine.analysis" in loaded  # the lint did run
+    assert not roots(loaded) & {"pathspec", "subprocess", "shlex"}
+
+
+def test_a_gitignore_met_loads_pathspec(tmp_path: Path) -> None:
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    (manifests / ".gitignore").write_text("rendered/\n", encoding="utf-8")
+    (manifests / "app.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n", encoding="utf-8")
+    loaded = loaded_after(run_cli("lint", str(manifests), "--fail-on", "never"), cwd=tmp_path)
+    assert "pathspec" in loaded
+
+
+def test_view_classes_cost_no_compiling_when_created_or_built() -> None:
+    # pydantic compiles a string annotation when it creates the class, and parses a builtin
+    # default_factory's text signature when it builds the validator; the view modules a lint
+    # of the example loads give it neither.
+    code = (
+        "from socketguard.engine.models import base, istio, removed, services, workloads\n"
+        "modules = (base, istio, removed, services, workloads)\n"
+        "views = [c for m in modules for c in vars(m).values()\n"
+        "         if isinstance(c, type) and issubclass(c, base.View) and c.__module__ == m.__name__]\n"
+        "assert len(views) > 30, views\n"
+        "stringly = [c.__name__ for c in views if any(isinstance(a, str) for a in c.__annotations__.values())]\n"
+        "assert not stringly, stringly\n"
+        "builtin = [f'{c.__name__}.{n}' for c in views for n, f in c.model_fields.items()\n"
+        "           if f.default_factory in (list, dict, set, tuple)]\n"
+        "assert not builtin, builtin\n"
+    )
+    loaded_after(code)
+
+
+ROUTER_CODE = {"gatewayapi", "ingress_nginx", "nginx_server", "nginx_canary", "traefik", "traefik_rules", "istio"}
+
+
+def router_modules(loaded: set[str]) -> set[str]:
+    return {name.removeprefix("socketguard.engine.routing.") for name in loaded
+            if name.startswith("socketguard.engine.routing.")} & ROUTER_CODE
+
+
+def test_a_lint_loads_the_routers_of_the_objects_it_meets_only() -> None:
+    # No Ingress, Gateway API route or IngressRoute in the example: only Istio's router is built.
+    loaded = loaded_after(run_cli("lint", str(EXAMPLE), "--fail-on", "never"))
+    assert "socketguard.engine.analysis" in loaded  # the lint did run
+    assert router_modules(loaded) == {"istio"}
+    assert "socketguard.engine.migration.pair" not in loaded  # only `compare` pairs routes
+    gateway_api = ROOT / "manifests" / "examples" / "mageagent-gateway-api" / "fixed"
+    loaded = loaded_after(run_cli("lint", str(gateway_api), "--fail-on", "never"))
+    assert router_modules(loaded) == {"istio", "gatewayapi"}
+
+
+def test_the_dataclasses_a_lint_loads_have_docstrings() -> None:
+    # Without one, `dataclass` computes the class's signature to use as its docstring: for a class
+    # of many fields, nearly half as much again as generating its methods.
+    code = run_cli("lint", str(EXAMPLE), "--fail-on", "never") + (
+        "\nimport dataclasses, sys\n"
+        "classes = [c for name, module in list(sys.modules.items()) if name.startswith('socketguard.')\n"
+        "           for c in vars(module).values() if isinstance(c, type) and c.__module__ == name]\n"
+        "data = [c for c in classes if dataclasses.is_dataclass(c)]\n"
+        "assert len(data) > 30, data\n"
+        "undocumented = [c.__qualname__ for c in data if (c.__doc__ or '').startswith(c.__name__ + '(')]\n"
+        "assert not undocumented, undocumented\n"
+    )
+    loaded_after(code)

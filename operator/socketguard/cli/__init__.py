@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import importlib
 import os
 import sys
@@ -62,6 +63,12 @@ def run() -> None:
     (pydantic's classes and validators above all) is work the OS does at once on exit, and a
     pre-commit hook waits for it on every commit (bench/startup.py). Exit handlers run and output
     is flushed first; lint writes files only in `with` blocks. Other commands exit as usual.
+
+    For the same reason a lint never collects garbage: what it builds (modules, classes, views,
+    findings) lives until it exits, so every collection would only rescan it; the loader and
+    the analysis pause collections anyway (`inputs.loader.collections_paused`). Nor does it look
+    for pydantic plugins: discovering them scans the metadata of every installed distribution
+    when the first view is built, and lint has no use for them (a user's setting stands).
     """
     if sys.stdout is None:  # started with `>&-`: every command's answer would be lost
         print("socketguard: standard output is closed; nothing can be reported (exit 2)", file=sys.stderr)
@@ -69,6 +76,8 @@ def run() -> None:
     if sys.argv[1:2] != ["lint"]:
         main()
         return
+    gc.disable()
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         main()
         status = 0

@@ -26,6 +26,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class LintConfig:
+    """The lint settings of the settings file (.socketguard.yaml or [tool.socketguard])."""
+
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     fail_on: str | None = None

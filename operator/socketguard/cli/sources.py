@@ -23,6 +23,8 @@ class SourceError(ValueError):
 
 @dataclass(frozen=True)
 class SourceBinding:
+    """`--source TARGET=DIR`: the workload a source tree is scanned for."""
+
     target: str  # namespace/name, name (default namespace), `client` or `server`
     directory: Path
 

@@ -59,12 +59,13 @@ class Context:
                 return router
         raise KeyError(name)
 
-    def router_of(self, kind: type[R]) -> R:
-        """The router of one class, for the rules that read that router's own objects."""
+    def router_of(self, kind: type[R]) -> R | None:
+        """The router of one class, for the rules that read that router's own objects; None when
+        the inventory holds nothing that router routes from (see `routing/registry.py`)."""
         for router in self.routers:
             if isinstance(router, kind):
                 return router
-        raise KeyError(kind.__name__)
+        return None
 
     def memo(self, compute: Callable[[Context], T]) -> T:
         """`compute(self)`, computed once per analysis; `compute` (a module-level function) is the key."""

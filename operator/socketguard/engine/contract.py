@@ -50,6 +50,8 @@ class EventContract:
 
 @dataclass(frozen=True)
 class ServerSpec:
+    """A Socket.IO server workload as its annotations (or the routes that reach it) describe it."""
+
     workload: ObjectRef
     inferred: bool
     path: str = default_of("path")
@@ -71,6 +73,8 @@ class ServerSpec:
 
 @dataclass(frozen=True)
 class ClientSpec:
+    """A Socket.IO client workload as its annotations describe it: where and how it connects."""
+
     workload: ObjectRef
     url: str | None = default_of("client-url")  # None: io() with no URL, the page origin
     path: str = default_of("client-path")
@@ -96,6 +100,8 @@ class ContractIssue:
 
 @dataclass
 class ContractSet:
+    """The annotated servers and clients of an inventory, and what is wrong with their annotations."""
+
     servers: dict[ObjectRef, ServerSpec] = field(default_factory=dict)
     clients: dict[ObjectRef, ClientSpec] = field(default_factory=dict)
     issues: list[ContractIssue] = field(default_factory=list)

@@ -70,6 +70,8 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
+    """One object as added, with its view (None when unreadable), its problems and its relations."""
+
     ref: ObjectRef
     source: dict[str, Any] | str  # the object as added; JSON text in a compact inventory
     view: KubeObject | None

@@ -28,7 +28,6 @@ from socketguard import ANNOTATION_PREFIX
 from socketguard.engine.models import POD_TEMPLATE_HASH, TRAEFIK_GROUPS, WORKLOAD_GROUPS
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing.hosts import host_matches, in_cluster_service, service_of_host
-from socketguard.engine.routing.traefik_rules import RuleError, hosts, parse
 
 Link = tuple[str, Hashable]
 GroupKind = tuple[str, str]
@@ -140,6 +139,9 @@ def ingress_class_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link
 def ingress_route_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
     """Traefik IngressRoute: the hosts its `match` rules name (any host when one names none or
     does not parse), the Services and the Middlewares of each route."""
+    # Traefik's rule language loads with the first IngressRoute, not with every inventory.
+    from socketguard.engine.routing.traefik_rules import RuleError, hosts, parse
+
     ns = ref.namespace
     for route in map(_dict, _list(_dict(raw.get("spec")).get("routes"))):
         try:

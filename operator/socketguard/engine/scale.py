@@ -23,6 +23,8 @@ KUBE_PROXY_ONLY = frozenset({"client-ip", "none"})
 
 @dataclass(frozen=True)
 class Replicas:
+    """How many pods a workload runs: its replicas, and the autoscaler that scales it, if any."""
+
     workload: ObjectRef
     count: int | None  # spec.replicas with the API default; None for a DaemonSet
     hpa: ObjectRef | None = None  # the autoscaler: an HPA or a KEDA ScaledObject

@@ -47,6 +47,8 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Trace:
+    """A request followed through the routers: a client's handshake or a socket route's own."""
+
     kind: Literal["client", "route"]
     request: Request
     routing: RoutingResult
@@ -71,6 +73,8 @@ class Trace:
 
 @dataclass
 class TraceSet:
+    """Every trace of an analysis, the servers (annotated and inferred) and the client-server pairs."""
+
     traces: list[Trace] = field(default_factory=list)
     servers: dict[ObjectRef, ServerSpec] = field(default_factory=dict)
     inferred: set[ObjectRef] = field(default_factory=set)

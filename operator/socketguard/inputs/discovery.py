@@ -22,9 +22,12 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-import pathspec
 import yaml
+
+if TYPE_CHECKING:
+    import pathspec
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 CHART_FILE = "Chart.yaml"
@@ -116,6 +119,8 @@ def _read_gitignore(path: Path) -> pathspec.GitIgnoreSpec | None:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    import pathspec  # loaded by the first `.gitignore` met: a directory outside a repository has none
+
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 

@@ -49,6 +49,8 @@ _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in _BRACKET_STEP)
 
 @dataclass(frozen=True, slots=True)
 class LoadedObject:
+    """An object read, and where it was read from."""
+
     raw: dict[str, Any]
     origin: Origin | None  # None for objects that were not read from a file
 

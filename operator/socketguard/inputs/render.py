@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 import shutil
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -53,6 +51,8 @@ class HelmOptions:
 
 @dataclass(frozen=True)
 class RenderedFile:
+    """What a render printed for one file (a chart template, or the kustomization file)."""
+
     name: str  # the file the objects are shown in: a chart's template, or the kustomization file
     text: bytes
     rendered_by: str  # the command that prints exactly `text`
@@ -60,6 +60,8 @@ class RenderedFile:
 
 @dataclass
 class Rendering:
+    """What rendering a chart or a Kustomize directory gave: its command, and its files or problems."""
+
     command: str  # as the user would type it
     files: list[RenderedFile] = field(default_factory=list)
     problems: list[Located] = field(default_factory=list)
@@ -67,11 +69,16 @@ class Rendering:
 
 @dataclass(frozen=True)
 class _Run:
+    """A tool's output, or why it could not run or failed."""
+
     output: bytes = b""
     error: str | None = None  # set when the tool could not run or exited non-zero
 
 
 def _run(command: Sequence[str]) -> _Run:
+    import shlex  # these load when a chart or overlay is rendered, not in every lint
+    import subprocess
+
     try:
         completed = subprocess.run(
             list(command), capture_output=True, timeout=RENDER_TIMEOUT_SECONDS, check=False
@@ -88,6 +95,8 @@ def _run(command: Sequence[str]) -> _Run:
 
 def render_chart(chart: Path, shown: str, options: HelmOptions) -> Rendering:
     """`helm template` of `chart` (shown as `shown`), split by template (helm's `# Source:` comments)."""
+    import shlex
+
     chart_file = _inside(shown, CHART_FILE)
     helm = shutil.which("helm")
     base_command = ["helm", "template", options.release, shown, *options.arguments()]
@@ -158,6 +167,8 @@ def _one_line(message: str) -> str:
 
 def render_kustomization(directory: Path, shown: str) -> Rendering:
     """`kubectl kustomize` (or `kustomize build`) of `directory`; the objects are shown in its kustomization file."""
+    import shlex
+
     found = kustomization_file(directory)
     file = _inside(shown, found.name if found is not None else KUSTOMIZATION_FILES[0])
     tool = _kustomize_command()

@@ -12,10 +12,10 @@ from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.migration.implementations import Implementation
 from socketguard.engine.objects import FieldPath, ObjectRef
-from socketguard.engine.routing import Backend, Request, RouteHop, Router, RoutingResult
+from socketguard.engine.routing import Request, RouteHop, Router, RoutingResult
 from socketguard.engine.routing.decide import unresolved_reason
 from socketguard.engine.rules.base import Rule
-from socketguard.engine.trace import handshake_path, route_anywhere
+from socketguard.engine.trace import route_anywhere
 
 Side = Literal["before", "after"]
 
@@ -98,30 +98,3 @@ class RoutePair:
         hop = self.before_hop
         assert hop is not None, "pairs are compared only when BEFORE routes the handshake"
         return hop.route, hop.rule_path, "before"
-
-
-def delivered(hop: RouteHop | None) -> list[Backend]:
-    """The backends of a rule that receive traffic (a positive weight, resolved)."""
-    if hop is None or not hop.delivers:
-        return []
-    return [b for b in hop.backends if b.weight > 0 and unresolved_reason(b) is None]
-
-
-def accepts(server: ServerSpec, upstream_path: str) -> bool:
-    """Whether the server's Engine.IO path takes this request path (`/socket.io/` and below)."""
-    wanted = handshake_path(server.path)
-    path = upstream_path.split("?", 1)[0]
-    return path.startswith(wanted) or path == wanted.rstrip("/")
-
-
-def describe_hop(hop: RouteHop | None) -> str:
-    if hop is None:
-        return "no rule"
-    return f"{hop.route} {hop.rule_path_text} ({hop.match_text})"
-
-
-def seconds(milliseconds: float | None) -> str:
-    if milliseconds is None:
-        return "none"
-    value = milliseconds / 1000
-    return f"{value:g} s"

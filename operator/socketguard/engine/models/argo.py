@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from socketguard.engine.models import POD_TEMPLATE_HASH
-from socketguard.engine.models.base import View
+from socketguard.engine.models.base import View, empty_dict, empty_list
 from socketguard.engine.models.workloads import PodTemplate, Workload, WorkloadSpec
 
 GATEWAY_API_PLUGIN = "argoproj-labs/gatewayAPI"
@@ -32,7 +32,7 @@ class WorkloadRef(View):
 
 class IstioVirtualServiceRef(View):
     name: str
-    routes: list[str] = Field(default_factory=list)
+    routes: list[str] = Field(default_factory=empty_list)
 
 
 class IstioDestinationRuleRef(View):
@@ -43,22 +43,22 @@ class IstioDestinationRuleRef(View):
 
 class IstioTrafficRouting(View):
     virtual_service: IstioVirtualServiceRef | None = None
-    virtual_services: list[IstioVirtualServiceRef] = Field(default_factory=list)
+    virtual_services: list[IstioVirtualServiceRef] = Field(default_factory=empty_list)
     destination_rule: IstioDestinationRuleRef | None = None
 
 
 class NginxTrafficRouting(View):
     stable_ingress: str | None = None
-    stable_ingresses: list[str] = Field(default_factory=list)
+    stable_ingresses: list[str] = Field(default_factory=empty_list)
     annotation_prefix: str = "nginx.ingress.kubernetes.io"
-    additional_ingress_annotations: dict[str, str] = Field(default_factory=dict)
-    canary_ingress_annotations: dict[str, str] = Field(default_factory=dict)
+    additional_ingress_annotations: dict[str, str] = Field(default_factory=empty_dict)
+    canary_ingress_annotations: dict[str, str] = Field(default_factory=empty_dict)
 
 
 class TrafficRouting(View):
     istio: IstioTrafficRouting | None = None
     nginx: NginxTrafficRouting | None = None
-    plugins: dict[str, Any] = Field(default_factory=dict)
+    plugins: dict[str, Any] = Field(default_factory=empty_dict)
 
 
 class CanaryStrategy(View):

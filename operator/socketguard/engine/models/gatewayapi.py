@@ -1,13 +1,11 @@
 """Gateway API views (`gateway.networking.k8s.io` v1, with the experimental-channel fields)."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field
 
 from socketguard.engine.models import GATEWAY_API_GROUP
-from socketguard.engine.models.base import Duration, KubeObject, View
+from socketguard.engine.models.base import Duration, KubeObject, View, empty_list
 
 
 class RouteNamespaces(View):
@@ -34,7 +32,7 @@ class Listener(View):
 
 class GatewaySpec(View):
     gateway_class_name: str = ""
-    listeners: list[Listener] = Field(default_factory=list)
+    listeners: list[Listener] = Field(default_factory=empty_list)
 
 
 class K8sGateway(KubeObject):
@@ -63,8 +61,8 @@ class HeaderMatch(View):
 
 class RouteMatch(View):
     path: PathMatch | None = None
-    headers: list[HeaderMatch] = Field(default_factory=list)
-    query_params: list[HeaderMatch] = Field(default_factory=list)
+    headers: list[HeaderMatch] = Field(default_factory=empty_list)
+    query_params: list[HeaderMatch] = Field(default_factory=empty_list)
     method: str | None = None
 
     @property
@@ -93,7 +91,7 @@ class RequestRedirect(View):
 
 
 class CORSFilter(View):
-    allow_origins: list[str] = Field(default_factory=list)
+    allow_origins: list[str] = Field(default_factory=empty_list)
     allow_credentials: bool | None = None
 
 
@@ -126,24 +124,24 @@ class SessionPersistence(View):
 class RouteRule(View):
     name: str | None = None
     matches: list[RouteMatch] = Field(default_factory=lambda: [RouteMatch()])
-    filters: list[RouteFilter] = Field(default_factory=list)
-    backend_refs: list[BackendRef] = Field(default_factory=list)
+    filters: list[RouteFilter] = Field(default_factory=empty_list)
+    backend_refs: list[BackendRef] = Field(default_factory=empty_list)
     timeouts: RouteTimeouts | None = None
     session_persistence: SessionPersistence | None = None
 
 
 class RouteParentStatus(View):
     parent_ref: ParentReference
-    conditions: list[dict[str, object]] = Field(default_factory=list)
+    conditions: list[dict[str, object]] = Field(default_factory=empty_list)
 
 
 class HTTPRouteStatus(View):
-    parents: list[RouteParentStatus] = Field(default_factory=list)
+    parents: list[RouteParentStatus] = Field(default_factory=empty_list)
 
 
 class HTTPRouteSpec(View):
-    parent_refs: list[ParentReference] = Field(default_factory=list)
-    hostnames: list[str] = Field(default_factory=list)
+    parent_refs: list[ParentReference] = Field(default_factory=empty_list)
+    hostnames: list[str] = Field(default_factory=empty_list)
     rules: list[RouteRule] = Field(default_factory=lambda: [RouteRule()])
 
 
@@ -165,8 +163,8 @@ class ReferenceGrantTo(View):
 
 
 class ReferenceGrantSpec(View):
-    from_: list[ReferenceGrantFrom] = Field(default_factory=list, alias="from")
-    to: list[ReferenceGrantTo] = Field(default_factory=list)
+    from_: list[ReferenceGrantFrom] = Field(default_factory=empty_list, alias="from")
+    to: list[ReferenceGrantTo] = Field(default_factory=empty_list)
 
 
 class ReferenceGrant(KubeObject):

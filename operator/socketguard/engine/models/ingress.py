@@ -1,13 +1,11 @@
 """networking.k8s.io/v1 Ingress, read with ingress-nginx's annotations."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field
 
 from socketguard.engine.models import NGINX_PREFIX
-from socketguard.engine.models.base import KubeObject, View
+from socketguard.engine.models.base import KubeObject, View, empty_list
 
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 
@@ -39,7 +37,7 @@ class HTTPIngressPath(View):
 
 
 class HTTPIngressRuleValue(View):
-    paths: list[HTTPIngressPath] = Field(default_factory=list)
+    paths: list[HTTPIngressPath] = Field(default_factory=empty_list)
 
 
 class IngressRule(View):
@@ -48,15 +46,15 @@ class IngressRule(View):
 
 
 class IngressTLS(View):
-    hosts: list[str] = Field(default_factory=list)
+    hosts: list[str] = Field(default_factory=empty_list)
     secret_name: str | None = None
 
 
 class IngressSpec(View):
     ingress_class_name: str | None = None
     default_backend: IngressBackend | None = None
-    rules: list[IngressRule] = Field(default_factory=list)
-    tls: list[IngressTLS] = Field(default_factory=list)
+    rules: list[IngressRule] = Field(default_factory=empty_list)
+    tls: list[IngressTLS] = Field(default_factory=empty_list)
 
 
 class Ingress(KubeObject):

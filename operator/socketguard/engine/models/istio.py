@@ -1,10 +1,8 @@
 """Istio networking views (v1, v1beta1 and v1alpha3 share these fields)."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
-from socketguard.engine.models.base import Duration, KubeObject, View
+from socketguard.engine.models.base import Duration, KubeObject, View, empty_dict, empty_list
 
 
 class StringMatch(View):
@@ -19,13 +17,13 @@ class HTTPMatchRequest(View):
     scheme: StringMatch | None = None
     method: StringMatch | None = None
     authority: StringMatch | None = None
-    headers: dict[str, StringMatch] = Field(default_factory=dict)
-    without_headers: dict[str, StringMatch] = Field(default_factory=dict)
-    query_params: dict[str, StringMatch] = Field(default_factory=dict)
+    headers: dict[str, StringMatch] = Field(default_factory=empty_dict)
+    without_headers: dict[str, StringMatch] = Field(default_factory=empty_dict)
+    query_params: dict[str, StringMatch] = Field(default_factory=empty_dict)
     ignore_uri_case: bool = False
     port: int | None = None
-    gateways: list[str] = Field(default_factory=list)
-    source_labels: dict[str, str] = Field(default_factory=dict)
+    gateways: list[str] = Field(default_factory=empty_list)
+    source_labels: dict[str, str] = Field(default_factory=empty_dict)
     source_namespace: str | None = None
 
 
@@ -56,8 +54,8 @@ class HTTPRouteDestination(View):
 
 
 class CorsPolicy(View):
-    allow_origins: list[StringMatch] = Field(default_factory=list)
-    allow_origin: list[str] = Field(default_factory=list)
+    allow_origins: list[StringMatch] = Field(default_factory=empty_list)
+    allow_origin: list[str] = Field(default_factory=empty_list)
     allow_credentials: bool | None = None
 
 
@@ -76,7 +74,7 @@ class HTTPDirectResponse(View):
 class HTTPRoute(View):
     name: str | None = None
     match: list[HTTPMatchRequest] | None = None
-    route: list[HTTPRouteDestination] = Field(default_factory=list)
+    route: list[HTTPRouteDestination] = Field(default_factory=empty_list)
     redirect: HTTPRedirect | None = None
     direct_response: HTTPDirectResponse | None = None
     delegate: dict[str, object] | None = None
@@ -86,9 +84,9 @@ class HTTPRoute(View):
 
 
 class VirtualServiceSpec(View):
-    hosts: list[str] = Field(default_factory=list)
-    gateways: list[str] = Field(default_factory=list)
-    http: list[HTTPRoute] = Field(default_factory=list)
+    hosts: list[str] = Field(default_factory=empty_list)
+    gateways: list[str] = Field(default_factory=empty_list)
+    http: list[HTTPRoute] = Field(default_factory=empty_list)
     export_to: list[str] | None = None
 
 
@@ -133,19 +131,19 @@ class PortTrafficPolicy(View):
 
 class TrafficPolicy(View):
     load_balancer: LoadBalancerSettings | None = None
-    port_level_settings: list[PortTrafficPolicy] = Field(default_factory=list)
+    port_level_settings: list[PortTrafficPolicy] = Field(default_factory=empty_list)
 
 
 class Subset(View):
     name: str
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=empty_dict)
     traffic_policy: TrafficPolicy | None = None
 
 
 class DestinationRuleSpec(View):
     host: str = ""
     traffic_policy: TrafficPolicy | None = None
-    subsets: list[Subset] = Field(default_factory=list)
+    subsets: list[Subset] = Field(default_factory=empty_list)
     export_to: list[str] | None = None
 
 
@@ -167,14 +165,14 @@ class ServerTLS(View):
 
 class GatewayServer(View):
     port: GatewayPort
-    hosts: list[str] = Field(default_factory=list)
+    hosts: list[str] = Field(default_factory=empty_list)
     tls: ServerTLS | None = None
     name: str | None = None
 
 
 class GatewaySpec(View):
-    selector: dict[str, str] = Field(default_factory=dict)
-    servers: list[GatewayServer] = Field(default_factory=list)
+    selector: dict[str, str] = Field(default_factory=empty_dict)
+    servers: list[GatewayServer] = Field(default_factory=empty_list)
 
 
 class Gateway(KubeObject):

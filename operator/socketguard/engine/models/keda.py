@@ -6,8 +6,6 @@ replica range is the ScaledObject's (`maxReplicaCount` defaults to 100, `minRepl
 Field names follow github.com/kedacore/keda/v2 config/crd/bases/keda.sh_scaledobjects.yaml.
 """
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from socketguard.engine.models.base import KubeObject, View

@@ -1,10 +1,8 @@
 """Service and HorizontalPodAutoscaler, with the API server's defaults applied."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
-from socketguard.engine.models.base import KubeObject, View
+from socketguard.engine.models.base import KubeObject, View, empty_list
 
 EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"
 
@@ -24,7 +22,7 @@ class ServicePort(View):
 
 class ServiceSpec(View):
     selector: dict[str, str] | None = None
-    ports: list[ServicePort] = Field(default_factory=list)
+    ports: list[ServicePort] = Field(default_factory=empty_list)
     type: str = "ClusterIP"
     session_affinity: str = "None"
     external_name: str | None = None

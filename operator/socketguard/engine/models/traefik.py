@@ -5,11 +5,9 @@ Only the fields routing needs are typed; the rest (TLS options, other middleware
 raw or ignored.
 """
 
-from __future__ import annotations
-
 from pydantic import Field
 
-from socketguard.engine.models.base import KubeObject, View
+from socketguard.engine.models.base import KubeObject, View, empty_list
 
 
 class MiddlewareRef(View):
@@ -47,8 +45,8 @@ class IngressRouteRoute(View):
     kind: str | None = None
     priority: int | None = None
     syntax: str | None = None
-    middlewares: list[MiddlewareRef] = Field(default_factory=list)
-    services: list[RouteService] = Field(default_factory=list)
+    middlewares: list[MiddlewareRef] = Field(default_factory=empty_list)
+    services: list[RouteService] = Field(default_factory=empty_list)
 
 
 class IngressRouteTLS(View):
@@ -57,8 +55,8 @@ class IngressRouteTLS(View):
 
 
 class IngressRouteSpec(View):
-    entry_points: list[str] = Field(default_factory=list)
-    routes: list[IngressRouteRoute] = Field(default_factory=list)
+    entry_points: list[str] = Field(default_factory=empty_list)
+    routes: list[IngressRouteRoute] = Field(default_factory=empty_list)
     tls: IngressRouteTLS | None = None
 
 
@@ -67,12 +65,12 @@ class IngressRoute(KubeObject):
 
 
 class StripPrefix(View):
-    prefixes: list[str] = Field(default_factory=list)
+    prefixes: list[str] = Field(default_factory=empty_list)
     force_slash: bool | None = None
 
 
 class StripPrefixRegex(View):
-    regex: list[str] = Field(default_factory=list)
+    regex: list[str] = Field(default_factory=empty_list)
 
 
 class ReplacePath(View):
@@ -101,7 +99,7 @@ class RedirectRegex(View):
 
 
 class Chain(View):
-    middlewares: list[MiddlewareRef] = Field(default_factory=list)
+    middlewares: list[MiddlewareRef] = Field(default_factory=empty_list)
 
 
 class MiddlewareSpec(View):

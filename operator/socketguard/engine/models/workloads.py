@@ -1,12 +1,10 @@
 """Deployment, StatefulSet and DaemonSet (and Argo Rollouts, models/argo.py): the pod template serves Socket.IO."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import Field
 
-from socketguard.engine.models.base import KubeObject, ObjectMeta, View
+from socketguard.engine.models.base import KubeObject, ObjectMeta, View, empty_dict, empty_list
 
 
 class ContainerPort(View):
@@ -24,12 +22,12 @@ class EnvVar(View):
 
 class Container(View):
     name: str = ""
-    ports: list[ContainerPort] = Field(default_factory=list)
-    env: list[EnvVar] = Field(default_factory=list)
+    ports: list[ContainerPort] = Field(default_factory=empty_list)
+    env: list[EnvVar] = Field(default_factory=empty_list)
 
 
 class PodSpec(View):
-    containers: list[Container] = Field(default_factory=list)
+    containers: list[Container] = Field(default_factory=empty_list)
 
 
 class PodTemplate(View):
@@ -40,12 +38,12 @@ class PodTemplate(View):
 class SelectorRequirement(View):
     key: str
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
-    values: list[str] = Field(default_factory=list)
+    values: list[str] = Field(default_factory=empty_list)
 
 
 class LabelSelector(View):
-    match_labels: dict[str, str] = Field(default_factory=dict)
-    match_expressions: list[SelectorRequirement] = Field(default_factory=list)
+    match_labels: dict[str, str] = Field(default_factory=empty_dict)
+    match_expressions: list[SelectorRequirement] = Field(default_factory=empty_list)
 
     def matches(self, labels: dict[str, str]) -> bool:
         if any(labels.get(key) != value for key, value in self.match_labels.items()):

@@ -100,6 +100,8 @@ class Backend:
 
 @dataclass(frozen=True)
 class CorsAtProxy:
+    """The CORS policy a rule answers at the proxy: the origins it allows (by match kind) and credentials."""
+
     allow_origins: tuple[tuple[str, str], ...]  # (exact|prefix|regex, value)
     allow_credentials: bool | None
     path: FieldPath
@@ -116,6 +118,8 @@ class Redirect:
 
 @dataclass(frozen=True)
 class RouteHop:
+    """One matching rule: where it is written, what it matched, the path upstream and its backends."""
+
     router: str
     route: ObjectRef
     rule_path: FieldPath  # spec.http[2]
@@ -154,6 +158,8 @@ class Entrance:
 
 @dataclass
 class RoutingResult:
+    """A router's answer to a request: the entrance, and every matching rule, winner first."""
+
     request: Request
     entrance: Entrance | None = None  # None: no gateway serves this host
     hops: list[RouteHop] = field(default_factory=list)  # every matching rule, winner first

@@ -27,6 +27,8 @@ _REGEX_SYNTAX = re.compile(r"[\\^$*+?()\[\]{}|]")
 
 @dataclass(frozen=True)
 class Candidate:
+    """A rule that is (or reaches) a socket route, with the handshake request it is written for."""
+
     route: ObjectRef
     rule_path: FieldPath
     request: Request

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from socketguard.engine.context import Context
@@ -17,7 +18,12 @@ from socketguard.engine.models.services import Service, ServicePort
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import Backend, RouteHop
 from socketguard.engine.routing.istio import is_socket_rule
+from socketguard.engine.routing.registry import INGRESS, TRAEFIK_ROUTES
 from socketguard.engine.trace import Trace
+
+if TYPE_CHECKING:
+    from socketguard.engine.routing.ingress_nginx import IngressNginxRouter
+    from socketguard.engine.routing.traefik import TraefikRouter
 
 ANNOTATIONS: FieldPath = ("metadata", "annotations")
 
@@ -171,3 +177,21 @@ def destination_owner(hop: RouteHop, backend: Backend) -> ObjectRef:
 def port_snippet(hop: RouteHop, number: int) -> str:
     """How the route names a Service port, in the router's own schema."""
     return f"port: {number}" if hop.router == "gateway-api" else f"port: {{number: {number}}}"
+
+
+def ingress_nginx_router(ctx: Context) -> IngressNginxRouter | None:
+    """ingress-nginx's router; None without an Ingress, and then its code is never loaded."""
+    if not ctx.inventory.has_kind(*INGRESS):
+        return None
+    from socketguard.engine.routing.ingress_nginx import IngressNginxRouter
+
+    return ctx.router_of(IngressNginxRouter)
+
+
+def traefik_router(ctx: Context) -> TraefikRouter | None:
+    """Traefik's router; None without an Ingress or IngressRoute, and then its code is never loaded."""
+    if not any(ctx.inventory.has_kind(*kind) for kind in TRAEFIK_ROUTES):
+        return None
+    from socketguard.engine.routing.traefik import TraefikRouter
+
+    return ctx.router_of(TraefikRouter)

@@ -72,7 +72,6 @@ from socketguard.engine.contract import ServerSpec
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.models import NGINX_PREFIX
 from socketguard.engine.routing import RouteHop
-from socketguard.engine.routing.gatewayapi import ROUTER as GATEWAY_API
 from socketguard.engine.routing.istio import ROUTER as ISTIO
 from socketguard.engine.routing.matching import SOCKET_WORD_IN_REGEX, differs_only_in_case, socket_segment
 from socketguard.engine.rules.base import Admission, Rule
@@ -153,6 +152,8 @@ def _route_fixes(ctx: Context, hop: RouteHop, server: ServerSpec, arrives: str) 
     if hop.router == ISTIO:
         return [f"rewrite the socket route to the server's path, not to {arrives}: `rewrite: {{uri: {wanted}}}` "
                 f"on {rule}, or remove its rewrite"]
+    from socketguard.engine.routing.gatewayapi import ROUTER as GATEWAY_API  # not loaded for Istio alone
+
     if hop.router == GATEWAY_API:
         return [f"rewrite the socket route to the server's path, not to {arrives}: a URLRewrite filter with "
                 f"`ReplacePrefixMatch: {server.path.rstrip('/')}` on {rule}, or remove its URLRewrite filter"]

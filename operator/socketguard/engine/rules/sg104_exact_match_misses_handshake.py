@@ -44,10 +44,9 @@ from socketguard.engine.models.istio import VirtualService
 from socketguard.engine.objects import FieldPath, ObjectRef, render_path
 from socketguard.engine.routing import Request
 from socketguard.engine.routing.hosts import host_matches
-from socketguard.engine.routing.ingress_nginx import IngressNginxRouter
 from socketguard.engine.routing.istio import ROUTER as ISTIO
 from socketguard.engine.routing.matching import ends_in_socket_segment
-from socketguard.engine.rules._routes import client_url, hop_text, targets_text
+from socketguard.engine.rules._routes import client_url, hop_text, ingress_nginx_router, targets_text
 from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.trace import handshake_path
 
@@ -73,6 +72,8 @@ class ExactMatch:
 
 @dataclass(frozen=True)
 class ExactMiss:
+    """An exact match meant for a handshake that it misses, and the path the handshake asks for."""
+
     match: ExactMatch
     handshake: str
 
@@ -109,7 +110,9 @@ def _exact_matches(ctx: Context) -> Iterator[ExactMatch]:
     for view in ctx.inventory.views(GATEWAY_API_GROUP, "HTTPRoute"):
         if isinstance(view, models.gatewayapi.HTTPRoute):
             yield from _gateway_api(ctx.inventory.ref_of(view), view)
-    nginx = ctx.router_of(IngressNginxRouter)
+    nginx = ingress_nginx_router(ctx)
+    if nginx is None:
+        return  # no Ingress
     for view in ctx.inventory.views("networking.k8s.io", "Ingress"):
         if isinstance(view, models.ingress.Ingress):
             ref = ctx.inventory.ref_of(view)

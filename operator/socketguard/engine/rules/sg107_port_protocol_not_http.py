@@ -69,6 +69,8 @@ def port_protocol(port: ServicePort) -> tuple[str | None, str]:
 
 @dataclass
 class _Use:
+    """How socket traffic reaches a Service port: mesh routes, gateways, and the servers behind it."""
+
     mesh_routes: list[str] = field(default_factory=list)
     gateway: bool = False
     servers: set[ObjectRef] = field(default_factory=set)

@@ -110,6 +110,8 @@ def _host(ctx: Context, trace: Trace) -> Iterator[Finding]:
 
 def _missing_gateways(ctx: Context) -> Iterator[Finding]:
     router = ctx.router_of(IstioRouter)
+    if router is None:
+        return
     relevant = socket_virtual_services(ctx)
     client_hosts = {t.request.host.lower() for t in ctx.traces.client_traces()}
     for vs in ctx.inventory.virtual_services():

@@ -52,7 +52,7 @@ from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.models import GATEWAY_API_GROUP
 from socketguard.engine.objects import ObjectRef, render_path
 from socketguard.engine.routing.matching import socket_segment
-from socketguard.engine.routing.traefik import TraefikRouter
+from socketguard.engine.rules._routes import traefik_router
 from socketguard.engine.rules.base import Admission, Rule
 
 RULE = Rule.define(__doc__, code="SG115", name="route-not-accepted", severity=Severity.ERROR,
@@ -78,7 +78,9 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 
 def _traefik_refusals(ctx: Context) -> Iterator[Finding]:
-    router = ctx.router_of(TraefikRouter)
+    router = traefik_router(ctx)
+    if router is None:
+        return  # no Ingress or IngressRoute
     servers = ctx.contracts.servers
     for route in router.refused_routes():
         assert route.refused is not None

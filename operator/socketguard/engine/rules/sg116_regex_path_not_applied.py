@@ -55,15 +55,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.routing import Request
 from socketguard.engine.routing.candidates import socket_path
-from socketguard.engine.routing.ingress_nginx import IngressNginxRouter, Location
 from socketguard.engine.routing.matching import SOCKET_WORD_IN_REGEX, compiled
-from socketguard.engine.rules._routes import hop_text, targets_text
+from socketguard.engine.rules._routes import hop_text, ingress_nginx_router, targets_text
 from socketguard.engine.rules.base import Admission, Rule
+
+if TYPE_CHECKING:
+    from socketguard.engine.routing.ingress_nginx import IngressNginxRouter, Location
 
 # Advisory at admission: whether a host is in regex mode can hang on an Ingress that comes later in
 # the same apply, and ingress-nginx's own webhook already refuses the Prefix/Exact case.
@@ -78,7 +81,9 @@ _USE_REGEX = 'nginx.ingress.kubernetes.io/use-regex: "true"'
 
 @RULE.checker
 def check(ctx: Context) -> Iterator[Finding]:
-    router = ctx.router_of(IngressNginxRouter)
+    router = ingress_nginx_router(ctx)
+    if router is None:
+        return  # no Ingress
     socket_ingresses = {location.ref for location in router.paths() if _carries_socket_traffic(ctx, router, location)}
     for location in router.paths():
         if location.ref not in socket_ingresses:

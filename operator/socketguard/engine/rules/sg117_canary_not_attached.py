@@ -36,13 +36,17 @@ Copy host, path and `pathType` exactly from the main Ingress:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
-from socketguard.engine.routing.ingress_nginx import IngressNginxRouter
 from socketguard.engine.routing.matching import SOCKET_WORD_IN_REGEX
-from socketguard.engine.routing.nginx_canary import Canary
+from socketguard.engine.rules._routes import ingress_nginx_router
 from socketguard.engine.rules.base import Admission, Rule
+
+if TYPE_CHECKING:
+    from socketguard.engine.routing.ingress_nginx import IngressNginxRouter
+    from socketguard.engine.routing.nginx_canary import Canary
 
 # Advisory at admission: `kubectl apply -f dir/` may create the canary before its main Ingress.
 RULE = Rule.define(__doc__, code="SG117", name="canary-not-attached", severity=Severity.WARNING,
@@ -51,7 +55,9 @@ RULE = Rule.define(__doc__, code="SG117", name="canary-not-attached", severity=S
 
 @RULE.checker
 def check(ctx: Context) -> Iterator[Finding]:
-    router = ctx.router_of(IngressNginxRouter)
+    router = ingress_nginx_router(ctx)
+    if router is None:
+        return  # no Ingress
     for canary in router.dropped_canaries():
         if _carries_socket_traffic(ctx, router, canary):
             yield _finding(canary)

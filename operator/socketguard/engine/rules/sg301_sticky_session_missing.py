@@ -114,6 +114,8 @@ def _paths(ctx: Context, server: ServerSpec) -> Iterator[Path]:
 def _unrouted(ctx: Context, server: ServerSpec) -> Iterator[Path]:
     """No route reaches the server: in-cluster clients use the Services that select it."""
     router = ctx.router_of(IstioRouter)  # Istio's resolution adds DestinationRule affinity
+    if router is None:
+        return
     for service in ctx.inventory.services(server.workload.namespace):
         ref = ctx.inventory.ref_of(service)
         backend = router.resolve_backend(fqdn(ref.namespace, ref.name), ref.namespace, ())

@@ -36,13 +36,17 @@ spec:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from socketguard.engine import models
 from socketguard.engine.findings import Severity
-from socketguard.engine.migration.pair import Difference, RoutePair, delivered, describe_hop
+from socketguard.engine.migration.hops import delivered, describe_hop
 from socketguard.engine.models import GATEWAY_API_GROUP
 from socketguard.engine.routing.decide import unresolved_reason
 from socketguard.engine.rules.base import Admission, Rule
+
+if TYPE_CHECKING:
+    from socketguard.engine.migration.pair import Difference, RoutePair
 
 RULE = Rule.define(__doc__, code="SG701", name="migration-unreachable", severity=Severity.ERROR,
                    admission=Admission.ADVISORY)

@@ -33,10 +33,14 @@ rules:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from socketguard.engine.findings import Severity
-from socketguard.engine.migration.pair import Difference, RoutePair, accepts, delivered
+from socketguard.engine.migration.hops import accepts, delivered
 from socketguard.engine.rules.base import Admission, Rule
+
+if TYPE_CHECKING:
+    from socketguard.engine.migration.pair import Difference, RoutePair
 
 RULE = Rule.define(__doc__, code="SG702", name="migration-path-changed", severity=Severity.ERROR,
                    admission=Admission.ADVISORY)

@@ -27,12 +27,16 @@ backendRefs:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from socketguard.engine.findings import Severity
-from socketguard.engine.migration.pair import Difference, RoutePair, delivered
+from socketguard.engine.migration.hops import delivered
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing import Backend
 from socketguard.engine.rules.base import Admission, Rule
+
+if TYPE_CHECKING:
+    from socketguard.engine.migration.pair import Difference, RoutePair
 
 RULE = Rule.define(__doc__, code="SG703", name="migration-backends-changed", severity=Severity.ERROR,
                    admission=Admission.ADVISORY)

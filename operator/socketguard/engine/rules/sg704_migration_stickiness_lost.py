@@ -33,17 +33,20 @@ rules:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from socketguard.engine.contract import ServerSpec
 from socketguard.engine.findings import Severity
 from socketguard.engine.inventory import Inventory
-from socketguard.engine.migration.implementations import SESSION_PERSISTENCE_CHANNEL
-from socketguard.engine.migration.pair import Difference, RoutePair, delivered
+from socketguard.engine.migration.hops import delivered
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing import Backend
 from socketguard.engine.routing.hosts import fqdn
 from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.scale import Replicas, replicas_of
+
+if TYPE_CHECKING:
+    from socketguard.engine.migration.pair import Difference, RoutePair
 
 RULE = Rule.define(__doc__, code="SG704", name="migration-stickiness-lost", severity=Severity.ERROR,
                    admission=Admission.ADVISORY)
@@ -51,6 +54,8 @@ ASPECT = "stickiness"
 
 
 def differences(pair: RoutePair) -> Iterator[Difference]:
+    from socketguard.engine.migration.implementations import SESSION_PERSISTENCE_CHANNEL  # compare only
+
     before, after = delivered(pair.before_hop), delivered(pair.after_hop)
     hop = pair.after_hop
     if not before or not after or hop is None or not any(b.affinity for b in before):

@@ -33,12 +33,16 @@ rules:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from socketguard.engine.findings import Severity
-from socketguard.engine.migration.pair import Difference, RoutePair, delivered, seconds
+from socketguard.engine.migration.hops import delivered, seconds
 from socketguard.engine.objects import get_path
 from socketguard.engine.routing import RouteHop
 from socketguard.engine.rules.base import Admission, Rule
+
+if TYPE_CHECKING:
+    from socketguard.engine.migration.pair import Difference, RoutePair
 
 RULE = Rule.define(__doc__, code="SG705", name="migration-timeout-changed", severity=Severity.ERROR,
                    admission=Admission.ADVISORY)

@@ -31,12 +31,16 @@ rules:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from socketguard.engine.cors import proxy_allows, server_allows_any, server_lists
 from socketguard.engine.findings import Severity
-from socketguard.engine.migration.pair import Difference, RoutePair, delivered
+from socketguard.engine.migration.hops import delivered
 from socketguard.engine.routing import CorsAtProxy, RouteHop
 from socketguard.engine.rules.base import Admission, Rule
+
+if TYPE_CHECKING:
+    from socketguard.engine.migration.pair import Difference, RoutePair
 
 RULE = Rule.define(__doc__, code="SG706", name="migration-cors-changed", severity=Severity.ERROR,
                    admission=Admission.ADVISORY)

@@ -35,13 +35,16 @@ spec:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from socketguard.engine import models
 from socketguard.engine.findings import Severity
-from socketguard.engine.migration.pair import Difference, RoutePair
 from socketguard.engine.routing import RoutingResult
 from socketguard.engine.routing.hosts import host_matches
 from socketguard.engine.rules.base import Admission, Rule
+
+if TYPE_CHECKING:
+    from socketguard.engine.migration.pair import Difference, RoutePair
 
 RULE = Rule.define(__doc__, code="SG707", name="migration-tls-redirect-changed", severity=Severity.ERROR,
                    admission=Admission.ADVISORY)

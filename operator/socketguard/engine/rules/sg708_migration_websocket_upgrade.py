@@ -30,10 +30,14 @@ spec:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from socketguard.engine.findings import Severity
-from socketguard.engine.migration.pair import Difference, RoutePair, delivered, describe_hop
+from socketguard.engine.migration.hops import delivered, describe_hop
 from socketguard.engine.rules.base import Admission, Rule
+
+if TYPE_CHECKING:
+    from socketguard.engine.migration.pair import Difference, RoutePair
 
 RULE = Rule.define(__doc__, code="SG708", name="migration-websocket-upgrade", severity=Severity.WARNING,
                    admission=Admission.ADVISORY)

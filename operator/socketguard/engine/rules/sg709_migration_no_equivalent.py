@@ -29,13 +29,17 @@ backendRefs:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from socketguard.engine import models
 from socketguard.engine.findings import Severity
-from socketguard.engine.migration.pair import Difference, RoutePair, delivered
+from socketguard.engine.migration.hops import delivered
 from socketguard.engine.models import NGINX_PREFIX
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.rules.base import Admission, Rule
+
+if TYPE_CHECKING:
+    from socketguard.engine.migration.pair import Difference, RoutePair
 
 RULE = Rule.define(__doc__, code="SG709", name="migration-no-equivalent", severity=Severity.WARNING,
                    admission=Admission.ADVISORY)

@@ -33,7 +33,7 @@ from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.models import GATEWAY_API_GROUP
 from socketguard.engine.objects import ObjectRef
-from socketguard.engine.routing.ingress_nginx import is_nginx
+from socketguard.engine.routing.registry import INGRESS
 from socketguard.engine.rules.base import Admission, Rule
 
 RULE = Rule.define(__doc__, code="SG710", name="host-served-by-both", severity=Severity.INFO,
@@ -59,6 +59,10 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _ingress_hosts(ctx: Context) -> dict[str, list[ObjectRef]]:
     found: dict[str, list[ObjectRef]] = {}
+    if not ctx.inventory.has_kind(*INGRESS):
+        return found  # and ingress-nginx's code is not loaded
+    from socketguard.engine.routing.ingress_nginx import is_nginx
+
     for view in ctx.inventory.views("networking.k8s.io", "Ingress"):
         if not isinstance(view, models.ingress.Ingress) or not is_nginx(view):
             continue
