@@ -178,3 +178,30 @@ def test_the_dataclasses_a_lint_loads_have_docstrings() -> None:
         "assert not undocumented, undocumented\n"
     )
     loaded_after(code)
+
+
+def modules_at_exit_of_run(*arguments: str, environment: dict[str, str] | None = None) -> set[str]:
+    """The modules loaded when `socketguard.cli.run` (the console script) ends, which it does
+    without returning: an exit handler reports them."""
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print(' '.join(sorted(sys.modules)), flush=True))\n"
+        f"sys.argv = ['socketguard', *{list(arguments)!r}]\n"
+        "from socketguard.cli import run\n"
+        "run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False,
+                          env={"PYTHONPATH": str(ROOT / "operator"), **(environment or {})})
+    return set(done.stdout.split("\n")[-2].split())
+
+
+def test_a_lint_does_not_load_package_metadata_to_look_for_pydantic_plugins() -> None:
+    loaded = modules_at_exit_of_run("lint", str(EXAMPLE), "--fail-on", "never")
+    assert "socketguard.engine.models.istio" in loaded  # views were built
+    assert "importlib.metadata" not in loaded
+
+
+def test_a_user_who_enables_pydantic_plugins_gets_them_looked_for() -> None:
+    loaded = modules_at_exit_of_run("lint", str(EXAMPLE), "--fail-on", "never",
+                                    environment={"PYDANTIC_DISABLE_PLUGINS": "0"})
+    assert "importlib.metadata" in loaded
