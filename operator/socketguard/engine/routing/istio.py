@@ -383,6 +383,8 @@ class IstioRouter:
         # A DestinationRule the proxy cannot see does not balance its traffic: its hash is no affinity.
         unseen = {ref for ref, _ in hidden if ref.kind == "DestinationRule"}
         hashed = [a for a in self._affinity(service_ref, backend.service_port, subset) if a.source not in unseen]
+        if not hashed and not hidden:
+            return backend
         return replace(backend, affinity=(*hashed, *backend.affinity), hidden_by=tuple(hidden))
 
     def _destination_rules(self, service: ObjectRef) -> Iterator[DestinationRule]:
