@@ -12,12 +12,14 @@ stages `lint -o json` runs, timed one after the other).
     python bench/lint_scale.py                      # N = 2,000, 10,000 and 20,000
     python bench/lint_scale.py --objects 2000 20000 --example manifests/examples/mageagent/broken
     python bench/lint_scale.py --objects 10000 --runs 5 --stat median --breakdown
+    python bench/lint_scale.py --objects 2000 10000 --shared-namespace   # a monorepo's one namespace
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -80,20 +82,38 @@ def objects_per_copy(files: dict[str, str]) -> int:
     return sum(text.count("\nkind:") + text.startswith("kind:") for text in files.values())
 
 
-def generate(directory: Path, examples: list[Path], objects: int) -> int:
-    """Copies of the examples, each in its own namespace and host, until `objects` are written."""
+def generate(directory: Path, examples: list[Path], objects: int, *, shared: bool = False) -> int:
+    """Copies of the examples, each in its own namespace and host, until `objects` are written.
+
+    `shared`: every copy in one namespace instead, its objects' names given the copy's number
+    (and every mention of them: selectors, destinations, paths), so one namespace holds them all.
+    """
     written, copy = 0, 0
     while written < objects:
         files, namespace, host = topology(examples[copy % len(examples)])
         target = directory / f"copy-{copy:05d}"
         target.mkdir()
+        space = "sg-shared" if shared else f"sg-{copy}"
         for name, text in files.items():
-            text = text.replace(f"namespace: {namespace}", f"namespace: sg-{copy}")
-            text = text.replace(f"name: {namespace}\n  labels", f"name: sg-{copy}\n  labels")
-            (target / name).write_text(text.replace(host, f"t{copy}.{host}"))
-        written += objects_per_copy(files)
+            text = text.replace(f"namespace: {namespace}", f"namespace: {space}")
+            if "kind: Namespace" in text and shared and copy:
+                continue  # one Namespace object for all copies
+            text = text.replace(f"name: {namespace}\n  labels", f"name: {space}\n  labels")
+            text = text.replace(host, f"t{copy}.{host}")
+            if shared:
+                text = re.sub(rf"(?<![\w.-])({'|'.join(map(re.escape, object_names(files)))})(?![\w.-])",
+                              rf"\1-{copy}", text)
+            (target / name).write_text(text)
+            written += objects_per_copy({name: text})
         copy += 1
     return written
+
+
+def object_names(files: dict[str, str]) -> list[str]:
+    """The `metadata.name`s of the example's objects, longest first (so no name renames part of another)."""
+    found = {match for text in files.values() for match in re.findall(r"^metadata:\n(?:  .*\n)*?  name: (\S+)$",
+                                                                      text, re.MULTILINE)}
+    return sorted(found, key=len, reverse=True)
 
 
 def timed(command: list[str]) -> tuple[float, float]:
@@ -126,6 +146,8 @@ def main() -> None:
     parser.add_argument("--stat", choices=["best", "median"], default="best",
                         help="which of the runs is printed (median on a machine others use)")
     parser.add_argument("--breakdown", action="store_true", help="where lint's CPU time goes, at the largest N")
+    parser.add_argument("--shared-namespace", action="store_true",
+                        help="every copy in one namespace (names numbered), not one namespace per copy")
     args = parser.parse_args()
     examples = args.example or DEFAULT_EXAMPLES
     stat = min if args.stat == "best" else statistics.median
@@ -134,7 +156,7 @@ def main() -> None:
     stages = ""
     for count in sorted(args.objects):
         with tempfile.TemporaryDirectory(prefix="sg-bench-") as tmp:
-            written = generate(Path(tmp), examples, count)
+            written = generate(Path(tmp), examples, count, shared=args.shared_namespace)
             floor = summary(args.runs, [sys.executable, "-c", FLOOR, tmp], stat)
             lint = summary(args.runs, [sys.executable, "-m", "socketguard", "lint", tmp, "-o", "json",
                                        "--fail-on", "never"], stat)

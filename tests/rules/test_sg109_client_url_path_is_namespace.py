@@ -36,3 +36,12 @@ def test_path_meant_as_a_namespace_is_left_to_sg112() -> None:
 def test_path_without_a_known_server_is_reported() -> None:
     [finding] = lint(world(client=_client("https://chat.example.com/admin"), route=None), RULE)
     assert "no server it reaches" not in finding.message
+
+
+def test_path_a_route_serves_under_is_read_as_the_http_path() -> None:
+    # The client reaches the server, but another rule routes /api/socket.io/: /api reads as the HTTP prefix.
+    route = ROUTE.replace("  - match:\n", "  - match:\n    - uri: {prefix: /api/socket.io/}\n    route:\n"
+                          "    - destination: {host: chat, port: {number: 80}}\n  - match:\n", 1)
+    [finding] = lint(world(client=_client("https://chat.example.com/api"), route=route), RULE)
+    assert "path /api is a Socket.IO namespace" in finding.message
+    assert lint(world(client=_client("https://chat.example.com/api")), RULE) == []  # no such route: SG112's

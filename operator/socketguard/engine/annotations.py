@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -54,7 +55,14 @@ class AnnotationKey:
         return f"{ANNOTATION_PREFIX}{self.key}"
 
     def read(self, text: str) -> Any:
-        return self.parse(text.strip())
+        return _read(self.parse, text)
+
+
+@lru_cache(maxsize=4096)
+def _read(parse: Parser, text: str) -> Any:
+    # The same values recur on workload after workload (stacks, transports, event lists), and
+    # every parser returns an immutable value: each is parsed once. Errors are not cached.
+    return parse(text.strip())
 
 
 # -- parsers ------------------------------------------------------------------------------------

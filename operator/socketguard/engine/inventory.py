@@ -328,6 +328,12 @@ class Inventory:
         """VirtualServices listing exactly this host text (lower-cased); wildcards are the caller's."""
         return self._views(self.relations.find(ROUTE_HOST, host.lower()), VirtualService)
 
+    def virtual_services_meeting(self, host: str) -> list[VirtualService]:
+        """VirtualServices with a host that meets `host` (equal, or a wildcard either way), in
+        `virtual_services()` order: a lookup, where a scan of them all per host would be squared work."""
+        refs = [ref for ref in self.relations.for_host(ROUTE_HOST, host) if ref.kind == VIRTUAL_SERVICE]
+        return sorted(self._views(refs, VirtualService), key=lambda vs: (self.ref_of(vs).namespace, vs.metadata.name))
+
     def virtual_service_hosts(self) -> list[str]:
         """Thin wrapper over the relation index: the hosts VirtualServices list."""
         return self._route_hosts(self.relations.values(ROUTE_HOST), VIRTUAL_SERVICE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -9,7 +10,9 @@ from socketguard.engine import models
 from socketguard.engine.contract import ServerSpec
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.models import ARGO_GROUP, KEDA_GROUP
+from socketguard.engine.models.base import KubeObject
 from socketguard.engine.objects import FieldPath, ObjectRef, get_path, render_path
+from socketguard.engine.relations import SCALES, TEMPLATE_FROM
 from socketguard.engine.routing import Backend, RouteHop
 from socketguard.engine.routing.hosts import fqdn
 from socketguard.engine.trace import Pairing
@@ -78,18 +81,29 @@ def replicas_of(inventory: Inventory, ref: ObjectRef) -> Replicas | None:
     return Replicas(ref, workload.replicas)
 
 
+# Both lookups go through the relation index, not a scan of the namespace for every workload
+# (which a namespace of many workloads and Rollouts or ScaledObjects would pay squared).
 def _scaled_objects(inventory: Inventory, ref: ObjectRef) -> list[ScaledObject]:
-    return [view for view in inventory.views(KEDA_GROUP, "ScaledObject", ref.namespace)
+    return [view for view in _linked(inventory, SCALES, ref, KEDA_GROUP, "ScaledObject")
             if isinstance(view, models.keda.ScaledObject)
             and (view.spec.scale_target_ref.kind, view.spec.scale_target_ref.name) == (ref.kind, ref.name)]
 
 
 def _scaled_down_by_rollout(inventory: Inventory, ref: ObjectRef) -> bool:
-    for view in inventory.views(ARGO_GROUP, "Rollout", ref.namespace):
+    for view in _linked(inventory, TEMPLATE_FROM, ref, ARGO_GROUP, "Rollout"):
         target = view.spec.workload_ref if isinstance(view, models.argo.Rollout) else None
         if target is not None and (target.kind, target.name) == (ref.kind, ref.name) and target.scale_down != "never":
             return True
     return False
+
+
+def _linked(inventory: Inventory, relation: str, workload: ObjectRef, group: str, kind: str) -> Iterator[KubeObject]:
+    """The views of one kind in the workload's namespace that name it under `relation`, by name."""
+    refs = inventory.relations.find(relation, (workload.namespace, workload.kind, workload.name))
+    for ref in sorted(refs, key=lambda r: r.name):
+        view = inventory.view(group, kind, ref.namespace, ref.name) if (ref.group, ref.kind) == (group, kind) else None
+        if view is not None:
+            yield view
 
 
 def polls(server: ServerSpec, paired: list[Pairing]) -> bool:

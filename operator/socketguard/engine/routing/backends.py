@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from socketguard.engine.inventory import Inventory
+from socketguard.engine.models import POD_TEMPLATE_HASH
 from socketguard.engine.models.services import Service, ServicePort
+from socketguard.engine.models.workloads import Workload
 from socketguard.engine.objects import FieldPath, ObjectRef
+from socketguard.engine.relations import POD_LABEL, TEMPLATE_FROM
 from socketguard.engine.routing import Affinity, Backend
 
 
@@ -23,9 +28,28 @@ class ServiceResolver:
         found = self._selected.get(key)
         if found is None:
             found = self._selected[key] = tuple(
-                self.inventory.ref_of(w) for w in self.inventory.workloads(namespace)
-                if w.selected_by(selector))
+                self.inventory.ref_of(w) for w in self._candidates(namespace, selector) if w.selected_by(selector))
         return found
+
+    def _candidates(self, namespace: str, selector: dict[str, str]) -> Iterator[Workload]:
+        """The namespace's workloads that may match, in `Inventory.workloads` order.
+
+        Looked up by pod label, not by a scan of the namespace: a namespace of many Services and
+        workloads would otherwise cost their product. Argo's pod template hash is left out of the
+        lookup (a Rollout's own labels lack it), and a Rollout that takes its template from another
+        workload (`workloadRef`) is found through that workload.
+        """
+        relations = self.inventory.relations
+        labels = [(namespace, k, v) for k, v in selector.items() if k != POD_TEMPLATE_HASH]
+        if not labels:
+            yield from self.inventory.workloads(namespace)
+            return
+        refs = set.intersection(*(relations.find(POD_LABEL, label) for label in labels))
+        refs.update(*[relations.find(TEMPLATE_FROM, (namespace, ref.kind, ref.name)) for ref in refs])
+        for ref in sorted(refs, key=lambda r: (r.kind, r.name)):
+            workload = self.inventory.workload(ref.kind, ref.namespace, ref.name)
+            if workload is not None:
+                yield workload
 
     def backend(self, host: str, namespace: str, name: str, path: FieldPath, *, weight: int = 100,
                 port: int | str | None = None, affinity: tuple[Affinity, ...] = ()) -> Backend:

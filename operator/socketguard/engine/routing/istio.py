@@ -94,13 +94,26 @@ class IstioRouter:
     # -- entry -------------------------------------------------------------------------------
     def route(self, request: Request) -> RoutingResult:
         """Where the request goes; results are cached, so client and route traces share the work."""
-        # The Origin header and, at a gateway, the client's namespace do not change the route.
+        # The Origin header and, at a gateway, the client's namespace do not change the route; nor
+        # does pinning the gateway the request enters through unpinned (a client's handshake and
+        # the route trace of the rule it is meant for are then one routing).
         key = replace(request, origin=None, source_namespace="" if request.via == "gateway" else
-                      request.source_namespace)
+                      request.source_namespace, entrance=None if self._enters_anyway(request) else request.entrance)
         cached = self._routes.get(key)
         if cached is None:
             cached = self._routes[key] = self._route(request)
+        elif cached.request.entrance != request.entrance:
+            return replace(cached, request=request)
         return cached
+
+    def _enters_anyway(self, request: Request) -> bool:
+        """Whether the pinned gateway is the one the request, unpinned, enters through on its port."""
+        if request.entrance is None or request.via != "gateway":
+            return False
+        on_port = (gateway for gateway, index in self._gateway_servers(request.host)
+                   if gateway.spec.servers[index].port.number == request.port)
+        first = next(on_port, None)
+        return first is not None and self.inventory.ref_of(first) == request.entrance
 
     def _route(self, request: Request) -> RoutingResult:
         result = RoutingResult(request=request)
@@ -370,6 +383,8 @@ class IstioRouter:
         # A DestinationRule the proxy cannot see does not balance its traffic: its hash is no affinity.
         unseen = {ref for ref, _ in hidden if ref.kind == "DestinationRule"}
         hashed = [a for a in self._affinity(service_ref, backend.service_port, subset) if a.source not in unseen]
+        if not hashed and not hidden:
+            return backend
         return replace(backend, affinity=(*hashed, *backend.affinity), hidden_by=tuple(hidden))
 
     def _destination_rules(self, service: ObjectRef) -> Iterator[DestinationRule]:

@@ -6,7 +6,7 @@ Not a rule module (no `sg` prefix), so the registry skips it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Protocol
 
 from socketguard import ANNOTATION_PREFIX
@@ -148,7 +148,8 @@ def _words(event: str) -> frozenset[str]:
     return frozenset(words)
 
 
-def counterpart(event: str, emitted: Iterable[str]) -> str | None:
+@lru_cache(maxsize=4096)  # asked for every unheard event; the same peers recur across namespaces
+def counterpart(event: str, emitted: frozenset[str]) -> str | None:
     """The emitted event sharing the most name words with `event`, when exactly one does best.
 
     `agent:spawned` -> `agent_stream`: the message a fix would most likely rename.

@@ -153,7 +153,13 @@ def looks_like_http_path(ctx: Context, client: ClientSpec, namespace: str) -> bo
     """Whether a URL path reads as the HTTP route prefix (`/mageagent` before `/mageagent/socket.io/`)."""
     if "socket.io" in namespace or client.path.startswith(namespace + "/"):
         return True
-    return any(t.request.path.startswith(namespace + "/") for t in ctx.traces.route_traces())
+    return namespace in ctx.memo(_route_path_prefixes)  # a scan of the route traces per client is quadratic
+
+
+def _route_path_prefixes(ctx: Context) -> frozenset[str]:
+    """Every `P` such that some route trace's path starts with `P/`."""
+    return frozenset(path[:index] for path in {t.request.path for t in ctx.traces.route_traces()}
+                     for index, char in enumerate(path) if char == "/")
 
 
 def destination_field(hop: RouteHop, backend: Backend, what: str) -> FieldPath:

@@ -150,16 +150,24 @@ def _case_mismatch(ctx: Context, trace: Trace) -> tuple[str, list[str], list[Obj
     say why the handshake misses it.
     """
     request = trace.request
-    for route_trace in ctx.traces.route_traces():
+    for route_trace in ctx.memo(_route_traces_by_host).get(request.host.lower(), []):
         origin = route_trace.origin
         segments = differs_only_in_case(route_trace.request.path, request.path)
-        if origin is None or segments is None or route_trace.request.host.lower() != request.host.lower():
+        if origin is None or segments is None:
             continue
         written, sent = segments
         note = (f"; {hop_text(origin)} is written for {written}, which differs from the client's {sent} only in "
                 "letter case, and that match is case-sensitive")
         return note, [f"write {written} as {sent} in {origin.route} {origin.rule_path_text}"], [origin.route]
     return "", [], []
+
+
+def _route_traces_by_host(ctx: Context) -> dict[str, list[Trace]]:
+    """Route traces by lower-cased host, in trace order: a scan of them all per client is squared work."""
+    by_host: dict[str, list[Trace]] = {}
+    for route_trace in ctx.traces.route_traces():
+        by_host.setdefault(route_trace.request.host.lower(), []).append(route_trace)
+    return by_host
 
 
 def _wrong_workloads(ctx: Context, trace: Trace) -> Iterator[Finding]:

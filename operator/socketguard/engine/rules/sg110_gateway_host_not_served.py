@@ -73,7 +73,8 @@ def _host(ctx: Context, trace: Trace) -> Iterator[Finding]:
         return  # an in-cluster name without a Service: SG101
     if routing.missing_gateways:
         return  # reported on the VirtualService's `gateways` below
-    routes = [vs for vs in ctx.inventory.virtual_services() if any(host_matches(h, host) for h in vs.spec.hosts)]
+    routes = [vs for vs in ctx.inventory.virtual_services_meeting(host)
+              if any(host_matches(h, host) for h in vs.spec.hosts)]
     refs = [ctx.inventory.ref_of(vs) for vs in routes]
     if routing.entrance is None:
         any_gateway = any(ctx.inventory.has_kind(group, kind) for group, kind in ENTRANCE_KINDS)

@@ -113,16 +113,33 @@ def _paths(ctx: Context, server: ServerSpec) -> Iterator[Path]:
 
 def _unrouted(ctx: Context, server: ServerSpec) -> Iterator[Path]:
     """No route reaches the server: in-cluster clients use the Services that select it."""
-    router = ctx.router_of(IstioRouter)  # Istio's resolution adds DestinationRule affinity
-    if router is None:
-        return
-    for service in ctx.inventory.services(server.workload.namespace):
-        ref = ctx.inventory.ref_of(service)
-        backend = router.resolve_backend(fqdn(ref.namespace, ref.name), ref.namespace, ())
-        if server.workload not in backend.workloads:
-            continue
+    namespace = server.workload.namespace
+    by_namespace = ctx.memo(_selecting_services)
+    if namespace not in by_namespace:
+        by_namespace[namespace] = _services_by_workload(ctx, namespace)
+    for ref, backend in by_namespace[namespace].get(server.workload, []):
         # unknown in-cluster clients: assumed to connect through kube-proxy, not a sidecar
         yield Path(f"{ref} (no route)", backend, (ref,), kube_proxy=True)
+
+
+def _selecting_services(ctx: Context) -> dict[str, dict[ObjectRef, list[tuple[ObjectRef, Backend]]]]:
+    """Filled one namespace at a time: resolving every Service of the namespace for each unrouted
+    server of it would be squared work."""
+    return {}
+
+
+def _services_by_workload(ctx: Context, namespace: str) -> dict[ObjectRef, list[tuple[ObjectRef, Backend]]]:
+    """The Services of the namespace (by name) and their resolution, by each workload they select."""
+    router = ctx.router_of(IstioRouter)  # Istio's resolution adds DestinationRule affinity
+    found: dict[ObjectRef, list[tuple[ObjectRef, Backend]]] = {}
+    if router is None:
+        return found
+    for service in ctx.inventory.services(namespace):
+        ref = ctx.inventory.ref_of(service)
+        backend = router.resolve_backend(fqdn(ref.namespace, ref.name), ref.namespace, ())
+        for workload in dict.fromkeys(backend.workloads):
+            found.setdefault(workload, []).append((ref, backend))
+    return found
 
 
 def _services(backend: Backend) -> tuple[ObjectRef, ...]:
