@@ -77,17 +77,43 @@ def versioned(name: str, version: str) -> dict[str, Any]:
     return body
 
 
-def test_an_object_delivered_again_at_the_same_version_means_kopf_listed_again() -> None:
-    feed = Feed()
-    relists: list[int] = []
-    feed.on_relist.append(lambda: relists.append(1))
-    feed.apply(versioned("a", "10"))
-    feed.apply(versioned("a", "10"))  # the first listing, before the inventory is complete: not a re-list
-    feed.ready = True
-    feed.apply(versioned("a", "11"))  # a watch event: a new version
-    assert relists == []
-    feed.apply(versioned("a", "11"))
-    assert relists == [1]
+def test_a_listed_object_after_the_inventory_is_filled_means_kopf_listed_again() -> None:
+    async def deliver() -> list[int]:
+        feed = Feed()
+        relists: list[int] = []
+        feed.on_relist.append(lambda: relists.append(1))
+        await feed._event_input(None, versioned("a", "10"))  # the first listing: not a re-list
+        feed.expect([("Deployment.apps", "demo", "a")])
+        assert feed.ready
+        await feed._event_input("MODIFIED", versioned("a", "11"))  # a watch event
+        assert relists == []
+        await feed._event_input(None, versioned("a", "11"))
+        return relists
+
+    assert asyncio.run(deliver()) == [1]
+
+
+def test_the_feed_is_ready_once_every_listed_object_arrived_or_was_deleted() -> None:
+    async def fill() -> list[str]:
+        feed = Feed()
+        filled: list[str] = []
+        feed.on_ready.append(lambda: filled.append("filled"))
+        await feed._event_input(None, versioned("early", "1"))
+        assert feed.delivering.is_set() and not feed.ready
+        listed = [("Deployment.apps", "demo", name) for name in ("early", "late", "deleted")]
+        listed += [("Namespace", "", "demo"), ("CustomResourceDefinition.apiextensions.k8s.io", "", "x.example.com")]
+        assert feed.expect(listed) == 4  # all but the one already delivered
+        await feed._event_input(None, versioned("late", "2"))
+        await feed._event_input("ADDED", versioned("created-after-the-listing", "3"))  # never awaited
+        await feed._event_namespace(None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}})
+        await feed._event_crd(None, {"metadata": {"name": "x.example.com"},
+                                     "spec": {"group": "example.com", "names": {"kind": "X"}}})
+        assert feed.awaited == 1 and not filled
+        await feed._event_input("DELETED", versioned("deleted", "4"))
+        assert feed.ready and feed.awaited is None
+        return filled
+
+    assert asyncio.run(fill()) == ["filled"]
 
 
 def test_a_sweep_forgets_what_the_listing_lacks_unless_it_changed_after_the_listing_began() -> None:
