@@ -154,3 +154,15 @@ def test_the_feed_keeps_nothing_of_the_body_it_was_given() -> None:
     assert names.isdisjoint({id(ref.name), id(feed.observed[ref].uid), id(kept["metadata"]["name"])})
     body["spec"]["template"]["spec"]["containers"][0]["ports"].clear()
     assert kept == feed.inventory.raw(ref) and kept["spec"]["template"]["spec"]["containers"][0]["ports"]
+
+
+def test_an_inventory_without_views_keeps_the_objects_and_nothing_derived() -> None:
+    from socketguard.engine.inventory import Inventory
+
+    store = Inventory(compact=True, views=False)
+    ref = store.add(server("api"))
+    assert ref in store and len(store) == 1 and store.raw(ref) == server("api")
+    assert store.workload("Deployment", "demo", "api") is None and store.related(ref) == set()
+    full = Inventory(compact=True)
+    full.add(server("api"))
+    assert full.workload("Deployment", "demo", "api") is not None

