@@ -29,6 +29,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -162,7 +163,9 @@ def over_existing(cluster: Cluster, kubeconfig: Path, namespace: str, args: argp
     figures: dict[str, Any] = {}
     if args.namespace and existing_deployments(cluster, namespace) == args.pairs:
         began = time.monotonic()
-        BenchOperator(kubeconfig, work).cleanup()
+        cleaner = BenchOperator(kubeconfig, work)
+        subprocess.run(cleaner.command("--cleanup", "--log-format", "plain"), capture_output=True, check=True,
+                       timeout=args.timeout, env=cleaner.env())
         figures["cleanup_seconds"] = round(time.monotonic() - began, 1)
     else:
         cluster.create_namespace(namespace)

@@ -7,6 +7,7 @@ from sg_objects import server
 
 from socketguard.cluster.feed import INPUT_KINDS, Feed, PassingMemories, observe, slim
 from socketguard.controller.writers import condition_patch, removal_patch
+from socketguard.engine.inventory import Inventory
 from socketguard.engine.objects import ObjectRef
 
 
@@ -157,8 +158,6 @@ def test_the_feed_keeps_nothing_of_the_body_it_was_given() -> None:
 
 
 def test_an_inventory_without_views_keeps_the_objects_and_nothing_derived() -> None:
-    from socketguard.engine.inventory import Inventory
-
     store = Inventory(compact=True, views=False)
     ref = store.add(server("api"))
     assert ref in store and len(store) == 1 and store.raw(ref) == server("api")

@@ -21,7 +21,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 from socketguard.cluster.feed import CRDS, INPUT_KINDS, NAMESPACES, Feed, ListedKey, WatchedKind
-from socketguard.cluster.kube import API_ERRORS, Kube, KubeError, collection_path
+from socketguard.cluster.kube import API_ERRORS, Kube, collection_path
 from socketguard.cluster.retry import until_done
 from socketguard.engine.objects import ObjectRef
 
@@ -108,11 +108,7 @@ class Resync:
         """(namespace, name) of every object of `kind`, read page by page."""
         for namespace in [None] if kind.cluster_scoped else self.namespaces:
             path = collection_path(api_version, kind.plural, namespace)
-            try:
-                async for page in self.kube.pages(path, metadata_only=True):
-                    for item in page:
-                        meta = item.get("metadata") or {}
-                        yield str(meta.get("namespace") or ""), str(meta.get("name"))
-            except KubeError as error:
-                if error.status != 404:  # its CRD was just deleted: no objects
-                    raise
+            async for page in self.kube.pages(path, metadata_only=True):
+                for item in page:
+                    meta = item.get("metadata") or {}
+                    yield str(meta.get("namespace") or ""), str(meta.get("name"))
