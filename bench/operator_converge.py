@@ -172,17 +172,28 @@ def over_existing(cluster: Cluster, kubeconfig: Path, namespace: str, args: argp
         began = time.monotonic()
         create(cluster, objects_of(namespace, args))
         figures["create_seconds"] = round(time.monotonic() - began, 1)
-    operator = BenchOperator(kubeconfig, work, "--standalone", "--log-format", "plain")
     began = time.monotonic()
-    operator.launch()
+    operator = launched(kubeconfig, work)
     try:
-        wait_for(operator.ready, timeout=args.timeout, interval=0.5, what="operator ready")
-        ready = time.monotonic() - began
+        ready = until_ready(operator, began, args)
         converged = until_conditions(operator, 2 * args.pairs, began, args) - began
         return {**figures, "ready_seconds": round(ready, 1), "converge_seconds": round(converged, 1),
                 **settled(operator, 0.0, args)}
     finally:
         operator.stop()
+
+
+def launched(kubeconfig: Path, work: Path) -> BenchOperator:
+    """A single operator replica, started without waiting for it to be ready."""
+    operator = BenchOperator(kubeconfig, work, "--standalone", "--log-format", "plain")
+    operator.launch()
+    return operator
+
+
+def until_ready(operator: BenchOperator, began: float, args: argparse.Namespace) -> float:
+    """Seconds from `began` until the operator's /readyz answers 200."""
+    wait_for(operator.ready, timeout=args.timeout, interval=0.5, what="operator ready")
+    return time.monotonic() - began
 
 
 def until_conditions(operator: BenchOperator, target: int, began: float, args: argparse.Namespace) -> float:
@@ -233,12 +244,10 @@ def with_condition(cluster: Cluster, namespace: str) -> int:
 def restarted(kubeconfig: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     """A new operator over the converged cluster (a restart, an OOM kill): it lists every object at
     once, which is its memory peak; it has nothing to write."""
-    operator = BenchOperator(kubeconfig, work, "--standalone", "--log-format", "plain")
     began = time.monotonic()
-    operator.launch()
+    operator = launched(kubeconfig, work)
     try:
-        wait_for(operator.ready, timeout=args.timeout, interval=0.5, what="restarted operator ready")
-        ready = time.monotonic() - began
+        ready = until_ready(operator, began, args)
         ready_rss, _ = memory(operator)
         writes = operator.writes()
         time.sleep(args.quiet)
