@@ -1,17 +1,24 @@
-"""Operator convergence: N server/route pairs created at once; time until every condition is written.
+"""Operator convergence: N server/route pairs; time until every condition is written, memory beside it.
 
     python bench/operator_converge.py [--pairs 1000] [--broken-every 0] [--quiet 30] [--restart]
-                                      [--no-controller-manager]
+                                      [--existing [--namespace NS]] [--no-controller-manager]
 
 Starts a control plane with the harness (or uses $SOCKETGUARD_TEST_KUBECONFIG), runs
-`socketguard operator` as a ServiceAccount bound to rbac.yaml, creates N Deployment + Service +
-VirtualService triples in one namespace, and prints: creation time, time until all 2N
-conditions (server and route) are written (from the first create, and after the last one: on a
-loaded machine creating the objects dominates), API writes per pair (from the operator's metrics),
-evaluations, the writes during a quiet period afterwards (target 0), and the operator's resident
-memory (from /proc): after the quiet period (steady state) and its peak. With `--restart`, a
-new operator then starts over the converged cluster: the time until it is ready, its writes
-(target 0) and its memory, whose peak (listing every object at once) the chart's limit must hold.
+`socketguard operator` as a ServiceAccount bound to rbac.yaml, with N Deployment + Service +
+VirtualService triples in one namespace. Two ways:
+
+- default: the operator runs while the triples are created; time until all 2N conditions (server
+  and route) are written, from the first create and after the last one (on a loaded machine
+  creating the objects dominates the first);
+- `--existing`: the triples exist first (created untimed, or reused from `--namespace` with our
+  conditions removed); the operator starts over them: time until ready and until every condition
+  is written, which does not time the control plane's object creation.
+
+Then: API writes per pair (from the operator's metrics), evaluations, the writes during a quiet
+period (target 0), and the operator's resident memory (from /proc) when converged, after the
+quiet period (steady state) and its peak. With `--restart`, a new operator then starts over the
+converged cluster: time until ready, its writes (target 0) and memory, whose peak the chart's
+limit must hold. The load averages before and after say how busy the shared machine was.
 Targets: < 60 s for 1000 pairs, at most one status write per object per change; at 10,000 pairs
 (30,000 objects) full convergence < 5 min and steady-state memory < 300 MiB.
 """
@@ -22,6 +29,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -105,74 +113,147 @@ class BenchOperator(OperatorProcess):
 
 def run(cluster: Cluster, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     kubeconfig = operator_kubeconfig(cluster)
-    namespace = f"bench-{int(time.time())}"
+    namespace = args.namespace or f"bench-{int(time.time())}"
+    figures: dict[str, Any] = {"pairs": args.pairs, "objects": 3 * args.pairs, "load_before": load()}
+    if args.existing:
+        figures |= over_existing(cluster, kubeconfig, namespace, args, work)
+    else:
+        figures |= while_creating(cluster, kubeconfig, namespace, args, work)
+    if args.restart:
+        figures |= restarted(kubeconfig, work, args)
+    figures["deployments_with_condition"] = with_condition(cluster, namespace)
+    figures["load_after"] = load()
+    return figures
+
+
+def load() -> str:
+    """The machine's load averages (1, 5, 15 min): the bench shares two cores with everything."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def objects_of(namespace: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    return [obj for i in range(args.pairs)
+            for obj in pair(i, namespace, bool(args.broken_every) and i % args.broken_every == 0)]
+
+
+def while_creating(cluster: Cluster, kubeconfig: Path, namespace: str, args: argparse.Namespace,
+                   work: Path) -> dict[str, Any]:
+    """The operator runs while the objects are created: convergence from the first create and after
+    the last one (on a loaded machine, creating the objects dominates the first figure)."""
     cluster.create_namespace(namespace)
     operator = BenchOperator(kubeconfig, work, "--standalone", "--log-format", "plain").start()
     try:
-        objects = [obj for i in range(args.pairs)
-                   for obj in pair(i, namespace, bool(args.broken_every) and i % args.broken_every == 0)]
         writes_before = operator.writes()
         began = time.monotonic()
-        create(cluster, objects)
+        create(cluster, objects_of(namespace, args))
         created = time.monotonic() - began
-        target = 2 * args.pairs
-        while responsive_condition_writes(operator) < target:
-            if time.monotonic() - began > args.timeout:
-                raise SystemExit(f"not converged after {args.timeout} s: {condition_writes(operator)}/{target}")
-            time.sleep(0.5)
-        converged = time.monotonic() - began
-        time.sleep(3)  # Events and reports follow the conditions
-        writes = operator.writes() - writes_before
-        metrics = operator.metrics()
-        quiet_start = operator.writes()
-        time.sleep(args.quiet)
-        quiet_writes = operator.writes() - quiet_start
-        assert operator.process is not None
-        steady_rss, peak_rss = memory_mib(operator.process.pid)
-        by_purpose = {line.split('"')[1]: float(line.rsplit(" ", 1)[1])
-                      for line in operator.metrics_text().splitlines()
-                      if line.startswith("socketguard_writes_total{")}
-        deployments = json.loads(cluster.kubectl("get", "deployments", "-n", namespace, "-o", "json",
-                                                 timeout=300).stdout)["items"]
-        with_condition = sum(1 for d in deployments if any(c.get("type") == "SocketRouteReady"
-                                                           for c in d.get("status", {}).get("conditions", [])))
+        converged = until_conditions(operator, 2 * args.pairs, began, args) - began
+        return {"create_seconds": round(created, 1), "converge_seconds": round(converged, 1),
+                "converge_after_last_create_seconds": round(converged - created, 1),
+                **settled(operator, writes_before, args)}
     finally:
         operator.stop()
-    restart = restarted(kubeconfig, work, args) if args.restart else {}
-    return {
-        "pairs": args.pairs,
-        "objects_created": len(objects),
-        "create_seconds": round(created, 1),
-        "converge_seconds": round(converged, 1),
-        "converge_after_last_create_seconds": round(converged - created, 1),
-        "deployments_with_condition": with_condition,
-        "api_writes": writes,
-        "api_writes_per_pair": round(writes / args.pairs, 2),
-        "evaluations": metrics.get("socketguard_evaluations_total", 0),
-        "writes_by_purpose": by_purpose,
-        "quiet_seconds": args.quiet,
-        "writes_while_quiet": quiet_writes,
-        "rss_steady_mib": round(steady_rss),
-        "rss_peak_mib": round(peak_rss),
-        **restart,
-    }
+
+
+def over_existing(cluster: Cluster, kubeconfig: Path, namespace: str, args: argparse.Namespace,
+                  work: Path) -> dict[str, Any]:
+    """The objects exist first, without conditions (created now, or reused with `--namespace`
+    after removing ours); then the operator starts: its time to ready, and until every condition
+    is written. The control plane's object creation is not timed."""
+    figures: dict[str, Any] = {}
+    if args.namespace and existing_deployments(cluster, namespace) == args.pairs:
+        began = time.monotonic()
+        cleaner = BenchOperator(kubeconfig, work)
+        subprocess.run(cleaner.command("--cleanup", "--log-format", "plain"), capture_output=True, check=True,
+                       timeout=args.timeout, env=cleaner.env())
+        figures["cleanup_seconds"] = round(time.monotonic() - began, 1)
+    else:
+        cluster.create_namespace(namespace)
+        began = time.monotonic()
+        create(cluster, objects_of(namespace, args))
+        figures["create_seconds"] = round(time.monotonic() - began, 1)
+    began = time.monotonic()
+    operator = launched(kubeconfig, work)
+    try:
+        ready = until_ready(operator, began, args)
+        converged = until_conditions(operator, 2 * args.pairs, began, args) - began
+        return {**figures, "ready_seconds": round(ready, 1), "converge_seconds": round(converged, 1),
+                **settled(operator, 0.0, args)}
+    finally:
+        operator.stop()
+
+
+def launched(kubeconfig: Path, work: Path) -> BenchOperator:
+    """A single operator replica, started without waiting for it to be ready."""
+    operator = BenchOperator(kubeconfig, work, "--standalone", "--log-format", "plain")
+    operator.launch()
+    return operator
+
+
+def until_ready(operator: BenchOperator, began: float, args: argparse.Namespace) -> float:
+    """Seconds from `began` until the operator's /readyz answers 200."""
+    wait_for(operator.ready, timeout=args.timeout, interval=0.5, what="operator ready")
+    return time.monotonic() - began
+
+
+def until_conditions(operator: BenchOperator, target: int, began: float, args: argparse.Namespace) -> float:
+    """The moment the operator has written `target` conditions."""
+    while responsive_condition_writes(operator) < target:
+        if time.monotonic() - began > args.timeout:
+            raise SystemExit(f"not converged after {args.timeout} s: {condition_writes(operator)}/{target}")
+        time.sleep(0.5)
+    return time.monotonic()
+
+
+def settled(operator: BenchOperator, writes_before: float, args: argparse.Namespace) -> dict[str, Any]:
+    """Writes, evaluations and memory once converged; writes during a quiet period (target 0)."""
+    time.sleep(3)  # Events and reports follow the conditions
+    writes = operator.writes() - writes_before
+    metrics = operator.metrics()
+    converged_rss, _ = memory(operator)
+    quiet_start = operator.writes()
+    time.sleep(args.quiet)
+    steady_rss, peak_rss = memory(operator)
+    by_purpose = {line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+                  for line in operator.metrics_text().splitlines()
+                  if line.startswith("socketguard_writes_total{")}
+    return {"api_writes": writes, "api_writes_per_pair": round(writes / args.pairs, 2),
+            "evaluations": metrics.get("socketguard_evaluations_total", 0), "writes_by_purpose": by_purpose,
+            "quiet_seconds": args.quiet, "writes_while_quiet": operator.writes() - quiet_start,
+            "rss_converged_mib": round(converged_rss), "rss_steady_mib": round(steady_rss),
+            "rss_peak_mib": round(peak_rss)}
+
+
+def memory(operator: BenchOperator) -> tuple[float, float]:
+    assert operator.process is not None
+    return memory_mib(operator.process.pid)
+
+
+def existing_deployments(cluster: Cluster, namespace: str) -> int:
+    found = cluster.kubectl("get", "deployments", "-n", namespace, "-o", "name", check=False, timeout=300)
+    return len(found.stdout.split()) if found.returncode == 0 else 0
+
+
+def with_condition(cluster: Cluster, namespace: str) -> int:
+    deployments = json.loads(cluster.kubectl("get", "deployments", "-n", namespace, "-o", "json",
+                                             timeout=300).stdout)["items"]
+    return sum(1 for d in deployments if any(c.get("type") == "SocketRouteReady"
+                                             for c in d.get("status", {}).get("conditions", [])))
 
 
 def restarted(kubeconfig: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     """A new operator over the converged cluster (a restart, an OOM kill): it lists every object at
     once, which is its memory peak; it has nothing to write."""
-    operator = BenchOperator(kubeconfig, work, "--standalone", "--log-format", "plain")
     began = time.monotonic()
-    operator.launch()
+    operator = launched(kubeconfig, work)
     try:
-        wait_for(operator.ready, timeout=args.timeout, interval=0.5, what="restarted operator ready")
-        ready = time.monotonic() - began
+        ready = until_ready(operator, began, args)
+        ready_rss, _ = memory(operator)
         writes = operator.writes()
         time.sleep(args.quiet)
-        assert operator.process is not None
-        steady_rss, peak_rss = memory_mib(operator.process.pid)
+        steady_rss, peak_rss = memory(operator)
         return {"restart_ready_seconds": round(ready, 1), "restart_writes": writes,
-                "restart_writes_while_quiet": operator.writes() - writes,
+                "restart_writes_while_quiet": operator.writes() - writes, "restart_rss_ready_mib": round(ready_rss),
                 "restart_rss_steady_mib": round(steady_rss), "restart_rss_peak_mib": round(peak_rss)}
     finally:
         operator.stop()
@@ -184,6 +265,10 @@ def main() -> None:
     parser.add_argument("--broken-every", type=int, default=0, help="every Nth pair has a path mismatch")
     parser.add_argument("--quiet", type=float, default=30.0, help="seconds of steady state to count writes in")
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--existing", action="store_true",
+                        help="create the objects first, then start the operator over them")
+    parser.add_argument("--namespace", help="with --existing: reuse the objects of this namespace if it has them "
+                                            "(our conditions removed first), else create them there")
     parser.add_argument("--restart", action="store_true",
                         help="then restart the operator over the converged cluster: ready time and memory")
     parser.add_argument("--no-controller-manager", action="store_true",

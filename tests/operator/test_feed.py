@@ -7,6 +7,7 @@ from sg_objects import server
 
 from socketguard.cluster.feed import INPUT_KINDS, Feed, PassingMemories, observe, slim
 from socketguard.controller.writers import condition_patch, removal_patch
+from socketguard.engine.inventory import Inventory
 from socketguard.engine.objects import ObjectRef
 
 
@@ -77,17 +78,43 @@ def versioned(name: str, version: str) -> dict[str, Any]:
     return body
 
 
-def test_an_object_delivered_again_at_the_same_version_means_kopf_listed_again() -> None:
-    feed = Feed()
-    relists: list[int] = []
-    feed.on_relist.append(lambda: relists.append(1))
-    feed.apply(versioned("a", "10"))
-    feed.apply(versioned("a", "10"))  # the first listing, before the inventory is complete: not a re-list
-    feed.ready = True
-    feed.apply(versioned("a", "11"))  # a watch event: a new version
-    assert relists == []
-    feed.apply(versioned("a", "11"))
-    assert relists == [1]
+def test_a_listed_object_after_the_inventory_is_filled_means_kopf_listed_again() -> None:
+    async def deliver() -> list[int]:
+        feed = Feed()
+        relists: list[int] = []
+        feed.on_relist.append(lambda: relists.append(1))
+        await feed._event_input(None, versioned("a", "10"))  # the first listing: not a re-list
+        feed.expect([("Deployment.apps", "demo", "a")])
+        assert feed.ready
+        await feed._event_input("MODIFIED", versioned("a", "11"))  # a watch event
+        assert relists == []
+        await feed._event_input(None, versioned("a", "11"))
+        return relists
+
+    assert asyncio.run(deliver()) == [1]
+
+
+def test_the_feed_is_ready_once_every_listed_object_arrived_or_was_deleted() -> None:
+    async def fill() -> list[str]:
+        feed = Feed()
+        filled: list[str] = []
+        feed.on_ready.append(lambda: filled.append("filled"))
+        await feed._event_input(None, versioned("early", "1"))
+        assert feed.delivering.is_set() and not feed.ready
+        listed = [("Deployment.apps", "demo", name) for name in ("early", "late", "deleted")]
+        listed += [("Namespace", "", "demo"), ("CustomResourceDefinition.apiextensions.k8s.io", "", "x.example.com")]
+        assert feed.expect(listed) == 4  # all but the one already delivered
+        await feed._event_input(None, versioned("late", "2"))
+        await feed._event_input("ADDED", versioned("created-after-the-listing", "3"))  # never awaited
+        await feed._event_namespace(None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}})
+        await feed._event_crd(None, {"metadata": {"name": "x.example.com"},
+                                     "spec": {"group": "example.com", "names": {"kind": "X"}}})
+        assert feed.awaited == 1 and not filled
+        await feed._event_input("DELETED", versioned("deleted", "4"))
+        assert feed.ready and feed.awaited is None
+        return filled
+
+    assert asyncio.run(fill()) == ["filled"]
 
 
 def test_a_sweep_forgets_what_the_listing_lacks_unless_it_changed_after_the_listing_began() -> None:
@@ -128,3 +155,13 @@ def test_the_feed_keeps_nothing_of_the_body_it_was_given() -> None:
     assert names.isdisjoint({id(ref.name), id(feed.observed[ref].uid), id(kept["metadata"]["name"])})
     body["spec"]["template"]["spec"]["containers"][0]["ports"].clear()
     assert kept == feed.inventory.raw(ref) and kept["spec"]["template"]["spec"]["containers"][0]["ports"]
+
+
+def test_an_inventory_without_views_keeps_the_objects_and_nothing_derived() -> None:
+    store = Inventory(compact=True, views=False)
+    ref = store.add(server("api"))
+    assert ref in store and len(store) == 1 and store.raw(ref) == server("api")
+    assert store.workload("Deployment", "demo", "api") is None and store.related(ref) == set()
+    full = Inventory(compact=True)
+    full.add(server("api"))
+    assert full.workload("Deployment", "demo", "api") is not None

@@ -13,7 +13,7 @@ from sg_objects import mageagent, route, server, service
 
 from socketguard.cluster.feed import Feed, Observed
 from socketguard.cluster.kube import Kube
-from socketguard.controller.reconciler import Reconciler
+from socketguard.controller.reconciler import Reconciler, run_bounded
 from socketguard.controller.writers import Writers
 from socketguard.engine import context, trace
 from socketguard.engine.analysis import analyze
@@ -147,3 +147,39 @@ def test_a_write_answered_for_an_object_deleted_and_created_again_meanwhile_is_n
 
     asyncio.run(deliver())
     assert sg.feed.observed[ref].uid == "uid-a-again" and sg.feed.observed[ref].condition is None
+
+
+def test_writes_run_a_bounded_number_at_a_time_and_their_errors_are_returned() -> None:
+    running, most = 0, 0
+
+    async def write(index: int) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.001)
+        running -= 1
+        if index % 10 == 0:
+            raise RuntimeError(f"write {index} failed")
+
+    failed = asyncio.run(run_bounded([write(i) for i in range(100)], 8))
+    assert most == 8 and sorted(str(e) for e in failed) == sorted(f"write {i} failed" for i in range(0, 100, 10))
+
+
+def test_cancelled_bounded_writes_leave_no_coroutine_unawaited() -> None:
+    started: list[int] = []
+
+    async def write(index: int) -> None:
+        started.append(index)
+        await asyncio.sleep(10)
+
+    async def cancel_soon() -> list[Any]:
+        jobs = [write(i) for i in range(50)]
+        task = asyncio.ensure_future(run_bounded(jobs, 4))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return [job.cr_frame for job in jobs]
+
+    frames = asyncio.run(cancel_soon())
+    assert started == [0, 1, 2, 3] and all(frame is None for frame in frames)  # closed, none left suspended

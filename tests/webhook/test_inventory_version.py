@@ -39,7 +39,7 @@ def fed_feed() -> Feed:
     for version, doc in enumerate(documents("broken", "mageagent.yaml", "dashboard.yaml", "gateway.yaml"), 10):
         feed.apply(at(doc, version))
     feed.apply(at(FIXED_VS, 30))
-    asyncio.run(feed._index_namespace(body=namespace(5, "enforce")))
+    asyncio.run(feed._event_namespace(type=None, body=namespace(5, "enforce")))
     return feed
 
 

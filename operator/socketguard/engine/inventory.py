@@ -126,9 +126,12 @@ class InvalidObjectError(ValueError):
 
 
 class Inventory:
-    def __init__(self, default_namespace: str = "default", *, compact: bool = False) -> None:
+    def __init__(self, default_namespace: str = "default", *, compact: bool = False, views: bool = True) -> None:
         self.default_namespace = default_namespace
         self.compact = compact  # long-lived and large: objects kept as JSON text, views shared (see above)
+        # False: a store of objects only (no views, problems or relations), for a caller that
+        # analyses inventories of its own built from it (the operator, one per evaluation).
+        self.keeps_views = views
         self._entries: dict[Key, Entry] = {}
         self._by_kind: dict[GroupKind, dict[str, dict[str, KubeObject]]] = defaultdict(dict)
         self._by_namespace: dict[str, set[Key]] = defaultdict(set)
@@ -163,9 +166,9 @@ class Inventory:
         if key in self._entries:
             self._unindex(self._entries[key])
         model = MODELS.get((ref.group, ref.kind))
-        view, problems = (None, []) if model is None else _validate(model, served)
+        view, problems = (None, []) if model is None or not self.keeps_views else _validate(model, served)
         # A kind without a view (IngressClass) relates by its raw fields; an invalid object by none.
-        links = links_of(ref, served) if view is not None or model is None else ()
+        links = links_of(ref, served) if self.keeps_views and (view is not None or model is None) else ()
         entry = Entry(ref, source, _shared(view) if self.compact else view, tuple(problems), links)
         self._entries[key] = entry
         self._index(entry)

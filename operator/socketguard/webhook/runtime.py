@@ -17,7 +17,7 @@ from typing import Any
 
 import kopf
 
-from socketguard.cluster.feed import Feed, PassingMemories, inline_handlers
+from socketguard.cluster.feed import Feed, PassingMemories, feed_settings, inline_handlers
 from socketguard.cluster.heap import release_free_memory_periodically
 from socketguard.cluster.kube import Kube, load_configuration
 from socketguard.cluster.resync import Resync
@@ -30,6 +30,7 @@ def quiet_settings(settings: kopf.OperatorSettings) -> None:
     """A watcher that writes nothing: no Events from logs, handlers on the loop thread."""
     settings.posting.enabled = False
     settings.peering.standalone = True
+    feed_settings(settings)
     inline_handlers(settings)
 
 
