@@ -38,7 +38,7 @@ spec:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
@@ -97,15 +97,77 @@ def _finding(ctx: Context, trace: Trace, backend: Backend, service: Service) -> 
 
 
 def _closest(ctx: Context, namespace: str, selector: dict[str, str]) -> Workload | None:
-    """The workload sharing the most selector labels (servers first), if it shares any."""
-    best: tuple[int, int, str] | None = None
-    found: Workload | None = None
-    for workload in ctx.inventory.workloads(namespace):
-        labels = workload.pod_labels
-        shared = sum(1 for k, v in selector.items() if labels.get(k) == v)
-        keys = sum(1 for k in selector if k in labels)
-        is_server = ctx.inventory.ref_of(workload) in ctx.servers
-        score = (shared * 2 + keys + (1 if is_server else 0), -len(labels), workload.metadata.name)
-        if (shared or keys) and (best is None or score[:2] > best[:2]):
-            best, found = score, workload
+    """The workload sharing the most selector labels (servers first), if it shares any.
+
+    Scoring every workload of the namespace for every such Service would be squared work in a
+    namespace of many; only two kinds of workload can win (see `_Labels`)."""
+    labels = ctx.memo(_labels_by_namespace).get(namespace)
+    if labels is None:
+        labels = ctx.memo(_labels_by_namespace)[namespace] = _Labels(ctx, namespace)
+    candidates = labels.candidates(selector)
+    best = _best(ctx, candidates, selector)
+    return None if best is None else candidates[best]
+
+
+def _best(ctx: Context, workloads: Sequence[Workload], selector: dict[str, str]) -> int | None:
+    """Index of the first of `workloads` with the highest score, among those sharing a key or a label."""
+    best: tuple[int, int] | None = None
+    found: int | None = None
+    for position, workload in enumerate(workloads):
+        score = _score(ctx, workload, selector)
+        if score is not None and (best is None or score > best):
+            best, found = score, position
     return found
+
+
+def _score(ctx: Context, workload: Workload, selector: dict[str, str]) -> tuple[int, int] | None:
+    """Shared labels count twice, shared keys once, a server once more; fewer labels first."""
+    labels = workload.pod_labels
+    shared = sum(1 for k, v in selector.items() if labels.get(k) == v)
+    keys = sum(1 for k in selector if k in labels)
+    if not (shared or keys):
+        return None
+    is_server = ctx.inventory.ref_of(workload) in ctx.servers
+    return shared * 2 + keys + (1 if is_server else 0), -len(labels)
+
+
+def _labels_by_namespace(ctx: Context) -> dict[str, _Labels]:
+    return {}
+
+
+class _Labels:
+    """A namespace's workloads in scan order, indexed by label.
+
+    The winner either shares a label with the selector (found through the index), or shares
+    none: then its score counts keys only, and it is the best workload scored on the selector's
+    keys alone (`_keys_only`, one scan per distinct key set). A workload that shares a label
+    scores two more than on keys alone, so if the best on keys alone shares one, no workload that
+    shares none can win. Candidates are scored in scan order, so ties go to the first, as a scan
+    of every workload would.
+    """
+
+    def __init__(self, ctx: Context, namespace: str) -> None:
+        self.ctx = ctx
+        self.workloads = list(ctx.inventory.workloads(namespace))
+        self.by_label: dict[tuple[str, str], list[int]] = {}
+        for position, workload in enumerate(self.workloads):
+            for label in workload.pod_labels.items():
+                self.by_label.setdefault(label, []).append(position)
+        self.by_keys: dict[frozenset[str], int | None] = {}
+
+    def candidates(self, selector: dict[str, str]) -> list[Workload]:
+        positions = {p for label in selector.items() for p in self.by_label.get(label, ())}
+        keys_only = self._keys_only(frozenset(selector))
+        if keys_only is not None:
+            positions.add(keys_only)
+        return [self.workloads[p] for p in sorted(positions)]
+
+    def _keys_only(self, keys: frozenset[str]) -> int | None:
+        """Position of the best workload scored on `keys` alone, as if no value matched."""
+        if keys not in self.by_keys:
+            self.by_keys[keys] = _best(self.ctx, self.workloads, dict.fromkeys(keys, _NO_VALUE))
+        return self.by_keys[keys]
+
+
+# A selector value no label has: scoring with it counts shared keys only.
+_NO_VALUE = "\x00socketguard: no label has this value"
