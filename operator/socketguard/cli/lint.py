@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 import click
 
@@ -149,27 +148,6 @@ def _fail(message: str, command: str = "lint") -> NoReturn:
     sys.exit(EXIT_INPUT)
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def without_collections(command: Callable[P, R]) -> Callable[P, R]:
-    """Runs a command with the garbage collector paused (see `inputs.loader.collections_paused`).
-
-    What a lint builds lives until it exits (`cli.run` skips the interpreter's teardown): the
-    rule imports, the inventory and the report's dicts and strings are never garbage, and
-    collecting only rescans them.
-    """
-    @functools.wraps(command)
-    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
-        from socketguard.inputs.loader import collections_paused
-
-        with collections_paused():
-            return command(*args, **kwargs)
-
-    return paused
-
-
 @click.command(epilog=_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, metavar="[PATH ...|-]")
 @click.option("-o", "--output", type=click.Choice(["text", "json", "sarif"]), default="text",
@@ -206,7 +184,6 @@ def without_collections(command: Callable[P, R]) -> Callable[P, R]:
 @click.option("-n", "--namespace", metavar="NS", help="Only this namespace with --cluster.")
 @click.option("--color", "--colour", "colour", type=click.Choice(["auto", "always", "never"]),
               default="auto", show_default=True, help="Colour the text report.")
-@without_collections
 def lint(
     paths: tuple[str, ...],
     output: str,
