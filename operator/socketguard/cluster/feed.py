@@ -36,6 +36,7 @@ from kopf._cogs.structs.bodies import RawBody
 from kopf._cogs.structs.ephemera import AnyMemo
 from kopf._core.reactor.inventory import ResourceMemories, ResourceMemory
 
+from socketguard.cluster.kube import PAGE_SIZE
 from socketguard.cluster.rescan import CrdRescan
 from socketguard.cluster.versions import KindVersions
 from socketguard.engine.inventory import InvalidObjectError, Inventory
@@ -50,7 +51,6 @@ GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 TRAEFIK_GROUP = "traefik.io"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 IDLE_WORKER_S = 0.5  # see `feed_settings`
-LIST_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -450,7 +450,7 @@ def feed_settings(settings: kopf.OperatorSettings) -> None:
     default); the feed keeps nothing between events, so a worker may go soon.
     """
     settings.queueing.idle_timeout = IDLE_WORKER_S
-    settings.watching.chunk_size = LIST_CHUNK
+    settings.watching.chunk_size = PAGE_SIZE  # kopf's listings in our own listings' pages
 
 
 def inline_handlers(settings: kopf.OperatorSettings) -> None:
@@ -463,7 +463,7 @@ class PassingMemories(ResourceMemories):
 
     kopf keeps about 3 KB per watched object (error backoff, retry state of changing handlers,
     daemons, a patch to resume), tens of MiB in a large cluster, for handlers we do not have:
-    the feed's index and event handlers keep nothing between events, never patch and never fail
+    the feed's event handlers keep nothing between events, never patch and never fail
     (a handler error would only lose its backoff). Pass to `kopf.operator(memories=...)`.
     """
 

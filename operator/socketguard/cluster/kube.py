@@ -46,6 +46,8 @@ class KubeError(RuntimeError):
         self.status = status
 
 
+PAGE_SIZE = 500  # items per page of a listing: one page is what a reader of a large collection holds
+
 # What a call to the API server can raise: an answer with an error status, or no answer at all.
 API_ERRORS: tuple[type[BaseException], ...] = (KubeError, OSError, aiohttp.ClientError, asyncio.TimeoutError)
 
@@ -163,7 +165,7 @@ class Kube:
     async def pages(self, path: str, params: Mapping[str, str] | None = None, *,
                     metadata_only: bool = False) -> AsyncIterator[list[dict[str, Any]]]:
         """A collection's items page by page: a caller that keeps little of each holds one page."""
-        query = dict(params or {}, limit="500")
+        query = dict(params or {}, limit=str(PAGE_SIZE))
         while True:
             page = await self.get(path, query, METADATA_ONLY if metadata_only else "application/json")
             yield page.get("items") or []

@@ -21,7 +21,7 @@ from socketguard.cluster.kube import Kube, KubeError, bearer_header, collection_
 from socketguard.cluster.metrics import HealthServer
 from socketguard.cluster.resync import Resync
 from socketguard.controller.probes import ProbeSettings, start_prober, stop_prober
-from socketguard.controller.reconciler import Reconciler
+from socketguard.controller.reconciler import WRITERS, Reconciler, run_bounded
 from socketguard.controller.settings import Settings
 from socketguard.controller.waiting import Peering, Waiting
 from socketguard.controller.writers import MANAGED_SELECTOR, REPORT_KINDS, Writers
@@ -187,7 +187,9 @@ async def cleanup(options: Options) -> tuple[int, int]:
                         ref = ObjectRef(api_version, watched.kind, body["metadata"]["namespace"],
                                         body["metadata"]["name"])
                         removals.append(writers.remove_condition(ref, observed))
-                await asyncio.gather(*removals)  # as many at once as the client's connections allow
+                failed = await run_bounded(removals, WRITERS)  # bounded, as the reconciler's writes
+                if failed:
+                    raise failed[0]
                 conditions += len(removals)
         for _, _, api_version, plural in REPORT_KINDS:
             for namespace in namespaces:

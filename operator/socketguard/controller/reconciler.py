@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 WRITERS = 32  # writes under way at once: twice the API client's connections, so none waits idle
 
 
-async def run_bounded(jobs: Sequence[Awaitable[None]], limit: int) -> list[Exception]:
-    """Awaits `jobs`, at most `limit` at a time; returns their errors.
+async def run_bounded(jobs: Sequence[Awaitable[object]], limit: int) -> list[Exception]:
+    """Awaits `jobs`, at most `limit` at a time; returns their errors (their results are dropped).
 
     Not one task per job: a round after a restart has a write for each of tens of thousands of
     objects, and their tasks and responses all at once left the heap fragmented (measured: 70 MiB
