@@ -26,16 +26,14 @@ from socketguard.cluster.kube import API_ERRORS, Kube, KubeError, collection_pat
 from socketguard.cluster.retry import rounds
 from socketguard.controller.evaluate import Evaluation
 from socketguard.controller.settings import Settings
-from socketguard.controller.shards import Layout, ObjectKey, is_shard_name, plan, results_bytes
+from socketguard.controller.shards import Layout, ObjectKey, ResultKey, is_shard_name, plan, results_bytes
 from socketguard.controller.verdict import finding_result, pass_result, result_key, same_result
-from socketguard.controller.writers import MANAGED_SELECTOR, REPORT_KINDS, SHARDS_ANNOTATION, Writers
+from socketguard.controller.writers import MANAGED_SELECTOR, REPORT_KINDS, SHARDS_ANNOTATION, ReportKind, Writers
 from socketguard.engine.objects import ObjectRef
 
 log = logging.getLogger(__name__)
 
-ResultKey = tuple[str, str, str, str]  # policy, kind, name, field path
 ObjectResults = dict[ResultKey, dict[str, Any]]
-ReportKind = tuple[str, str, str, str]
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ MANAGED_SELECTOR = "app.kubernetes.io/managed-by=socketguard"
 FINDING_ANNOTATION = f"{ANNOTATION_PREFIX}finding"
 HELD_ANNOTATION = f"{ANNOTATION_PREFIX}held"
 SHARDS_ANNOTATION = f"{ANNOTATION_PREFIX}report-shards"  # how many buckets the namespace's results fill
-REPORT_KINDS = (  # preference order: the first whose CRD exists is written
+ReportKind = tuple[str, str, str, str]  # group, kind, apiVersion, plural
+REPORT_KINDS: tuple[ReportKind, ...] = (  # preference order: the first whose CRD exists is written
     ("wgpolicyk8s.io", "PolicyReport", "wgpolicyk8s.io/v1alpha2", "policyreports"),
     ("openreports.io", "Report", "openreports.io/v1alpha1", "reports"),
 )
@@ -138,7 +139,7 @@ class Writers:
         await self.kube.merge_patch(object_path(ref), patch, kind=ref.kind)
         metrics.WRITES.labels(what="resume").inc()
 
-    async def write_report(self, report_kind: tuple[str, str, str, str], namespace: str, name: str,
+    async def write_report(self, report_kind: ReportKind, namespace: str, name: str,
                            results: Sequence[Mapping[str, Any]], shards: int, exists: bool) -> None:
         """Creates or replaces the report `name` (one of the namespace's `shards` reports)."""
         _, kind, api_version, plural = report_kind
@@ -166,7 +167,7 @@ class Writers:
             await self.kube.merge_patch(path, patch, kind=kind)
         metrics.WRITES.labels(what="report").inc()
 
-    async def delete_report(self, report_kind: tuple[str, str, str, str], namespace: str, name: str) -> None:
+    async def delete_report(self, report_kind: ReportKind, namespace: str, name: str) -> None:
         _, kind, api_version, plural = report_kind
         await self._delete_ignoring_absent(object_path(ObjectRef(api_version, kind, namespace, name), plural=plural),
                                            kind)
