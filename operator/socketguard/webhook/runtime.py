@@ -76,10 +76,10 @@ async def run(config: ServerConfig, *, namespaces: Collection[str] = (), health_
             clusterwide=not namespaces, namespaces=list(namespaces), stop_flag=stop_flag,
         )
     finally:
-        resync.cancel()
-        trim.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await resync
+        for task in (resync, trim):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await kube.close()
         if health is not None:
             await health.stop()
