@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 R = TypeVar("R")
+K = TypeVar("K")
 
 
 class Context:
@@ -37,7 +38,7 @@ class Context:
         self.inventory = inventory
         self.event_sources = event_sources
         self._ignored: dict[ObjectRef, frozenset[str]] = {}
-        self._memo: dict[Callable[[Context], object], object] = {}
+        self._memo: dict[Callable[..., object], object] = {}
 
     @cached_property
     def contracts(self) -> ContractSet:
@@ -72,6 +73,14 @@ class Context:
         if compute not in self._memo:
             self._memo[compute] = compute(self)
         return cast(T, self._memo[compute])
+
+    def memo_for(self, compute: Callable[[Context, K], T], key: K) -> T:
+        """`compute(self, key)`, computed once per analysis and `key` (a namespace, say): for what
+        a rule needs of some keys only, where computing it for all would waste the work."""
+        by_key = cast(dict[K, T], self._memo.setdefault(compute, {}))
+        if key not in by_key:
+            by_key[key] = compute(self, key)
+        return by_key[key]
 
     @property
     def servers(self) -> dict[ObjectRef, ServerSpec]:

@@ -101,10 +101,7 @@ def _closest(ctx: Context, namespace: str, selector: dict[str, str]) -> Workload
 
     Scoring every workload of the namespace for every such Service would be squared work in a
     namespace of many; only two kinds of workload can win (see `_Labels`)."""
-    labels = ctx.memo(_labels_by_namespace).get(namespace)
-    if labels is None:
-        labels = ctx.memo(_labels_by_namespace)[namespace] = _Labels(ctx, namespace)
-    candidates = labels.candidates(selector)
+    candidates = ctx.memo_for(_Labels, namespace).candidates(selector)
     best = _best(ctx, candidates, selector)
     return None if best is None else candidates[best]
 
@@ -129,10 +126,6 @@ def _score(ctx: Context, workload: Workload, selector: dict[str, str]) -> tuple[
         return None
     is_server = ctx.inventory.ref_of(workload) in ctx.servers
     return shared * 2 + keys + (1 if is_server else 0), -len(labels)
-
-
-def _labels_by_namespace(ctx: Context) -> dict[str, _Labels]:
-    return {}
 
 
 class _Labels:

@@ -113,19 +113,10 @@ def _paths(ctx: Context, server: ServerSpec) -> Iterator[Path]:
 
 def _unrouted(ctx: Context, server: ServerSpec) -> Iterator[Path]:
     """No route reaches the server: in-cluster clients use the Services that select it."""
-    namespace = server.workload.namespace
-    by_namespace = ctx.memo(_selecting_services)
-    if namespace not in by_namespace:
-        by_namespace[namespace] = _services_by_workload(ctx, namespace)
-    for ref, backend in by_namespace[namespace].get(server.workload, []):
+    # Once per namespace: resolving every Service of it for each unrouted server would be squared work.
+    for ref, backend in ctx.memo_for(_services_by_workload, server.workload.namespace).get(server.workload, []):
         # unknown in-cluster clients: assumed to connect through kube-proxy, not a sidecar
         yield Path(f"{ref} (no route)", backend, (ref,), kube_proxy=True)
-
-
-def _selecting_services(ctx: Context) -> dict[str, dict[ObjectRef, list[tuple[ObjectRef, Backend]]]]:
-    """Filled one namespace at a time: resolving every Service of the namespace for each unrouted
-    server of it would be squared work."""
-    return {}
 
 
 def _services_by_workload(ctx: Context, namespace: str) -> dict[ObjectRef, list[tuple[ObjectRef, Backend]]]:
