@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from socketguard.cli import main
@@ -78,3 +79,15 @@ def test_docs_generator_writes_the_file(tmp_path: Path) -> None:
     assert generate([str(target)]) == 0
     assert (target / "rules.md").read_text(encoding="utf-8") == render_rules()
     assert (target / "annotations.md").read_text(encoding="utf-8") == render_annotations()
+
+
+def test_docs_generator_help_explains_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from socketguard.report.docs import main as generate
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as done:
+        generate(["--help"])
+    assert done.value.code == 0
+    assert "DIRECTORY" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []  # once, `--help` became a directory of docs

@@ -6,6 +6,7 @@ the single sources, and a test fails when a committed file is stale.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -66,8 +67,13 @@ def _demote_headings(doc: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    directory = Path(args[0]) if args else DOCS
+    parser = argparse.ArgumentParser(
+        prog="python -m socketguard.report.docs",
+        description="Write rules.md (from the rule modules' docstrings) and annotations.md (from the "
+                    "annotation table) into DIRECTORY.")
+    parser.add_argument("directory", nargs="?", type=Path, default=DOCS, metavar="DIRECTORY",
+                        help="where to write them (default: the repository's docs/)")
+    directory: Path = parser.parse_args(argv).directory
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in (("rules.md", render_rules()), ("annotations.md", render_annotations())):
         output = directory / name
