@@ -1,13 +1,15 @@
 """The loader's fast YAML construction gives what PyYAML's safe loader gives, data and errors alike.
 
 PyYAML itself is the oracle: each text is read by `yaml.load_all(..., CSafeLoader)` and by the
-loader's `FastSafeLoader` + `construct`, and the documents (or the error type) must be equal, the
-sharing of aliased objects included.
+loader's `FastSafeLoader` + `construct`, over PyYAML's nodes and over the loader's compact ones
+(`inputs.nodes`), and the documents (or the error type) must be equal, the sharing of aliased
+objects included.
 """
 
 from __future__ import annotations
 
 import subprocess
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 
 from socketguard.inputs.construct import MAX_FAST_DEPTH, FastSafeLoader, construct
 from socketguard.inputs.loader import load_bytes
+from socketguard.inputs.nodes import compact_nodes
 
 PyYAMLLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,18 +55,19 @@ def _indent(value: str, pad: str) -> str:
     return value.replace("\n", "\n" + pad + "  ") if value.startswith("\n") else value
 
 
-def read(text: str, fast: bool, anchored: bool | None = None) -> tuple[str, list[Any]]:
+def read(text: str, fast: bool, anchored: bool | None = None, compact: bool = False) -> tuple[str, list[Any]]:
     """("ok", documents) or (error type, documents read before it).
 
     The fast path tracks aliases when the text has an `&`, as the loader does, or as `anchored` says.
     """
     anchored = "&" in text if anchored is None else anchored
     documents: list[Any] = []
-    loader = FastSafeLoader(text) if fast else PyYAMLLoader(text)
+    loader: Any = FastSafeLoader(text) if fast else PyYAMLLoader(text)
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            documents.append(construct(loader, node, anchored) if fast else loader.construct_document(node))
+        with compact_nodes() if compact else nullcontext():
+            while loader.check_node():
+                node = loader.get_node()
+                documents.append(construct(loader, node, anchored) if fast else loader.construct_document(node))
     except Exception as error:  # the oracle's error type is the expectation
         return type(error).__name__, documents
     finally:
@@ -85,9 +89,11 @@ def shape(value: Any, seen: dict[int, int] | None = None) -> Any:
 
 
 def assert_same(text: str, anchored: bool | None = None) -> None:
-    expected, actual = read(text, fast=False), read(text, fast=True, anchored=anchored)
-    assert actual[0] == expected[0]
-    assert shape(actual[1]) == shape(expected[1])
+    expected = read(text, fast=False)
+    for compact in (False, True):
+        actual = read(text, fast=True, anchored=anchored, compact=compact)
+        assert actual[0] == expected[0]
+        assert shape(actual[1]) == shape(expected[1])
 
 
 @settings(max_examples=300, deadline=None)

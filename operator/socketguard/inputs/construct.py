@@ -11,20 +11,25 @@ PyYAML's answer exactly:
   and keys and common values repeat in every object.
 - `construct(loader, node)` builds a document's mappings with string keys, sequences and
   scalars directly: a string is its node's value, every other standard scalar tag goes through
-  the SafeConstructor's own function, and a node reached twice (an alias) gives the same object.
+  the SafeConstructor's own function (once per distinct text), and a node reached twice (an
+  alias) gives the same object.
   Anything else (merge keys `<<`, `=` keys, non-string keys, `!!set`/`!!omap`/`!!pairs`/
   `!!binary`, local tags, a recursive alias, nesting deeper than `MAX_FAST_DEPTH`) gives up, and
   the document is constructed by PyYAML itself, errors included.
+
+Nodes may be PyYAML's or the loader's compact ones (`inputs.nodes`): both are told apart by `id`.
 """
 
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from socketguard.inputs.nodes import PYYAML_KIND, Node, as_pyyaml
 
 _BaseLoader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -40,6 +45,14 @@ MAX_FAST_DEPTH = 100
 _MAX_REMEMBERED_TAGS = 50_000
 
 
+_RESOLVE: Callable[[type, str | None, Any], str] = yaml.resolver.Resolver().resolve
+
+
+def _resolve(kind: type, value: str | None, implicit: Any) -> str:
+    """PyYAML's tag for a node; the resolver tells kinds apart by PyYAML's node classes."""
+    return _RESOLVE(PYYAML_KIND.get(kind, kind), value, implicit)
+
+
 class FastSafeLoader(_BaseLoader):  # type: ignore[valid-type, misc]
     """The C safe loader (else the pure-Python one), remembering the tags of scalars."""
 
@@ -49,7 +62,7 @@ class FastSafeLoader(_BaseLoader):  # type: ignore[valid-type, misc]
     # (with the tag table of PyYAML's Resolver, which both safe loaders use unchanged).
     descend_resolver = staticmethod(operator.is_)  # (parent node, index): the result is ignored
     ascend_resolver = staticmethod(tuple)  # (): the result is ignored
-    resolve = staticmethod(lru_cache(maxsize=_MAX_REMEMBERED_TAGS)(yaml.resolver.Resolver().resolve))
+    resolve = staticmethod(lru_cache(maxsize=_MAX_REMEMBERED_TAGS)(_resolve))
 
 
 assert not FastSafeLoader.yaml_path_resolvers, "remembered tags assume no path resolvers"
@@ -69,7 +82,7 @@ def construct(loader: Any, node: Node, anchored: bool = True) -> Any:
     try:
         return _Builder(loader, anchored).build(node, 0)
     except _FallBackError:
-        return loader.construct_document(node)
+        return loader.construct_document(as_pyyaml(node))
 
 
 class _Builder:
@@ -80,7 +93,7 @@ class _Builder:
         self.building: set[int] = set()
 
     def build(self, node: Node, depth: int) -> Any:
-        if type(node) is ScalarNode:
+        if node.id == "scalar":
             return self._scalar(node)
         if not self.anchored:
             return self._collection(node, depth)
@@ -94,31 +107,42 @@ class _Builder:
         self.building.discard(key)
         return data
 
-    def _scalar(self, node: ScalarNode) -> Any:
+    def _scalar(self, node: Node) -> Any:
         tag = node.tag
         if tag == STR:
             return node.value
         if tag in _SCALARS:
             try:
-                return self.loader.yaml_constructors[tag](self.loader, node)
+                return _standard_scalar(tag, node.value)
             except Exception as error:  # `!!int abc`: PyYAML raises its own error, as it would
                 raise _FallBackError from error
         raise _FallBackError
+
 
     def _collection(self, node: Node, depth: int) -> Any:
         if depth > MAX_FAST_DEPTH:
             raise _FallBackError
         tag = node.tag
-        if type(node) is MappingNode and tag == MAP:
+        if node.id == "mapping" and tag == MAP:
             return self._mapping(node, depth)
-        if type(node) is SequenceNode and tag == SEQ:
+        if node.id == "sequence" and tag == SEQ:
             return [self.build(item, depth + 1) for item in node.value]
         raise _FallBackError
 
-    def _mapping(self, node: MappingNode, depth: int) -> dict[str, Any]:
+    def _mapping(self, node: Node, depth: int) -> dict[str, Any]:
         data: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if type(key_node) is not ScalarNode or key_node.tag != STR:
+            if key_node.id != "scalar" or key_node.tag != STR:
                 raise _FallBackError  # merge keys, `=` keys, non-string keys
             data[key_node.value] = self.build(value_node, depth + 1)
         return data
+
+
+@lru_cache(maxsize=_MAX_REMEMBERED_TAGS)
+def _standard_scalar(tag: str, text: str) -> Any:
+    """A null, bool, int, float or timestamp, as the SafeConstructor builds it: from the text alone
+    (values are immutable, so a repeated `80` or `true` can share one)."""
+    return _SAFE.yaml_constructors[tag](_SAFE, yaml.ScalarNode(tag, text))
+
+
+_SAFE = yaml.constructor.SafeConstructor()

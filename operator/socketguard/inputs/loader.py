@@ -33,6 +33,7 @@ from socketguard.engine.rules.sg003_unparseable_manifest import document_problem
 from socketguard.inputs.construct import FastSafeLoader, construct
 from socketguard.inputs.discovery import Discovered, discover
 from socketguard.inputs.locate import Located, Location, Origin, json_path, node_position
+from socketguard.inputs.nodes import Node, compact_nodes
 from socketguard.inputs.render import HelmOptions, Rendering, render_chart, render_kustomization
 
 STDIN = "-"
@@ -248,7 +249,7 @@ def _parse_yaml(name: str, data: bytes) -> Loaded:
     anchored = b"&" in data  # without an anchor no node is an alias (see `construct`)
     number = 0
     try:
-        with collections_paused():
+        with collections_paused(), compact_nodes():
             while loader.check_node():
                 node = loader.get_node()
                 if node is None:  # check_node() said there is one; typeshed allows None
@@ -268,7 +269,7 @@ def _parse_yaml(name: str, data: bytes) -> Loaded:
     return loaded
 
 
-def _read_document(loader: Any, node: yaml.Node, document: str, file: str, loaded: Loaded,
+def _read_document(loader: Any, node: Node, document: str, file: str, loaded: Loaded,
                    anchored: bool) -> None:
     try:
         data = construct(loader, node, anchored)
@@ -285,7 +286,7 @@ def _read_document(loader: Any, node: yaml.Node, document: str, file: str, loade
         else:
             loaded.skipped.append(document)
         return
-    item_nodes = node.value if isinstance(node, yaml.SequenceNode) else _items_node(node)
+    item_nodes = node.value if node.id == "sequence" else _items_node(node)
     for index, item in enumerate(items):
         item_node = item_nodes[index] if index < len(item_nodes) else node
         _add_object(item, item_node, f"{document}.items[{index}]", file, loaded)
@@ -316,16 +317,16 @@ def _list_items(data: Any) -> list[Any] | None:
     return None
 
 
-def _items_node(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
+def _items_node(node: Node) -> list[Node]:
+    if node.id == "mapping":
         for key_node, value_node in reversed(node.value):
-            if key_node.value == "items" and isinstance(value_node, yaml.SequenceNode):
-                items: list[yaml.Node] = value_node.value
+            if key_node.value == "items" and value_node.id == "sequence":
+                items: list[Node] = value_node.value
                 return items
     return []
 
 
-def _add_object(raw: Any, node: yaml.Node, document: str, file: str, loaded: Loaded) -> None:
+def _add_object(raw: Any, node: Node, document: str, file: str, loaded: Loaded) -> None:
     problems = identity_problems(raw)
     if not problems:
         loaded.objects.append(LoadedObject(raw, Origin.of_node(file, node)))

@@ -14,6 +14,7 @@ import yaml
 
 from socketguard.engine.findings import Finding
 from socketguard.engine.objects import FieldPath, ObjectRef, render_path
+from socketguard.inputs.nodes import Node
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +46,13 @@ class Origin:
     """Where one object was read: the file, its node (None for JSON read without positions)."""
 
     file: str
-    node: yaml.Node | None = None
+    node: Node | None = None
     line: int = 1
     column: int = 1
     rendered_by: str = ""  # see Location.rendered_by
 
     @classmethod
-    def of_node(cls, file: str, node: yaml.Node) -> Origin:
+    def of_node(cls, file: str, node: Node) -> Origin:
         return cls(file, node, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
@@ -62,7 +63,7 @@ def json_path(path: FieldPath) -> str:
     return f"${rendered}" if rendered.startswith("[") else f"$.{rendered}"
 
 
-def node_position(node: yaml.Node, path: FieldPath) -> tuple[int, int]:
+def node_position(node: Node, path: FieldPath) -> tuple[int, int]:
     """0-based (line, column) of the deepest part of `path` that exists under `node`.
 
     A mapping entry points at its key (`uri:`), a list item at the item; a missing field
@@ -78,17 +79,17 @@ def node_position(node: yaml.Node, path: FieldPath) -> tuple[int, int]:
     return mark.line, mark.column
 
 
-def _child(node: yaml.Node, segment: str | int) -> tuple[yaml.Mark, yaml.Node] | None:
-    if isinstance(segment, int) and isinstance(node, yaml.SequenceNode):
+def _child(node: Node, segment: str | int) -> tuple[yaml.Mark, Node] | None:
+    if isinstance(segment, int) and node.id == "sequence":
         items = node.value
         if -len(items) <= segment < len(items):
-            item: yaml.Node = items[segment]
+            item: Node = items[segment]
             return item.start_mark, item
         return None
-    if isinstance(segment, str) and isinstance(node, yaml.MappingNode):
+    if isinstance(segment, str) and node.id == "mapping":
         # Last match wins, as in the constructed dict when a key is repeated.
         for key_node, value_node in reversed(node.value):
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == segment:
+            if key_node.id == "scalar" and key_node.value == segment:
                 return key_node.start_mark, value_node
     return None
 
