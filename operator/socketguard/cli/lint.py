@@ -353,7 +353,7 @@ def _emit(
     if output == "json":
         from socketguard.report import json as json_report
 
-        click.echo(json_report.render(shown), nl=False)
+        sys.stdout.writelines(json_report.lines(shown))  # 20 MB at 10,000 objects: never joined first
     elif output == "sarif":
         from socketguard.report import sarif
 

@@ -11,7 +11,7 @@ written as `json.dumps(item, ensure_ascii=False)` writes it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from json.encoder import encode_basestring as _string
 
 from socketguard.engine.objects import ObjectRef
@@ -24,18 +24,29 @@ _Part = ObjectRef | tuple[str, ...] | tuple[ObjectRef, ...]
 
 
 def render(located: Sequence[Located]) -> str:
-    """One finding per line: `indent=` would switch json to its pure-Python encoder, 20x slower.
+    """The whole report as one text (see `lines`)."""
+    return "".join(lines(located))
 
-    A large lint repeats the same object, fixes and related objects across thousands of
-    findings: each such part is encoded once and reused. The rest (the message, the path, the
+
+def lines(located: Sequence[Located]) -> Iterator[str]:
+    """The report, one finding a line: a large one is written as it is encoded, never held twice.
+
+    One finding per line, not `indent=`, which would switch json to its pure-Python encoder (20x
+    slower). A large lint repeats the same object, fixes and related objects across thousands
+    of findings: each such part is encoded once and reused. The rest (the message, the path, the
     location) is written field by field with json's own C string encoder, as `json.dumps` would
     write it (which `tests/report/test_json_report.py` checks), at half the cost of encoding
     a dict per finding.
     """
     if not located:
-        return "[]\n"
+        yield "[]\n"
+        return
     encoded: dict[_Part, str] = {}
-    return "[\n" + ",\n".join(_item(entry, encoded) for entry in located) + "\n]\n"
+    separator = "[\n"
+    for entry in located:
+        yield separator + _item(entry, encoded)
+        separator = ",\n"
+    yield "\n]\n"
 
 
 def _item(entry: Located, encoded: dict[_Part, str]) -> str:
