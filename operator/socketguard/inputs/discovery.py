@@ -147,7 +147,7 @@ def discover(directory: Path, shown: Callable[[Path], str], exclude: Sequence[st
     found = Discovered()
     kustomize_dirs: list[Path] = []
     root = Path(os.path.abspath(directory))  # noqa: PTH100 (names as given: no symlink resolution)
-    _walk(root, _outer_ignores(root).entering(root), shown, exclude, False, found, kustomize_dirs)
+    _walk(root, _outer_ignores(root), shown, exclude, False, found, kustomize_dirs)
     found.kustomizations = _overlays(kustomize_dirs)
     found.files.sort()
     found.charts.sort()
@@ -168,6 +168,8 @@ def _walk(
     except OSError:
         return
     names = {entry.name for entry in entries}
+    if _GITIGNORE in names:  # looked up in the listing: most folders of a large tree have none
+        ignores = ignores.entering(directory)
     if CHART_FILE in names:
         found.charts.append(directory)
         return  # subcharts under charts/ are rendered by helm with their parent
@@ -184,7 +186,7 @@ def _walk(
             continue
         if is_dir:
             if entry.name not in _NEVER_DESCEND:
-                _walk(path, ignores.entering(path), shown, exclude, inside_kustomization, found, kustomize_dirs)
+                _walk(path, ignores, shown, exclude, inside_kustomization, found, kustomize_dirs)
         elif not inside_kustomization and is_manifest_name(entry.name):
             found.files.append(path)
 
