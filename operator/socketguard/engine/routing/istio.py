@@ -49,6 +49,9 @@ from socketguard.engine.routing.hosts import fqdn, host_matches, in_cluster_serv
 from socketguard.engine.routing.matching import exact_matches, re2_compiled, re2_replace_all, string_prefix_matches
 
 ROUTER = "istio"
+# A request as far as Istio routes it: `Request` without the Origin header (see `IstioRouter.route`).
+RouteKey = tuple[str, str, str, int, str, str, str, str, tuple[tuple[str, str], ...], str | None,
+                 ObjectRef | None, str | None]
 
 
 def string_matches(match: StringMatch, value: str, *, ignore_case: bool = False) -> bool:
@@ -84,10 +87,14 @@ class IstioRouter:
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
-        self._wildcards = [h for h in inventory.virtual_service_hosts() if h.startswith("*")]
+        self._wildcards = inventory.wildcard_virtual_service_hosts()
         self._servers_by_host: dict[str, list[tuple[Gateway, int]]] | None = None
         self._wildcard_servers: list[str] = []
-        self._routes: dict[Request, RoutingResult] = {}
+        self._routes: dict[RouteKey, RoutingResult] = {}
+        self._servers_for_host: dict[str, list[tuple[Gateway, int]]] = {}
+        self._virtual_services_of_host: dict[str, list[VirtualService]] = {}
+        self._missing_gateways: dict[ObjectRef, list[tuple[int, str]]] = {}
+        self._rules_of_service: dict[ObjectRef, list[DestinationRule]] = {}
         self._backend_cache: dict[tuple[str, str, FieldPath, int, int | None, str | None, str], Backend] = {}
         self.services = ServiceResolver(inventory)
 
@@ -97,14 +104,20 @@ class IstioRouter:
         # The Origin header and, at a gateway, the client's namespace do not change the route; nor
         # does pinning the gateway the request enters through unpinned (a client's handshake and
         # the route trace of the rule it is meant for are then one routing).
-        key = replace(request, origin=None, source_namespace="" if request.via == "gateway" else
-                      request.source_namespace, entrance=None if self._enters_anyway(request) else request.entrance)
+        key = self._route_key(request)
         cached = self._routes.get(key)
         if cached is None:
             cached = self._routes[key] = self._route(request)
         elif cached.request.entrance != request.entrance:
             return replace(cached, request=request)
         return cached
+
+    def _route_key(self, request: Request) -> RouteKey:
+        """Every field of the request but those that do not change the route (see `route`)."""
+        return (request.host, request.path, request.scheme, request.port, request.via,
+                "" if request.via == "gateway" else request.source_namespace, request.transport, request.method,
+                request.more_headers, request.raw_query,
+                None if self._enters_anyway(request) else request.entrance, request.listener)
 
     def _enters_anyway(self, request: Request) -> bool:
         """Whether the pinned gateway is the one the request, unpinned, enters through on its port."""
@@ -120,10 +133,10 @@ class IstioRouter:
         if request.via == "gateway":
             result.missing_gateways = [
                 (self.inventory.ref_of(vs), ("spec", "gateways", index), name)
-                for vs in self._virtual_services(request.host) for index, name in self.missing_gateways(vs)]
+                for vs in self._virtual_services(request.host) for index, name in self._missing_of(vs)]
             result.entrance = self._entrance(request)
             if result.entrance is None or result.entrance.server_path is None:
-                result.host_routed = any(True for _ in self._virtual_services(request.host))
+                result.host_routed = bool(self._virtual_services(request.host))
                 return result
         else:
             result.entrance = Entrance(via="mesh")
@@ -160,7 +173,7 @@ class IstioRouter:
                     continue
                 socket_match = is_socket_rule(rule)
                 for path in self._handshake_paths(rule, ref, server_paths, known):
-                    yield Candidate(ref, ("spec", "http", index), replace(request, path=path), socket_match)
+                    yield Candidate(ref, ("spec", "http", index), _at_path(request, path), socket_match)
 
     def _candidate_request(self, vs: VirtualService, ref: ObjectRef) -> Request | None:
         """The request a rule of `vs` is written for: through its gateways, else from the mesh."""
@@ -194,8 +207,13 @@ class IstioRouter:
         if found is not None:
             return found
         workloads = tuple(w for destination in rule.route
-                          for w in self.resolve_backend(destination.destination.host, ref.namespace, ()).workloads)
+                          for w in self._destination_workloads(destination.destination.host, ref.namespace))
         return server_path_through(workloads, server_paths, matches)
+
+    def _destination_workloads(self, host: str, namespace: str) -> tuple[ObjectRef, ...]:
+        """The workloads behind a destination host: its resolved backend's, without resolving the rest."""
+        located = service_of_host(host, namespace)
+        return () if located is None else self.services.workloads_of(*located)
 
     # -- gateway entrance --------------------------------------------------------------------
     def _entrance(self, request: Request) -> Entrance | None:
@@ -230,7 +248,18 @@ class IstioRouter:
             yield self.inventory.ref_of(gateway), id(gateway) in serving
 
     def _gateway_servers(self, host: str) -> list[tuple[Gateway, int]]:
-        """Gateway servers whose hosts cover `host`, in a stable order (namespace, name, index)."""
+        """Gateway servers whose hosts cover `host`, in a stable order (namespace, name, index).
+
+        Found once per host (a shared list: do not change it): a client's handshake asks it three
+        times, for its entrance, whether a pinned entrance is the one it enters anyway, and routing.
+        """
+        key = host.lower()
+        found = self._servers_for_host.get(key)
+        if found is None:
+            found = self._servers_for_host[key] = self._find_gateway_servers(key)
+        return found
+
+    def _find_gateway_servers(self, host: str) -> list[tuple[Gateway, int]]:
         if self._servers_by_host is None:
             self._servers_by_host = {}
             for gateway in self.inventory.gateways():
@@ -244,7 +273,14 @@ class IstioRouter:
                 found.extend(self._servers_by_host[pattern])
         return sorted(found, key=lambda e: (e[0].metadata.namespace, e[0].metadata.name, e[1]))
 
-    def _virtual_services(self, host: str) -> Iterator[VirtualService]:
+    def _virtual_services(self, host: str) -> list[VirtualService]:
+        """The VirtualServices of a host by (namespace, name), found once per host (a shared list)."""
+        found = self._virtual_services_of_host.get(host)
+        if found is None:
+            found = self._virtual_services_of_host[host] = list(self._find_virtual_services(host))
+        return found
+
+    def _find_virtual_services(self, host: str) -> Iterator[VirtualService]:
         seen: set[int] = set()
         candidates = list(self.inventory.virtual_services_for_host(host))
         service = in_cluster_service(host, "")
@@ -275,6 +311,14 @@ class IstioRouter:
         assert entrance.gateway is not None
         wanted = (entrance.gateway.namespace, entrance.gateway.name)
         return any(_gateway_ref(name, ref.namespace) == wanted for name in gateways)
+
+    def _missing_of(self, vs: VirtualService) -> list[tuple[int, str]]:
+        """`missing_gateways(vs)`, looked up once per VirtualService: every request to its hosts asks."""
+        ref = self.inventory.ref_of(vs)
+        found = self._missing_gateways.get(ref)
+        if found is None:
+            found = self._missing_gateways[ref] = list(self.missing_gateways(vs))
+        return found
 
     def missing_gateways(self, vs: VirtualService) -> Iterator[tuple[int, str]]:
         ref = self.inventory.ref_of(vs)
@@ -379,22 +423,27 @@ class IstioRouter:
         hidden: list[tuple[ObjectRef, FieldPath]] = []
         if service is not None and not visible(service.export_to, service_ref.namespace, viewer or namespace):
             hidden.append((service_ref, ("metadata", "annotations", "networking.istio.io/exportTo")))
-        hidden.extend(self._hidden_rules(service_ref, viewer or namespace))
+        rules = self._destination_rules(service_ref)
+        hidden.extend(self._hidden_rules(rules, viewer or namespace))
         # A DestinationRule the proxy cannot see does not balance its traffic: its hash is no affinity.
         unseen = {ref for ref, _ in hidden if ref.kind == "DestinationRule"}
-        hashed = [a for a in self._affinity(service_ref, backend.service_port, subset) if a.source not in unseen]
+        hashed = [a for a in self._affinity(rules, backend.service_port, subset) if a.source not in unseen]
         if not hashed and not hidden:
             return backend
         return replace(backend, affinity=(*hashed, *backend.affinity), hidden_by=tuple(hidden))
 
-    def _destination_rules(self, service: ObjectRef) -> Iterator[DestinationRule]:
-        yield from self.inventory.destination_rules_for_host(fqdn(service.namespace, service.name))
-        for rule in self.inventory.destination_rules_for_host(service.name):
-            if (rule.metadata.namespace or self.inventory.default_namespace) == service.namespace:
-                yield rule
+    def _destination_rules(self, service: ObjectRef) -> list[DestinationRule]:
+        """The DestinationRules of a Service (by FQDN, or by short name in its namespace), found once."""
+        found = self._rules_of_service.get(service)
+        if found is None:
+            found = self._rules_of_service[service] = [
+                *self.inventory.destination_rules_for_host(fqdn(service.namespace, service.name)),
+                *(rule for rule in self.inventory.destination_rules_for_host(service.name)
+                  if (rule.metadata.namespace or self.inventory.default_namespace) == service.namespace)]
+        return found
 
-    def _affinity(self, service: ObjectRef, port: int | None, subset: str | None) -> Iterator[Affinity]:
-        for rule in self._destination_rules(service):
+    def _affinity(self, rules: list[DestinationRule], port: int | None, subset: str | None) -> Iterator[Affinity]:
+        for rule in rules:
             ref = self.inventory.ref_of(rule)
             policy = rule.spec.traffic_policy
             if policy is not None:
@@ -410,8 +459,8 @@ class IstioRouter:
                 if named.name == subset and lb and lb.consistent_hash:
                     yield Affinity(lb.consistent_hash.kind, ref, ("spec", "subsets", index, "trafficPolicy"))
 
-    def _hidden_rules(self, service: ObjectRef, viewer: str) -> Iterator[tuple[ObjectRef, FieldPath]]:
-        for rule in self._destination_rules(service):
+    def _hidden_rules(self, rules: list[DestinationRule], viewer: str) -> Iterator[tuple[ObjectRef, FieldPath]]:
+        for rule in rules:
             ref = self.inventory.ref_of(rule)
             if not visible(rule.spec.export_to, ref.namespace, viewer):
                 yield ref, ("spec", "exportTo")
@@ -428,9 +477,20 @@ def is_socket_rule(rule: HTTPRoute) -> bool:
     """Whether some match of the rule names a `socket.io` segment (in any case)."""
     for match in rule.match or []:
         written = None if match.uri is None else uri_kind(match.uri)
-        if written is not None and socket_path(*written, lambda _: True) is not None:
+        if written is not None and _names_socket_path(*written):
             return True
     return False
+
+
+@lru_cache(maxsize=4096)  # the same few match texts recur in every namespace
+def _names_socket_path(kind: str, value: str) -> bool:
+    return socket_path(kind, value, lambda _: True) is not None
+
+
+def _at_path(request: Request, path: str) -> Request:
+    """A candidate's request (host, scheme, port, via and namespace set) for one handshake path:
+    what `replace(request, path=path)` gives, at a fraction of its cost."""
+    return Request(request.host, path, request.scheme, request.port, request.via, request.source_namespace)
 
 
 def _gateway_host(host: str) -> str:
