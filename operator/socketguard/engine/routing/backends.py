@@ -68,6 +68,11 @@ class ServiceResolver:
         service = self.inventory.service(namespace, name)
         if service is None:
             return Backend(host=host, path=path, weight=weight, port_number=port if isinstance(port, int) else None)
+        return self.service_backend(service, host, path, weight=weight, port=port, affinity=affinity)
+
+    def service_backend(self, service: Service, host: str, path: FieldPath, *, weight: int = 100,
+                        port: int | str | None = None, affinity: tuple[Affinity, ...] = ()) -> Backend:
+        """`backend` for a destination whose Service the caller has found already."""
         ref = self.inventory.ref_of(service)
         chosen = choose_port(service, port)
         service_affinity = affinity

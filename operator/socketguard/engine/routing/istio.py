@@ -95,6 +95,7 @@ class IstioRouter:
         self._virtual_services_of_host: dict[str, list[VirtualService]] = {}
         self._missing_gateways: dict[ObjectRef, list[tuple[int, str]]] = {}
         self._rules_of_service: dict[ObjectRef, list[DestinationRule]] = {}
+        self._any_destination_rule = inventory.has_kind(ISTIO_GROUP, "DestinationRule")
         self._backend_cache: dict[tuple[str, str, FieldPath, int, int | None, str | None, str], Backend] = {}
         self.services = ServiceResolver(inventory)
 
@@ -243,8 +244,10 @@ class IstioRouter:
     def entrances(self, request: Request, *, serving_only: bool = False) -> Iterator[tuple[ObjectRef, bool]]:
         serving = {id(gateway): gateway for gateway, index in self._gateway_servers(request.host)
                    if gateway.spec.servers[index].port.number == request.port}
-        listed = serving.values() if serving_only else self.inventory.gateways()
-        for gateway in sorted(listed, key=lambda g: (g.metadata.namespace, g.metadata.name)):
+        # the servers come in (namespace, name) order already
+        listed = serving.values() if serving_only else sorted(
+            self.inventory.gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name))
+        for gateway in listed:
             yield self.inventory.ref_of(gateway), id(gateway) in serving
 
     def _gateway_servers(self, host: str) -> list[tuple[Gateway, int]]:
@@ -332,22 +335,23 @@ class IstioRouter:
     # -- rules -------------------------------------------------------------------------------
     def _matching_hops(self, vs: VirtualService, ref: ObjectRef, request: Request, entrance: Entrance,
                        viewer: str) -> Iterator[RouteHop]:
-        vs_gateways = vs.spec.gateways or ["mesh"]
+        bound = self._entrance_in(vs.spec.gateways or ["mesh"], ref, entrance)  # for matches without gateways
         for index, rule in enumerate(vs.spec.http):
             rule_path: FieldPath = ("spec", "http", index)
-            matched = self._match(rule, ref, request, entrance, vs_gateways)
+            matched = self._match(rule, ref, request, entrance, bound)
             if matched is None:
                 continue
             match_index, assumptions = matched
             yield self._hop(rule, ref, rule_path, match_index, request, viewer, assumptions)
 
     def _match(self, rule: HTTPRoute, ref: ObjectRef, request: Request, entrance: Entrance,
-               vs_gateways: list[str]) -> tuple[int | None, tuple[str, ...]] | None:
+               bound: bool) -> tuple[int | None, tuple[str, ...]] | None:
+        """(match index, assumptions) of the first match that takes the request; `bound`: whether
+        the VirtualService's own gateways include the entrance (a match's `gateways` override them)."""
         if not rule.match:
-            return (None, ()) if self._entrance_in(vs_gateways, ref, entrance) else None
+            return (None, ()) if bound else None
         for index, match in enumerate(rule.match):
-            gateways = match.gateways or vs_gateways
-            if not self._entrance_in(gateways, ref, entrance):
+            if not (self._entrance_in(match.gateways, ref, entrance) if match.gateways else bound):
                 continue
             assumptions = _conditions_hold(match, request)
             if assumptions is not None:
@@ -413,17 +417,18 @@ class IstioRouter:
     def _resolve_backend(self, host: str, namespace: str, path: FieldPath, weight: int, port: int | None,
                          subset: str | None, viewer: str) -> Backend:
         located = service_of_host(host, namespace)
-        if located is None:
+        service = None if located is None else self.inventory.service(*located)
+        if service is None:
             return Backend(host=host, path=path, weight=weight, port_number=port)
-        backend = self.services.backend(host, *located, path, weight=weight, port=port)
-        if backend.service is None:
-            return backend
+        backend = self.services.service_backend(service, host, path, weight=weight, port=port)
         service_ref = backend.service
-        service = self.inventory.service(service_ref.namespace, service_ref.name)
+        assert service_ref is not None
         hidden: list[tuple[ObjectRef, FieldPath]] = []
-        if service is not None and not visible(service.export_to, service_ref.namespace, viewer or namespace):
+        if not visible(service.export_to, service_ref.namespace, viewer or namespace):
             hidden.append((service_ref, ("metadata", "annotations", "networking.istio.io/exportTo")))
         rules = self._destination_rules(service_ref)
+        if not rules and not hidden:
+            return backend
         hidden.extend(self._hidden_rules(rules, viewer or namespace))
         # A DestinationRule the proxy cannot see does not balance its traffic: its hash is no affinity.
         unseen = {ref for ref, _ in hidden if ref.kind == "DestinationRule"}
@@ -434,6 +439,8 @@ class IstioRouter:
 
     def _destination_rules(self, service: ObjectRef) -> list[DestinationRule]:
         """The DestinationRules of a Service (by FQDN, or by short name in its namespace), found once."""
+        if not self._any_destination_rule:
+            return []
         found = self._rules_of_service.get(service)
         if found is None:
             found = self._rules_of_service[service] = [
