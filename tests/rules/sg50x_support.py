@@ -1,10 +1,9 @@
-"""Hand-built pairings for the SG5xx rule tests: the checkers read only `ctx.pairs` (grouped through `ctx.memo`)."""
+"""Hand-built pairings for the SG5xx rule tests: the checkers read only `ctx.pairs`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from socketguard.engine.context import Context
 from socketguard.engine.contract import ClientSpec, EventContract, ServerSpec
@@ -13,19 +12,10 @@ from socketguard.engine.objects import ObjectRef
 from socketguard.engine.rules.base import Rule
 from socketguard.engine.trace import Pairing
 
-T = TypeVar("T")
-
 
 @dataclass
 class PairsOnly:
     pairs: list[Pairing] = field(default_factory=list)
-    _memo: dict[Callable[..., object], object] = field(default_factory=dict)
-
-    def memo(self, compute: Callable[[Any], T]) -> T:
-        """`Context.memo`: `compute(self)`, computed once."""
-        if compute not in self._memo:
-            self._memo[compute] = compute(self)
-        return cast(T, self._memo[compute])
 
 
 def ref(name: str) -> ObjectRef:

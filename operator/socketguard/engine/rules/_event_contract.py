@@ -5,29 +5,34 @@ Not a rule module (no `sg` prefix), so the registry skips it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from socketguard import ANNOTATION_PREFIX
 from socketguard.engine.objects import FieldPath, ObjectRef, annotation_path
 
 if TYPE_CHECKING:
-    from socketguard.engine.context import Context
     from socketguard.engine.contract import ClientSpec, EventContract, ServerSpec
 
 
-def servers_by_client(ctx: Context) -> list[tuple[ClientSpec, tuple[ServerSpec, ...]]]:
-    """Each client once, with each server it reaches once, in pairing order (grouped once per analysis)."""
-    return ctx.memo(_servers_by_client)
+class _Pair(Protocol):
+    @property
+    def client(self) -> ClientSpec: ...
+
+    @property
+    def server(self) -> ServerSpec: ...
 
 
-def clients_by_server(ctx: Context) -> list[tuple[ServerSpec, tuple[ClientSpec, ...]]]:
-    """Each server once, with each client that reaches it once, in pairing order (grouped once per analysis)."""
-    return ctx.memo(_clients_by_server)
+class PairSource(Protocol):
+    """All SG5xx rules read of the context: the client/server pairings."""
+
+    @property
+    def pairs(self) -> Sequence[_Pair]: ...
 
 
-def _servers_by_client(ctx: Context) -> list[tuple[ClientSpec, tuple[ServerSpec, ...]]]:
+def servers_by_client(ctx: PairSource) -> list[tuple[ClientSpec, tuple[ServerSpec, ...]]]:
+    """Each client once, with each server it reaches once, in pairing order."""
     clients: dict[ObjectRef, ClientSpec] = {}
     servers: dict[ObjectRef, dict[ObjectRef, ServerSpec]] = {}
     for pair in ctx.pairs:
@@ -36,7 +41,7 @@ def _servers_by_client(ctx: Context) -> list[tuple[ClientSpec, tuple[ServerSpec,
     return [(clients[ref], tuple(servers[ref].values())) for ref in clients]
 
 
-def _clients_by_server(ctx: Context) -> list[tuple[ServerSpec, tuple[ClientSpec, ...]]]:
+def clients_by_server(ctx: PairSource) -> list[tuple[ServerSpec, tuple[ClientSpec, ...]]]:
     servers: dict[ObjectRef, ServerSpec] = {}
     clients: dict[ObjectRef, dict[ObjectRef, ClientSpec]] = {}
     for pair in ctx.pairs:
