@@ -33,7 +33,7 @@ __all__ = ["ALL_TRANSPORTS", "KNOWN_KEYS", "ClientSpec", "ContractIssue", "Contr
            "ServerSpec", "annotated_keys", "default_server", "read_contracts"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventContract:
     """What one side says about events and rooms; None means unknown (rules skip)."""
 
@@ -48,7 +48,7 @@ class EventContract:
     sources: dict[str, FieldPath] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServerSpec:
     """A Socket.IO server workload as its annotations (or the routes that reach it) describe it."""
 
@@ -71,7 +71,7 @@ class ServerSpec:
     sources: dict[str, FieldPath] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientSpec:
     """A Socket.IO client workload as its annotations describe it: where and how it connects."""
 
@@ -86,7 +86,7 @@ class ClientSpec:
     sources: dict[str, FieldPath] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContractIssue:
     """An SG001 (bad annotation) or SG002 (unresolved reference) problem, located."""
 

@@ -25,7 +25,7 @@ from socketguard.engine.routing.decide import route_everywhere
 from socketguard.engine.routing.hosts import fqdn, in_cluster_service
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pairing:
     """A client and one server its handshake reaches (by routing, or pinned by client-server)."""
 
@@ -34,7 +34,7 @@ class Pairing:
     trace: Trace | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """One workload a trace reaches, through one backend of one hop."""
 
@@ -45,7 +45,7 @@ class Delivery:
     upstream_path: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Trace:
     """A request followed through the routers: a client's handshake or a socket route's own."""
 

@@ -25,7 +25,7 @@ _GROUP_OPENING = re.compile(r"\((?:\?:)?")
 _REGEX_SYNTAX = re.compile(r"[\\^$*+?()\[\]{}|]")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A rule that is (or reaches) a socket route, with the handshake request it is written for."""
 
