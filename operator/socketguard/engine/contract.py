@@ -118,10 +118,9 @@ def read_contracts(inventory: Inventory, event_sources: EventSources | None = No
     scanned_workloads = {ref for ref, _ in sources}
     for workload in inventory.workloads():
         ref = inventory.ref_of(workload)
-        annotations = _socketguard_annotations(workload)
-        if not annotations and ref not in scanned_workloads:
+        reader = _AnnotationReader(ref, workload, inventory, contracts.issues)
+        if not reader.annotated and ref not in scanned_workloads:
             continue
-        reader = _AnnotationReader(ref, annotations, inventory, contracts.issues)
         server, client = reader.read()
         if server is None and client is None and (ref, "server") in sources:
             server = ServerSpec(workload=ref, inferred=False)
@@ -170,14 +169,6 @@ _CLIENT_SOURCE_KEYS = tuple(sorted(CLIENT_KEYS | SHARED_KEYS))
 _PAGE_KEYS = frozenset(f"client-{key}" for key in SHARED_KEYS)  # a page's own events beside a server's
 
 
-def _socketguard_annotations(workload: Workload) -> list[tuple[FieldPath, str, str]]:
-    """(where, full key, value) of each `socketguard.io/` annotation, the workload's before its template's."""
-    return [(where, key, value)
-            for where, notes in zip(_ANNOTATION_PATHS, (workload.metadata.annotations,
-                                                        workload.spec.template.metadata.annotations), strict=True)
-            for key, value in notes.items() if key.startswith(ANNOTATION_PREFIX)]
-
-
 def annotated_keys(workload: Workload) -> set[str]:
     """`socketguard.io/` keys set on the workload or its pod template (prefix removed)."""
     keys: set[str] = set()
@@ -194,19 +185,24 @@ def default_server(workload: ObjectRef) -> ServerSpec:
 class _AnnotationReader:
     """Reads one workload's annotations through the annotation table; every problem becomes a ContractIssue."""
 
-    def __init__(self, ref: ObjectRef, annotations: list[tuple[FieldPath, str, str]], inventory: Inventory,
+    def __init__(self, ref: ObjectRef, workload: Workload, inventory: Inventory,
                  issues: list[ContractIssue]) -> None:
         self.ref = ref
         self.inventory = inventory  # the raw workload, for `*-from` JSONPaths only
         self.issues = issues
         self.values: dict[str, str] = {}
         self.paths: dict[str, FieldPath] = {}
-        self._collect(annotations)
+        self.annotated = False  # whether any `socketguard.io/` annotation is set
+        self._collect(workload.metadata.annotations, _ANNOTATION_PATHS[0])
+        self._collect(workload.spec.template.metadata.annotations, _ANNOTATION_PATHS[1])
 
     # -- collection --------------------------------------------------------------------------
-    def _collect(self, annotations: list[tuple[FieldPath, str, str]]) -> None:
+    def _collect(self, annotations: dict[str, str], where: FieldPath) -> None:
         prefix_length = len(ANNOTATION_PREFIX)
-        for where, full_key, value in annotations:
+        for full_key, value in annotations.items():
+            if not full_key.startswith(ANNOTATION_PREFIX):
+                continue
+            self.annotated = True
             key = full_key[prefix_length:]
             path = (*where, full_key)
             if key not in KNOWN_KEYS:
