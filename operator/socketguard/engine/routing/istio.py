@@ -11,9 +11,10 @@ Upgrade for websocket, no custom headers), and each such evaluation is stated as
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from functools import lru_cache
+from typing import TypeVar
 
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.models import ISTIO_GROUP
@@ -50,6 +51,7 @@ from socketguard.engine.routing.matching import exact_matches, re2_compiled, re2
 
 ROUTER = "istio"
 # A request as far as Istio routes it: `Request` without the Origin header (see `IstioRouter.route`).
+V = TypeVar("V", VirtualService, DestinationRule)
 RouteKey = tuple[str, str, str, int, str, str, str, str, tuple[tuple[str, str], ...], str | None,
                  ObjectRef | None, str | None]
 
@@ -95,6 +97,9 @@ class IstioRouter:
         self._virtual_services_of_host: dict[str, list[VirtualService]] = {}
         self._missing_gateways: dict[ObjectRef, list[tuple[int, str]]] = {}
         self._rules_of_service: dict[ObjectRef, list[DestinationRule]] = {}
+        # short host name -> namespace -> its VirtualServices or DestinationRules with that host
+        self._short_named_routes: dict[str, dict[str, list[VirtualService]]] = {}
+        self._short_named_rules: dict[str, dict[str, list[DestinationRule]]] = {}
         self._any_destination_rule = inventory.has_kind(ISTIO_GROUP, "DestinationRule")
         self._backend_cache: dict[tuple[str, str, FieldPath, int, int | None, str | None, str], Backend] = {}
         self.services = ServiceResolver(inventory)
@@ -288,9 +293,8 @@ class IstioRouter:
         candidates = list(self.inventory.virtual_services_for_host(host))
         service = in_cluster_service(host, "")
         if service is not None and service[0]:
-            short = [vs for vs in self.inventory.virtual_services_for_host(service[1])
-                     if (vs.metadata.namespace or self.inventory.default_namespace) == service[0]]
-            candidates.extend(short)
+            candidates.extend(self._by_namespace(self._short_named_routes, service[1],
+                                                 self.inventory.virtual_services_for_host).get(service[0], ()))
         for pattern in self._wildcards:
             if host_matches(pattern, host):
                 candidates.extend(self.inventory.virtual_services_for_host(pattern))
@@ -445,9 +449,24 @@ class IstioRouter:
         if found is None:
             found = self._rules_of_service[service] = [
                 *self.inventory.destination_rules_for_host(fqdn(service.namespace, service.name)),
-                *(rule for rule in self.inventory.destination_rules_for_host(service.name)
-                  if (rule.metadata.namespace or self.inventory.default_namespace) == service.namespace)]
+                *self._by_namespace(self._short_named_rules, service.name,
+                                    self.inventory.destination_rules_for_host).get(service.namespace, ())]
         return found
+
+    def _by_namespace(self, found: dict[str, dict[str, list[V]]], name: str,
+                      lookup: Callable[[str], list[V]]) -> dict[str, list[V]]:
+        """The objects `lookup` gives for a short host name, by namespace, looked up once per name.
+
+        A short name (`api`) means a host in the object's own namespace, and the same name recurs
+        in every namespace: filtering every namespace's objects for each Service would cost the
+        square of the inventory.
+        """
+        by_namespace = found.get(name)
+        if by_namespace is None:
+            by_namespace = found[name] = {}
+            for view in lookup(name):
+                by_namespace.setdefault(view.metadata.namespace or self.inventory.default_namespace, []).append(view)
+        return by_namespace
 
     def _affinity(self, rules: list[DestinationRule], port: int | None, subset: str | None) -> Iterator[Affinity]:
         for rule in rules:
