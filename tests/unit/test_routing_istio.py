@@ -257,3 +257,38 @@ def test_unweighted_destinations_beside_weighted_ones_get_no_traffic() -> None:
     """))
     hop = IstioRouter(inv).route(Request(host="chat.example.com", path="/socket.io/")).winner
     assert hop is not None and [b.weight for b in hop.backends] == [100, 0]
+
+
+def test_a_short_host_name_means_the_namespace_of_its_object() -> None:
+    """`host: chat` in a DestinationRule or a mesh VirtualService names the Service of its own
+    namespace: the same short name in another namespace affects only that namespace's Service."""
+    other = BACKENDS.replace("namespace: web", "namespace: other")
+    rules = """
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: chat, namespace: NS}
+spec:
+  host: chat
+  trafficPolicy: {loadBalancer: {consistentHash: {KIND}}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: chat-mesh, namespace: NS}
+spec:
+  hosts: [chat]
+  http:
+  - match: [{uri: {prefix: /PREFIX/}}]
+    route: [{destination: {host: chat}}]
+"""
+    inv = inventory(BACKENDS, other,
+                    rules.replace("NS", "web").replace("KIND", "httpCookie: {name: io, ttl: 0s}")
+                    .replace("PREFIX", "web"),
+                    rules.replace("NS", "other").replace("KIND", "useSourceIp: true").replace("PREFIX", "other"))
+    router = IstioRouter(inv)
+    assert [a.kind for a in router.resolve_backend("chat", "web", ()).affinity] == ["cookie"]
+    assert [a.kind for a in router.resolve_backend("chat", "other", ()).affinity] == ["source-ip"]
+    for namespace in ("web", "other"):
+        result = router.route(Request(host=f"chat.{namespace}.svc.cluster.local", path=f"/{namespace}/socket.io/",
+                                      scheme="http", port=80, via="mesh", source_namespace=namespace))
+        assert result.winner is not None and result.winner.route.namespace == namespace
+        assert [hop.route.namespace for hop in result.hops] == [namespace]
