@@ -26,6 +26,7 @@ from socketguard.engine.annotations import (
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.models.workloads import Workload
 from socketguard.engine.objects import FieldPath, ObjectRef
+from socketguard.engine.values import value_type
 
 Stack = Literal["node", "python-asgi", "python"]
 Transport = Literal["polling", "websocket"]
@@ -33,7 +34,7 @@ __all__ = ["ALL_TRANSPORTS", "KNOWN_KEYS", "ClientSpec", "ContractIssue", "Contr
            "ServerSpec", "annotated_keys", "default_server", "read_contracts"]
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class EventContract:
     """What one side says about events and rooms; None means unknown (rules skip)."""
 
@@ -48,7 +49,7 @@ class EventContract:
     sources: dict[str, FieldPath] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class ServerSpec:
     """A Socket.IO server workload as its annotations (or the routes that reach it) describe it."""
 
@@ -56,7 +57,7 @@ class ServerSpec:
     inferred: bool
     path: str = default_of("path")
     port: str | int | None = default_of("port")
-    stack: Stack = default_of("stack")  # noqa: RUF009 (the table's defaults are immutable values)
+    stack: Stack = default_of("stack")
     add_trailing_slash: bool = default_of("add-trailing-slash")
     cors_origins: tuple[str, ...] = default_of("cors-origins")  # ("*",) any, ("reflect",) echo, () same-origin
     cors_credentials: bool = False  # the node default; python stacks default to True (see the reader)
@@ -71,7 +72,7 @@ class ServerSpec:
     sources: dict[str, FieldPath] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class ClientSpec:
     """A Socket.IO client workload as its annotations describe it: where and how it connects."""
 
@@ -86,7 +87,7 @@ class ClientSpec:
     sources: dict[str, FieldPath] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class ContractIssue:
     """An SG001 (bad annotation) or SG002 (unresolved reference) problem, located."""
 

@@ -23,9 +23,10 @@ from socketguard.engine.routing import Backend, Request, RouteHop, Router, Routi
 from socketguard.engine.routing.candidates import Candidate
 from socketguard.engine.routing.decide import route_everywhere
 from socketguard.engine.routing.hosts import fqdn, in_cluster_service
+from socketguard.engine.values import value_type
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Pairing:
     """A client and one server its handshake reaches (by routing, or pinned by client-server)."""
 
@@ -34,7 +35,7 @@ class Pairing:
     trace: Trace | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Delivery:
     """One workload a trace reaches, through one backend of one hop."""
 
@@ -45,7 +46,7 @@ class Delivery:
     upstream_path: str
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Trace:
     """A request followed through the routers: a client's handshake or a socket route's own."""
 
