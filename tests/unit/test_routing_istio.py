@@ -262,28 +262,15 @@ def test_unweighted_destinations_beside_weighted_ones_get_no_traffic() -> None:
 def test_a_short_host_name_means_the_namespace_of_its_object() -> None:
     """`host: chat` in a DestinationRule or a mesh VirtualService names the Service of its own
     namespace: the same short name in another namespace affects only that namespace's Service."""
-    other = BACKENDS.replace("namespace: web", "namespace: other")
-    rules = """
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: chat, namespace: NS}
-spec:
-  host: chat
-  trafficPolicy: {loadBalancer: {consistentHash: {KIND}}}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: chat-mesh, namespace: NS}
-spec:
-  hosts: [chat]
-  http:
-  - match: [{uri: {prefix: /PREFIX/}}]
-    route: [{destination: {host: chat}}]
-"""
-    inv = inventory(BACKENDS, other,
-                    rules.replace("NS", "web").replace("KIND", "httpCookie: {name: io, ttl: 0s}")
-                    .replace("PREFIX", "web"),
-                    rules.replace("NS", "other").replace("KIND", "useSourceIp: true").replace("PREFIX", "other"))
+    inv = inventory(BACKENDS, BACKENDS.replace("namespace: web", "namespace: other"))
+    hashes = {"web": {"httpCookie": {"name": "io", "ttl": "0s"}}, "other": {"useSourceIp": True}}
+    for namespace, hashed_by in hashes.items():
+        metadata = {"name": "chat", "namespace": namespace}
+        inv.add({"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule", "metadata": metadata,
+                 "spec": {"host": "chat", "trafficPolicy": {"loadBalancer": {"consistentHash": hashed_by}}}})
+        inv.add({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": metadata,
+                 "spec": {"hosts": ["chat"], "http": [{"match": [{"uri": {"prefix": f"/{namespace}/"}}],
+                                                       "route": [{"destination": {"host": "chat"}}]}]}})
     router = IstioRouter(inv)
     assert [a.kind for a in router.resolve_backend("chat", "web", ()).affinity] == ["cookie"]
     assert [a.kind for a in router.resolve_backend("chat", "other", ()).affinity] == ["source-ip"]
