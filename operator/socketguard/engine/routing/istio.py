@@ -50,8 +50,8 @@ from socketguard.engine.routing.hosts import fqdn, host_matches, in_cluster_serv
 from socketguard.engine.routing.matching import exact_matches, re2_compiled, re2_replace_all, string_prefix_matches
 
 ROUTER = "istio"
-# A request as far as Istio routes it: `Request` without the Origin header (see `IstioRouter.route`).
 V = TypeVar("V", VirtualService, DestinationRule)
+# A request as far as Istio routes it: `Request` without the Origin header (see `IstioRouter.route`).
 RouteKey = tuple[str, str, str, int, str, str, str, str, tuple[tuple[str, str], ...], str | None,
                  ObjectRef | None, str | None]
 
