@@ -1,4 +1,4 @@
-"""Hand-built pairings for the SG5xx rule tests: the checkers read only `ctx.pairs`."""
+"""Hand-built pairings for the SG5xx rule tests: the checkers read only the pairings of `ctx.traces`."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from socketguard.engine.contract import ClientSpec, EventContract, ServerSpec
 from socketguard.engine.findings import Finding
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.rules.base import Rule
-from socketguard.engine.trace import Pairing
+from socketguard.engine.trace import Pairing, TraceSet
 
 
 @dataclass
 class PairsOnly:
-    pairs: list[Pairing] = field(default_factory=list)
+    traces: TraceSet = field(default_factory=TraceSet)
 
 
 def ref(name: str) -> ObjectRef:
@@ -32,7 +32,7 @@ def client(name: str, **events: Any) -> ClientSpec:
 
 def run(rule: Rule, *pairs: tuple[ClientSpec, ServerSpec]) -> list[Finding]:
     assert rule.check is not None
-    context = PairsOnly([Pairing(c, s) for c, s in pairs])
+    context = PairsOnly(TraceSet(pairs=[Pairing(c, s) for c, s in pairs]))
     return list(rule.check(cast(Context, context)))
 
 

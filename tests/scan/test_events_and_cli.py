@@ -19,7 +19,7 @@ from socketguard.engine.rules import sg501_event_never_emitted as sg501
 from socketguard.engine.rules import sg504_room_pattern_mismatch as sg504
 from socketguard.engine.rules import sg505_payload_fields_missing as sg505
 from socketguard.engine.rules.base import Rule
-from socketguard.engine.trace import Pairing
+from socketguard.engine.trace import Pairing, TraceSet
 from socketguard.inputs.scan.events import annotations_for, events_from_scan, split_by_role
 from socketguard.inputs.scan.source import scan_paths, scan_source
 
@@ -29,7 +29,7 @@ FRONTEND, BACKEND_TS, BACKEND_PY = SOURCES / "frontend", SOURCES / "backend-ts",
 
 class _Pairs:
     def __init__(self, client: ClientSpec, server: ServerSpec) -> None:
-        self.pairs = [Pairing(client, server)]
+        self.traces = TraceSet(pairs=[Pairing(client, server)])
 
 
 def ref(name: str) -> ObjectRef:

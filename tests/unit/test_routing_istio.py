@@ -257,3 +257,25 @@ def test_unweighted_destinations_beside_weighted_ones_get_no_traffic() -> None:
     """))
     hop = IstioRouter(inv).route(Request(host="chat.example.com", path="/socket.io/")).winner
     assert hop is not None and [b.weight for b in hop.backends] == [100, 0]
+
+
+def test_a_short_host_name_means_the_namespace_of_its_object() -> None:
+    """`host: chat` in a DestinationRule or a mesh VirtualService names the Service of its own
+    namespace: the same short name in another namespace affects only that namespace's Service."""
+    inv = inventory(BACKENDS, BACKENDS.replace("namespace: web", "namespace: other"))
+    hashes = {"web": {"httpCookie": {"name": "io", "ttl": "0s"}}, "other": {"useSourceIp": True}}
+    for namespace, hashed_by in hashes.items():
+        metadata = {"name": "chat", "namespace": namespace}
+        inv.add({"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule", "metadata": metadata,
+                 "spec": {"host": "chat", "trafficPolicy": {"loadBalancer": {"consistentHash": hashed_by}}}})
+        inv.add({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": metadata,
+                 "spec": {"hosts": ["chat"], "http": [{"match": [{"uri": {"prefix": f"/{namespace}/"}}],
+                                                       "route": [{"destination": {"host": "chat"}}]}]}})
+    router = IstioRouter(inv)
+    assert [a.kind for a in router.resolve_backend("chat", "web", ()).affinity] == ["cookie"]
+    assert [a.kind for a in router.resolve_backend("chat", "other", ()).affinity] == ["source-ip"]
+    for namespace in ("web", "other"):
+        result = router.route(Request(host=f"chat.{namespace}.svc.cluster.local", path=f"/{namespace}/socket.io/",
+                                      scheme="http", port=80, via="mesh", source_namespace=namespace))
+        assert result.winner is not None and result.winner.route.namespace == namespace
+        assert [hop.route.namespace for hop in result.hops] == [namespace]

@@ -26,6 +26,7 @@ from socketguard.engine.annotations import (
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.models.workloads import Workload
 from socketguard.engine.objects import FieldPath, ObjectRef
+from socketguard.engine.values import value_type
 
 Stack = Literal["node", "python-asgi", "python"]
 Transport = Literal["polling", "websocket"]
@@ -33,7 +34,7 @@ __all__ = ["ALL_TRANSPORTS", "KNOWN_KEYS", "ClientSpec", "ContractIssue", "Contr
            "ServerSpec", "annotated_keys", "default_server", "read_contracts"]
 
 
-@dataclass(frozen=True)
+@value_type
 class EventContract:
     """What one side says about events and rooms; None means unknown (rules skip)."""
 
@@ -48,7 +49,7 @@ class EventContract:
     sources: dict[str, FieldPath] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True)
+@value_type
 class ServerSpec:
     """A Socket.IO server workload as its annotations (or the routes that reach it) describe it."""
 
@@ -56,7 +57,7 @@ class ServerSpec:
     inferred: bool
     path: str = default_of("path")
     port: str | int | None = default_of("port")
-    stack: Stack = default_of("stack")  # noqa: RUF009 (the table's defaults are immutable values)
+    stack: Stack = default_of("stack")
     add_trailing_slash: bool = default_of("add-trailing-slash")
     cors_origins: tuple[str, ...] = default_of("cors-origins")  # ("*",) any, ("reflect",) echo, () same-origin
     cors_credentials: bool = False  # the node default; python stacks default to True (see the reader)
@@ -71,7 +72,7 @@ class ServerSpec:
     sources: dict[str, FieldPath] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True)
+@value_type
 class ClientSpec:
     """A Socket.IO client workload as its annotations describe it: where and how it connects."""
 
@@ -86,7 +87,7 @@ class ClientSpec:
     sources: dict[str, FieldPath] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True)
+@value_type
 class ContractIssue:
     """An SG001 (bad annotation) or SG002 (unresolved reference) problem, located."""
 
@@ -118,9 +119,9 @@ def read_contracts(inventory: Inventory, event_sources: EventSources | None = No
     scanned_workloads = {ref for ref, _ in sources}
     for workload in inventory.workloads():
         ref = inventory.ref_of(workload)
-        if not _has_annotations(workload) and ref not in scanned_workloads:
+        reader = _AnnotationReader(ref, workload, inventory, contracts.issues)
+        if not reader.annotated and ref not in scanned_workloads:
             continue
-        reader = _AnnotationReader(ref, workload, inventory.raw(ref) or {}, contracts.issues)
         server, client = reader.read()
         if server is None and client is None and (ref, "server") in sources:
             server = ServerSpec(workload=ref, inferred=False)
@@ -159,9 +160,14 @@ def _listed(values: frozenset[str] | tuple[str, ...]) -> str:
     return ", ".join(sorted(values)) or "nothing"
 
 
-def _has_annotations(workload: Workload) -> bool:
-    return any(key.startswith(ANNOTATION_PREFIX) for annotations in
-               (workload.metadata.annotations, workload.spec.template.metadata.annotations) for key in annotations)
+# Where a workload's annotations are: its own, then its pod template's.
+_ANNOTATION_PATHS: tuple[FieldPath, FieldPath] = (("metadata", "annotations"),
+                                                  ("spec", "template", "metadata", "annotations"))
+# What `_AnnotationReader` asks of every workload, worked out once.
+_GENERAL_KEYS_READ = tuple(sorted(GENERAL_KEYS - {"role"}))
+_SERVER_SOURCE_KEYS = tuple(sorted(SERVER_KEYS | SHARED_KEYS))
+_CLIENT_SOURCE_KEYS = tuple(sorted(CLIENT_KEYS | SHARED_KEYS))
+_PAGE_KEYS = frozenset(f"client-{key}" for key in SHARED_KEYS)  # a page's own events beside a server's
 
 
 def annotated_keys(workload: Workload) -> set[str]:
@@ -180,38 +186,36 @@ def default_server(workload: ObjectRef) -> ServerSpec:
 class _AnnotationReader:
     """Reads one workload's annotations through the annotation table; every problem becomes a ContractIssue."""
 
-    def __init__(self, ref: ObjectRef, workload: Workload, raw: dict[str, Any],
+    def __init__(self, ref: ObjectRef, workload: Workload, inventory: Inventory,
                  issues: list[ContractIssue]) -> None:
         self.ref = ref
-        self.workload = workload
-        self.raw = raw
+        self.inventory = inventory  # the raw workload, for `*-from` JSONPaths only
         self.issues = issues
         self.values: dict[str, str] = {}
         self.paths: dict[str, FieldPath] = {}
-        self._collect()
+        self.annotated = False  # whether any `socketguard.io/` annotation is set
+        self._collect(workload.metadata.annotations, _ANNOTATION_PATHS[0])
+        self._collect(workload.spec.template.metadata.annotations, _ANNOTATION_PATHS[1])
 
     # -- collection --------------------------------------------------------------------------
-    def _collect(self) -> None:
-        sources = (
-            (("metadata", "annotations"), self.workload.metadata.annotations),
-            (("spec", "template", "metadata", "annotations"), self.workload.spec.template.metadata.annotations),
-        )
-        for base, notes in sources:
-            for full_key, value in notes.items():
-                if not full_key.startswith(ANNOTATION_PREFIX):
-                    continue
-                key = full_key[len(ANNOTATION_PREFIX):]
-                path = (*base, full_key)
-                if key not in KNOWN_KEYS:
-                    self._unknown_key(key, path)
-                    continue
-                if key in self.values and self.values[key] != value:
-                    self._issue(path, f"`{full_key}` is {value!r} on the pod template but "
-                                      f"{self.values[key]!r} on the workload",
-                                ("set the same value in both places, or keep only one of them",))
-                    continue
-                self.values.setdefault(key, value)
-                self.paths.setdefault(key, path)
+    def _collect(self, annotations: dict[str, str], where: FieldPath) -> None:
+        prefix_length = len(ANNOTATION_PREFIX)
+        for full_key, value in annotations.items():
+            if not full_key.startswith(ANNOTATION_PREFIX):
+                continue
+            self.annotated = True
+            key = full_key[prefix_length:]
+            path = (*where, full_key)
+            if key not in KNOWN_KEYS:
+                self._unknown_key(key, path)
+                continue
+            known = self.values.get(key)
+            if known is None:
+                self.values[key] = value
+                self.paths[key] = path
+            elif known != value:
+                self._issue(path, f"`{full_key}` is {value!r} on the pod template but {known!r} on the workload",
+                            ("set the same value in both places, or keep only one of them",))
 
     def _unknown_key(self, key: str, path: FieldPath) -> None:
         import difflib  # only for a misspelt key
@@ -226,7 +230,12 @@ class _AnnotationReader:
         self.issues.append(ContractIssue(code, self.ref, path, message, tuple(fixes), warning))
 
     def source(self, key: str) -> FieldPath:
-        return self.paths.get(key, ("metadata", "annotations"))
+        return self.paths.get(key, _ANNOTATION_PATHS[0])
+
+    def _sources(self, keys: tuple[str, ...]) -> dict[str, FieldPath]:
+        """`source(key)` of each key."""
+        paths, annotations = self.paths, _ANNOTATION_PATHS[0]
+        return {key: paths.get(key, annotations) for key in keys}
 
     # -- values (None: absent or invalid, the issue already recorded) ------------------------
     def value(self, key: str) -> Any:
@@ -245,7 +254,7 @@ class _AnnotationReader:
 
     # -- specs -------------------------------------------------------------------------------
     def read(self) -> tuple[ServerSpec | None, ClientSpec | None]:
-        for key in sorted(GENERAL_KEYS - {"role"}):
+        for key in _GENERAL_KEYS_READ:
             self.value(key)
         roles = self._roles()
         server = self._server() if "server" in roles else None
@@ -277,7 +286,7 @@ class _AnnotationReader:
                         (f"remove it, or set `socketguard.io/role` to include `{missing_role}`",))
 
     def _server(self) -> ServerSpec:
-        sources = {key: self.source(key) for key in SERVER_KEYS | SHARED_KEYS}
+        sources = self._sources(_SERVER_SOURCE_KEYS)
         path = self._literal_or_reference("path", "path-from", sources, exclusive=True)
         stack = self.value_or_default("stack")
         return ServerSpec(
@@ -300,9 +309,8 @@ class _AnnotationReader:
         )
 
     def _client(self, *, pure: bool) -> ClientSpec:
-        page_keys = {f"client-{key}" for key in SHARED_KEYS}
-        prefix = "" if pure and not set(self.values) & page_keys else "client-"
-        sources = {key: self.source(key) for key in CLIENT_KEYS | SHARED_KEYS}
+        prefix = "" if pure and _PAGE_KEYS.isdisjoint(self.values) else "client-"
+        sources = self._sources(_CLIENT_SOURCE_KEYS)
         url = self._literal_or_reference("client-url", "client-url-from", sources)
         server: tuple[str, str] | None = self.value("client-server")
         return ClientSpec(
@@ -348,10 +356,11 @@ class _AnnotationReader:
         annotation = f"{ANNOTATION_PREFIX}{key}"
         from jsonpath_ng.ext import parse as parse_jsonpath  # only for `*-from` annotations
 
+        raw = self.inventory.raw(self.ref) or {}
         try:
-            matches = parse_jsonpath(expression).find(self.raw)
+            matches = parse_jsonpath(expression).find(raw)
             if not matches and expression.endswith(".value"):
-                matches = parse_jsonpath(expression[: -len(".value")] + ".valueFrom").find(self.raw)
+                matches = parse_jsonpath(expression[: -len(".value")] + ".valueFrom").find(raw)
         except Exception as error:  # jsonpath-ng raises several unrelated types on bad input
             self._issue(self.paths[key], f"`{annotation}` is not a valid JSONPath: {error}",
                         ("write it like spec.template.spec.containers[0].env[?(@.name=='SOCKET_PATH')].value",))

@@ -11,9 +11,9 @@ servers with the default contract.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 from socketguard.engine.contract import ClientSpec, ContractSet, ServerSpec, annotated_keys, default_server
@@ -23,9 +23,10 @@ from socketguard.engine.routing import Backend, Request, RouteHop, Router, Routi
 from socketguard.engine.routing.candidates import Candidate
 from socketguard.engine.routing.decide import route_everywhere
 from socketguard.engine.routing.hosts import fqdn, in_cluster_service
+from socketguard.engine.values import value_type
 
 
-@dataclass(frozen=True)
+@value_type
 class Pairing:
     """A client and one server its handshake reaches (by routing, or pinned by client-server)."""
 
@@ -34,7 +35,7 @@ class Pairing:
     trace: Trace | None = None
 
 
-@dataclass(frozen=True)
+@value_type
 class Delivery:
     """One workload a trace reaches, through one backend of one hop."""
 
@@ -45,7 +46,7 @@ class Delivery:
     upstream_path: str
 
 
-@dataclass(frozen=True)
+@value_type
 class Trace:
     """A request followed through the routers: a client's handshake or a socket route's own."""
 
@@ -83,6 +84,10 @@ class TraceSet:
     _pairs_by_server: dict[ObjectRef, list[Pairing]] | None = field(default=None, repr=False, compare=False)
     _deliveries_by_workload: dict[ObjectRef, list[tuple[Trace, Delivery]]] | None = field(
         default=None, repr=False, compare=False)
+    _servers_by_client: list[tuple[ClientSpec, tuple[ServerSpec, ...]]] | None = field(
+        default=None, repr=False, compare=False)
+    _clients_by_server: list[tuple[ServerSpec, tuple[ClientSpec, ...]]] | None = field(
+        default=None, repr=False, compare=False)
 
     def client_traces(self) -> Iterator[Trace]:
         return (t for t in self.traces if t.kind == "client")
@@ -98,6 +103,18 @@ class TraceSet:
                 self._pairs_by_server.setdefault(pair.server.workload, []).append(pair)
         return self._pairs_by_server.get(server, [])
 
+    def servers_by_client(self) -> list[tuple[ClientSpec, tuple[ServerSpec, ...]]]:
+        """Each paired client once, with each server it reaches once, in pairing order; grouped on first use."""
+        if self._servers_by_client is None:
+            self._servers_by_client = _grouped((pair.client, pair.server) for pair in self.pairs)
+        return self._servers_by_client
+
+    def clients_by_server(self) -> list[tuple[ServerSpec, tuple[ClientSpec, ...]]]:
+        """Each paired server once, with each client that reaches it once, in pairing order; grouped on first use."""
+        if self._clients_by_server is None:
+            self._clients_by_server = _grouped((pair.server, pair.client) for pair in self.pairs)
+        return self._clients_by_server
+
     def deliveries_to(self, workload: ObjectRef) -> list[tuple[Trace, Delivery]]:
         """Every (trace, delivery) reaching one workload, shadowed traces included; indexed on first use."""
         if self._deliveries_by_workload is None:
@@ -106,6 +123,20 @@ class TraceSet:
                 for delivery in trace.deliveries:
                     self._deliveries_by_workload.setdefault(delivery.workload, []).append((trace, delivery))
         return self._deliveries_by_workload.get(workload, [])
+
+
+Side = TypeVar("Side", ClientSpec, ServerSpec)
+Peer = TypeVar("Peer", ClientSpec, ServerSpec)
+
+
+def _grouped(pairs: Iterable[tuple[Side, Peer]]) -> list[tuple[Side, tuple[Peer, ...]]]:
+    """Each side once (the first spec of its workload), with each of its peers once, in order."""
+    sides: dict[ObjectRef, Side] = {}
+    peers: dict[ObjectRef, dict[ObjectRef, Peer]] = {}
+    for side, peer in pairs:
+        sides.setdefault(side.workload, side)
+        peers.setdefault(side.workload, {}).setdefault(peer.workload, peer)
+    return [(sides[ref], tuple(peers[ref].values())) for ref in sides]
 
 
 def build_traces(inventory: Inventory, contracts: ContractSet, routers: Sequence[Router]) -> TraceSet:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from urllib.parse import parse_qsl
 
 from socketguard.engine.objects import FieldPath, ObjectRef, render_path
+from socketguard.engine.values import value_type
 
 if TYPE_CHECKING:
     from socketguard.engine.routing.candidates import Candidate
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 Via = Literal["gateway", "mesh"]
 
 
-@dataclass(frozen=True)
+@value_type
 class Request:
     """A request: by default the Engine.IO handshake as a browser (or in-cluster client) sends it.
 
@@ -68,7 +69,7 @@ class Request:
         return found
 
 
-@dataclass(frozen=True)
+@value_type
 class Affinity:
     """What keeps a session on one pod, and where it is configured."""
 
@@ -77,7 +78,7 @@ class Affinity:
     path: FieldPath
 
 
-@dataclass(frozen=True)
+@value_type
 class Backend:
     """One destination of a route, resolved as far as the objects allow."""
 
@@ -98,7 +99,7 @@ class Backend:
     route: ObjectRef | None = None  # the object `path` is in, when not the hop's route (an nginx canary Ingress)
 
 
-@dataclass(frozen=True)
+@value_type
 class CorsAtProxy:
     """The CORS policy a rule answers at the proxy: the origins it allows (by match kind) and credentials."""
 
@@ -107,7 +108,7 @@ class CorsAtProxy:
     path: FieldPath
 
 
-@dataclass(frozen=True)
+@value_type
 class Redirect:
     """A rule that answers with a redirect: its status and the Location it sends."""
 
@@ -116,7 +117,7 @@ class Redirect:
     path: FieldPath  # the redirect in the route object
 
 
-@dataclass(frozen=True)
+@value_type
 class RouteHop:
     """One matching rule: where it is written, what it matched, the path upstream and its backends."""
 
@@ -144,7 +145,7 @@ class RouteHop:
         return render_path(self.rule_path)
 
 
-@dataclass(frozen=True)
+@value_type
 class Entrance:
     """How the request enters: the gateway server that accepts it, or the mesh sidecar."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from socketguard.engine.inventory import Inventory
-from socketguard.engine.models import POD_TEMPLATE_HASH
+from socketguard.engine.models import ARGO_GROUP, POD_TEMPLATE_HASH
 from socketguard.engine.models.services import Service, ServicePort
 from socketguard.engine.models.workloads import Workload
 from socketguard.engine.objects import FieldPath, ObjectRef
@@ -19,6 +19,7 @@ class ServiceResolver:
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
         self._selected: dict[tuple[str, frozenset[tuple[str, str]]], tuple[ObjectRef, ...]] = {}
+        self._rollouts = inventory.has_kind(ARGO_GROUP, "Rollout")
 
     def selected_workloads(self, namespace: str, selector: dict[str, str] | None) -> tuple[ObjectRef, ...]:
         """Workloads whose pod template labels a Service selector selects (none for no selector)."""
@@ -44,12 +45,22 @@ class ServiceResolver:
         if not labels:
             yield from self.inventory.workloads(namespace)
             return
-        refs = set.intersection(*(relations.find(POD_LABEL, label) for label in labels))
-        refs.update(*[relations.find(TEMPLATE_FROM, (namespace, ref.kind, ref.name)) for ref in refs])
-        for ref in sorted(refs, key=lambda r: (r.kind, r.name)):
+        refs = relations.find(POD_LABEL, labels[0])  # a set of its own
+        for label in labels[1:]:
+            refs &= relations.find(POD_LABEL, label)
+        if self._rollouts:  # only a Rollout takes its template from another workload
+            refs.update(*[relations.find(TEMPLATE_FROM, (namespace, ref.kind, ref.name)) for ref in refs])
+        for ref in sorted(refs, key=_kind_and_name) if len(refs) > 1 else refs:
             workload = self.inventory.workload(ref.kind, ref.namespace, ref.name)
             if workload is not None:
                 yield workload
+
+    def workloads_of(self, namespace: str, name: str) -> tuple[ObjectRef, ...]:
+        """The workloads Service `namespace/name` selects (none when there is no such Service)."""
+        service = self.inventory.service(namespace, name)
+        if service is None:
+            return ()
+        return self.selected_workloads(self.inventory.ref_of(service).namespace, service.spec.selector)
 
     def backend(self, host: str, namespace: str, name: str, path: FieldPath, *, weight: int = 100,
                 port: int | str | None = None, affinity: tuple[Affinity, ...] = ()) -> Backend:
@@ -57,6 +68,11 @@ class ServiceResolver:
         service = self.inventory.service(namespace, name)
         if service is None:
             return Backend(host=host, path=path, weight=weight, port_number=port if isinstance(port, int) else None)
+        return self.service_backend(service, host, path, weight=weight, port=port, affinity=affinity)
+
+    def service_backend(self, service: Service, host: str, path: FieldPath, *, weight: int = 100,
+                        port: int | str | None = None, affinity: tuple[Affinity, ...] = ()) -> Backend:
+        """`backend` for a destination whose Service the caller has found already."""
         ref = self.inventory.ref_of(service)
         chosen = choose_port(service, port)
         service_affinity = affinity
@@ -72,6 +88,10 @@ class ServiceResolver:
             workloads=self.selected_workloads(ref.namespace, service.spec.selector),
             affinity=service_affinity,
         )
+
+
+def _kind_and_name(ref: ObjectRef) -> tuple[str, str]:
+    return ref.kind, ref.name
 
 
 def choose_port(service: Service, port: int | str | None) -> ServicePort | None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 
 from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import Request
 from socketguard.engine.routing.matching import DEFAULT_SOCKET_SEGMENT, SOCKET_SEGMENT, SOCKET_WORD_IN_REGEX
+from socketguard.engine.values import value_type
 
 DEFAULT_HANDSHAKE = DEFAULT_SOCKET_SEGMENT + "/"
 # The literal start of a regex. `.` counts as literal: `/socket.io/` is written to mean itself,
@@ -25,7 +25,7 @@ _GROUP_OPENING = re.compile(r"\((?:\?:)?")
 _REGEX_SYNTAX = re.compile(r"[\\^$*+?()\[\]{}|]")
 
 
-@dataclass(frozen=True)
+@value_type
 class Candidate:
     """A rule that is (or reaches) a socket route, with the handshake request it is written for."""
 

@@ -11,9 +11,10 @@ Upgrade for websocket, no custom headers), and each such evaluation is stated as
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from functools import lru_cache
+from typing import TypeVar
 
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.models import ISTIO_GROUP
@@ -49,6 +50,10 @@ from socketguard.engine.routing.hosts import fqdn, host_matches, in_cluster_serv
 from socketguard.engine.routing.matching import exact_matches, re2_compiled, re2_replace_all, string_prefix_matches
 
 ROUTER = "istio"
+V = TypeVar("V", VirtualService, DestinationRule)
+# A request as far as Istio routes it: `Request` without the Origin header (see `IstioRouter.route`).
+RouteKey = tuple[str, str, str, int, str, str, str, str, tuple[tuple[str, str], ...], str | None,
+                 ObjectRef | None, str | None]
 
 
 def string_matches(match: StringMatch, value: str, *, ignore_case: bool = False) -> bool:
@@ -84,10 +89,18 @@ class IstioRouter:
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
-        self._wildcards = [h for h in inventory.virtual_service_hosts() if h.startswith("*")]
+        self._wildcards = inventory.wildcard_virtual_service_hosts()
         self._servers_by_host: dict[str, list[tuple[Gateway, int]]] | None = None
         self._wildcard_servers: list[str] = []
-        self._routes: dict[Request, RoutingResult] = {}
+        self._routes: dict[RouteKey, RoutingResult] = {}
+        self._servers_for_host: dict[str, list[tuple[Gateway, int]]] = {}
+        self._virtual_services_of_host: dict[str, list[VirtualService]] = {}
+        self._missing_gateways: dict[ObjectRef, list[tuple[int, str]]] = {}
+        self._rules_of_service: dict[ObjectRef, list[DestinationRule]] = {}
+        # short host name -> namespace -> its VirtualServices or DestinationRules with that host
+        self._short_named_routes: dict[str, dict[str, list[VirtualService]]] = {}
+        self._short_named_rules: dict[str, dict[str, list[DestinationRule]]] = {}
+        self._any_destination_rule = inventory.has_kind(ISTIO_GROUP, "DestinationRule")
         self._backend_cache: dict[tuple[str, str, FieldPath, int, int | None, str | None, str], Backend] = {}
         self.services = ServiceResolver(inventory)
 
@@ -97,14 +110,20 @@ class IstioRouter:
         # The Origin header and, at a gateway, the client's namespace do not change the route; nor
         # does pinning the gateway the request enters through unpinned (a client's handshake and
         # the route trace of the rule it is meant for are then one routing).
-        key = replace(request, origin=None, source_namespace="" if request.via == "gateway" else
-                      request.source_namespace, entrance=None if self._enters_anyway(request) else request.entrance)
+        key = self._route_key(request)
         cached = self._routes.get(key)
         if cached is None:
             cached = self._routes[key] = self._route(request)
         elif cached.request.entrance != request.entrance:
             return replace(cached, request=request)
         return cached
+
+    def _route_key(self, request: Request) -> RouteKey:
+        """Every field of the request but those that do not change the route (see `route`)."""
+        return (request.host, request.path, request.scheme, request.port, request.via,
+                "" if request.via == "gateway" else request.source_namespace, request.transport, request.method,
+                request.more_headers, request.raw_query,
+                None if self._enters_anyway(request) else request.entrance, request.listener)
 
     def _enters_anyway(self, request: Request) -> bool:
         """Whether the pinned gateway is the one the request, unpinned, enters through on its port."""
@@ -120,10 +139,10 @@ class IstioRouter:
         if request.via == "gateway":
             result.missing_gateways = [
                 (self.inventory.ref_of(vs), ("spec", "gateways", index), name)
-                for vs in self._virtual_services(request.host) for index, name in self.missing_gateways(vs)]
+                for vs in self._virtual_services(request.host) for index, name in self._missing_of(vs)]
             result.entrance = self._entrance(request)
             if result.entrance is None or result.entrance.server_path is None:
-                result.host_routed = any(True for _ in self._virtual_services(request.host))
+                result.host_routed = bool(self._virtual_services(request.host))
                 return result
         else:
             result.entrance = Entrance(via="mesh")
@@ -160,7 +179,7 @@ class IstioRouter:
                     continue
                 socket_match = is_socket_rule(rule)
                 for path in self._handshake_paths(rule, ref, server_paths, known):
-                    yield Candidate(ref, ("spec", "http", index), replace(request, path=path), socket_match)
+                    yield Candidate(ref, ("spec", "http", index), _at_path(request, path), socket_match)
 
     def _candidate_request(self, vs: VirtualService, ref: ObjectRef) -> Request | None:
         """The request a rule of `vs` is written for: through its gateways, else from the mesh."""
@@ -194,8 +213,13 @@ class IstioRouter:
         if found is not None:
             return found
         workloads = tuple(w for destination in rule.route
-                          for w in self.resolve_backend(destination.destination.host, ref.namespace, ()).workloads)
+                          for w in self._destination_workloads(destination.destination.host, ref.namespace))
         return server_path_through(workloads, server_paths, matches)
+
+    def _destination_workloads(self, host: str, namespace: str) -> tuple[ObjectRef, ...]:
+        """The workloads behind a destination host: its resolved backend's, without resolving the rest."""
+        located = service_of_host(host, namespace)
+        return () if located is None else self.services.workloads_of(*located)
 
     # -- gateway entrance --------------------------------------------------------------------
     def _entrance(self, request: Request) -> Entrance | None:
@@ -225,12 +249,25 @@ class IstioRouter:
     def entrances(self, request: Request, *, serving_only: bool = False) -> Iterator[tuple[ObjectRef, bool]]:
         serving = {id(gateway): gateway for gateway, index in self._gateway_servers(request.host)
                    if gateway.spec.servers[index].port.number == request.port}
-        listed = serving.values() if serving_only else self.inventory.gateways()
-        for gateway in sorted(listed, key=lambda g: (g.metadata.namespace, g.metadata.name)):
+        # the servers come in (namespace, name) order already
+        listed = serving.values() if serving_only else sorted(
+            self.inventory.gateways(), key=lambda g: (g.metadata.namespace, g.metadata.name))
+        for gateway in listed:
             yield self.inventory.ref_of(gateway), id(gateway) in serving
 
     def _gateway_servers(self, host: str) -> list[tuple[Gateway, int]]:
-        """Gateway servers whose hosts cover `host`, in a stable order (namespace, name, index)."""
+        """Gateway servers whose hosts cover `host`, in a stable order (namespace, name, index).
+
+        Found once per host (a shared list: do not change it): a client's handshake asks it three
+        times, for its entrance, whether a pinned entrance is the one it enters anyway, and routing.
+        """
+        key = host.lower()
+        found = self._servers_for_host.get(key)
+        if found is None:
+            found = self._servers_for_host[key] = self._find_gateway_servers(key)
+        return found
+
+    def _find_gateway_servers(self, host: str) -> list[tuple[Gateway, int]]:
         if self._servers_by_host is None:
             self._servers_by_host = {}
             for gateway in self.inventory.gateways():
@@ -244,14 +281,20 @@ class IstioRouter:
                 found.extend(self._servers_by_host[pattern])
         return sorted(found, key=lambda e: (e[0].metadata.namespace, e[0].metadata.name, e[1]))
 
-    def _virtual_services(self, host: str) -> Iterator[VirtualService]:
+    def _virtual_services(self, host: str) -> list[VirtualService]:
+        """The VirtualServices of a host by (namespace, name), found once per host (a shared list)."""
+        found = self._virtual_services_of_host.get(host)
+        if found is None:
+            found = self._virtual_services_of_host[host] = list(self._find_virtual_services(host))
+        return found
+
+    def _find_virtual_services(self, host: str) -> Iterator[VirtualService]:
         seen: set[int] = set()
         candidates = list(self.inventory.virtual_services_for_host(host))
         service = in_cluster_service(host, "")
         if service is not None and service[0]:
-            short = [vs for vs in self.inventory.virtual_services_for_host(service[1])
-                     if (vs.metadata.namespace or self.inventory.default_namespace) == service[0]]
-            candidates.extend(short)
+            candidates.extend(self._by_namespace(self._short_named_routes, service[1],
+                                                 self.inventory.virtual_services_for_host).get(service[0], ()))
         for pattern in self._wildcards:
             if host_matches(pattern, host):
                 candidates.extend(self.inventory.virtual_services_for_host(pattern))
@@ -276,6 +319,14 @@ class IstioRouter:
         wanted = (entrance.gateway.namespace, entrance.gateway.name)
         return any(_gateway_ref(name, ref.namespace) == wanted for name in gateways)
 
+    def _missing_of(self, vs: VirtualService) -> list[tuple[int, str]]:
+        """`missing_gateways(vs)`, looked up once per VirtualService: every request to its hosts asks."""
+        ref = self.inventory.ref_of(vs)
+        found = self._missing_gateways.get(ref)
+        if found is None:
+            found = self._missing_gateways[ref] = list(self.missing_gateways(vs))
+        return found
+
     def missing_gateways(self, vs: VirtualService) -> Iterator[tuple[int, str]]:
         ref = self.inventory.ref_of(vs)
         for index, name in enumerate(vs.spec.gateways):
@@ -288,22 +339,23 @@ class IstioRouter:
     # -- rules -------------------------------------------------------------------------------
     def _matching_hops(self, vs: VirtualService, ref: ObjectRef, request: Request, entrance: Entrance,
                        viewer: str) -> Iterator[RouteHop]:
-        vs_gateways = vs.spec.gateways or ["mesh"]
+        bound = self._entrance_in(vs.spec.gateways or ["mesh"], ref, entrance)  # for matches without gateways
         for index, rule in enumerate(vs.spec.http):
             rule_path: FieldPath = ("spec", "http", index)
-            matched = self._match(rule, ref, request, entrance, vs_gateways)
+            matched = self._match(rule, ref, request, entrance, bound)
             if matched is None:
                 continue
             match_index, assumptions = matched
             yield self._hop(rule, ref, rule_path, match_index, request, viewer, assumptions)
 
     def _match(self, rule: HTTPRoute, ref: ObjectRef, request: Request, entrance: Entrance,
-               vs_gateways: list[str]) -> tuple[int | None, tuple[str, ...]] | None:
+               bound: bool) -> tuple[int | None, tuple[str, ...]] | None:
+        """(match index, assumptions) of the first match that takes the request; `bound`: whether
+        the VirtualService's own gateways include the entrance (a match's `gateways` override them)."""
         if not rule.match:
-            return (None, ()) if self._entrance_in(vs_gateways, ref, entrance) else None
+            return (None, ()) if bound else None
         for index, match in enumerate(rule.match):
-            gateways = match.gateways or vs_gateways
-            if not self._entrance_in(gateways, ref, entrance):
+            if not (self._entrance_in(match.gateways, ref, entrance) if match.gateways else bound):
                 continue
             assumptions = _conditions_hold(match, request)
             if assumptions is not None:
@@ -369,32 +421,55 @@ class IstioRouter:
     def _resolve_backend(self, host: str, namespace: str, path: FieldPath, weight: int, port: int | None,
                          subset: str | None, viewer: str) -> Backend:
         located = service_of_host(host, namespace)
-        if located is None:
+        service = None if located is None else self.inventory.service(*located)
+        if service is None:
             return Backend(host=host, path=path, weight=weight, port_number=port)
-        backend = self.services.backend(host, *located, path, weight=weight, port=port)
-        if backend.service is None:
-            return backend
+        backend = self.services.service_backend(service, host, path, weight=weight, port=port)
         service_ref = backend.service
-        service = self.inventory.service(service_ref.namespace, service_ref.name)
+        assert service_ref is not None
         hidden: list[tuple[ObjectRef, FieldPath]] = []
-        if service is not None and not visible(service.export_to, service_ref.namespace, viewer or namespace):
+        if not visible(service.export_to, service_ref.namespace, viewer or namespace):
             hidden.append((service_ref, ("metadata", "annotations", "networking.istio.io/exportTo")))
-        hidden.extend(self._hidden_rules(service_ref, viewer or namespace))
+        rules = self._destination_rules(service_ref)
+        if not rules and not hidden:
+            return backend
+        hidden.extend(self._hidden_rules(rules, viewer or namespace))
         # A DestinationRule the proxy cannot see does not balance its traffic: its hash is no affinity.
         unseen = {ref for ref, _ in hidden if ref.kind == "DestinationRule"}
-        hashed = [a for a in self._affinity(service_ref, backend.service_port, subset) if a.source not in unseen]
+        hashed = [a for a in self._affinity(rules, backend.service_port, subset) if a.source not in unseen]
         if not hashed and not hidden:
             return backend
         return replace(backend, affinity=(*hashed, *backend.affinity), hidden_by=tuple(hidden))
 
-    def _destination_rules(self, service: ObjectRef) -> Iterator[DestinationRule]:
-        yield from self.inventory.destination_rules_for_host(fqdn(service.namespace, service.name))
-        for rule in self.inventory.destination_rules_for_host(service.name):
-            if (rule.metadata.namespace or self.inventory.default_namespace) == service.namespace:
-                yield rule
+    def _destination_rules(self, service: ObjectRef) -> list[DestinationRule]:
+        """The DestinationRules of a Service (by FQDN, or by short name in its namespace), found once."""
+        if not self._any_destination_rule:
+            return []
+        found = self._rules_of_service.get(service)
+        if found is None:
+            found = self._rules_of_service[service] = [
+                *self.inventory.destination_rules_for_host(fqdn(service.namespace, service.name)),
+                *self._by_namespace(self._short_named_rules, service.name,
+                                    self.inventory.destination_rules_for_host).get(service.namespace, ())]
+        return found
 
-    def _affinity(self, service: ObjectRef, port: int | None, subset: str | None) -> Iterator[Affinity]:
-        for rule in self._destination_rules(service):
+    def _by_namespace(self, found: dict[str, dict[str, list[V]]], name: str,
+                      lookup: Callable[[str], list[V]]) -> dict[str, list[V]]:
+        """The objects `lookup` gives for a short host name, by namespace, looked up once per name.
+
+        A short name (`api`) means a host in the object's own namespace, and the same name recurs
+        in every namespace: filtering every namespace's objects for each Service would cost the
+        square of the inventory.
+        """
+        by_namespace = found.get(name)
+        if by_namespace is None:
+            by_namespace = found[name] = {}
+            for view in lookup(name):
+                by_namespace.setdefault(view.metadata.namespace or self.inventory.default_namespace, []).append(view)
+        return by_namespace
+
+    def _affinity(self, rules: list[DestinationRule], port: int | None, subset: str | None) -> Iterator[Affinity]:
+        for rule in rules:
             ref = self.inventory.ref_of(rule)
             policy = rule.spec.traffic_policy
             if policy is not None:
@@ -410,8 +485,8 @@ class IstioRouter:
                 if named.name == subset and lb and lb.consistent_hash:
                     yield Affinity(lb.consistent_hash.kind, ref, ("spec", "subsets", index, "trafficPolicy"))
 
-    def _hidden_rules(self, service: ObjectRef, viewer: str) -> Iterator[tuple[ObjectRef, FieldPath]]:
-        for rule in self._destination_rules(service):
+    def _hidden_rules(self, rules: list[DestinationRule], viewer: str) -> Iterator[tuple[ObjectRef, FieldPath]]:
+        for rule in rules:
             ref = self.inventory.ref_of(rule)
             if not visible(rule.spec.export_to, ref.namespace, viewer):
                 yield ref, ("spec", "exportTo")
@@ -428,9 +503,20 @@ def is_socket_rule(rule: HTTPRoute) -> bool:
     """Whether some match of the rule names a `socket.io` segment (in any case)."""
     for match in rule.match or []:
         written = None if match.uri is None else uri_kind(match.uri)
-        if written is not None and socket_path(*written, lambda _: True) is not None:
+        if written is not None and _names_socket_path(*written):
             return True
     return False
+
+
+@lru_cache(maxsize=4096)  # the same few match texts recur in every namespace
+def _names_socket_path(kind: str, value: str) -> bool:
+    return socket_path(kind, value, lambda _: True) is not None
+
+
+def _at_path(request: Request, path: str) -> Request:
+    """A candidate's request (host, scheme, port, via and namespace set) for one handshake path:
+    what `replace(request, path=path)` gives, at a fraction of its cost."""
+    return Request(request.host, path, request.scheme, request.port, request.via, request.source_namespace)
 
 
 def _gateway_host(host: str) -> str:

@@ -5,7 +5,7 @@ Not a rule module (no `sg` prefix), so the registry skips it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Protocol
 
@@ -14,40 +14,24 @@ from socketguard.engine.objects import FieldPath, ObjectRef, annotation_path
 
 if TYPE_CHECKING:
     from socketguard.engine.contract import ClientSpec, EventContract, ServerSpec
-
-
-class _Pair(Protocol):
-    @property
-    def client(self) -> ClientSpec: ...
-
-    @property
-    def server(self) -> ServerSpec: ...
+    from socketguard.engine.trace import TraceSet
 
 
 class PairSource(Protocol):
-    """All SG5xx rules read of the context: the client/server pairings."""
+    """All SG5xx rules read of the context: the client/server pairings of its traces."""
 
     @property
-    def pairs(self) -> Sequence[_Pair]: ...
+    def traces(self) -> TraceSet: ...
 
 
 def servers_by_client(ctx: PairSource) -> list[tuple[ClientSpec, tuple[ServerSpec, ...]]]:
-    """Each client once, with each server it reaches once, in pairing order."""
-    clients: dict[ObjectRef, ClientSpec] = {}
-    servers: dict[ObjectRef, dict[ObjectRef, ServerSpec]] = {}
-    for pair in ctx.pairs:
-        clients.setdefault(pair.client.workload, pair.client)
-        servers.setdefault(pair.client.workload, {}).setdefault(pair.server.workload, pair.server)
-    return [(clients[ref], tuple(servers[ref].values())) for ref in clients]
+    """Each client once, with each server it reaches once, in pairing order (grouped once per analysis)."""
+    return ctx.traces.servers_by_client()
 
 
 def clients_by_server(ctx: PairSource) -> list[tuple[ServerSpec, tuple[ClientSpec, ...]]]:
-    servers: dict[ObjectRef, ServerSpec] = {}
-    clients: dict[ObjectRef, dict[ObjectRef, ClientSpec]] = {}
-    for pair in ctx.pairs:
-        servers.setdefault(pair.server.workload, pair.server)
-        clients.setdefault(pair.server.workload, {}).setdefault(pair.client.workload, pair.client)
-    return [(servers[ref], tuple(clients[ref].values())) for ref in servers]
+    """Each server once, with each client that reaches it once, in pairing order (grouped once per analysis)."""
+    return ctx.traces.clients_by_server()
 
 
 def union_known(sets: Iterable[frozenset[str] | None]) -> frozenset[str] | None:

@@ -71,6 +71,7 @@ from socketguard.engine.context import Context
 from socketguard.engine.contract import ServerSpec
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.models import NGINX_PREFIX
+from socketguard.engine.objects import FieldPath, ObjectRef
 from socketguard.engine.routing import RouteHop
 from socketguard.engine.routing.istio import ROUTER as ISTIO
 from socketguard.engine.routing.matching import SOCKET_WORD_IN_REGEX, differs_only_in_case, socket_segment
@@ -87,12 +88,36 @@ RULE = Rule.define(__doc__, code="SG102", name="socket-path-mismatch", severity=
 
 @RULE.checker
 def check(ctx: Context) -> Iterator[Finding]:
+    reported: set[DeliveryKey] = set()
     for trace in ctx.traces.traces:
         if trace.shadowed:
             continue  # SG103 reports where the request really goes
         for delivery in trace.deliveries:
-            if delivery.server is not None and not server_accepts(delivery.server, delivery.upstream_path):
-                yield _finding(ctx, trace, delivery)
+            if delivery.server is None or server_accepts(delivery.server, delivery.upstream_path):
+                continue
+            key = _through_rule(delivery)
+            if key is not None:
+                if key in reported:
+                    continue  # a client's handshake through the rule a route trace already reported
+                reported.add(key)
+            yield _finding(ctx, trace, delivery)
+
+
+# What a finding about a delivery through a rule names: the rule, its match, the server, the path and share.
+DeliveryKey = tuple[str, ObjectRef, FieldPath, str, FieldPath | None, ObjectRef, str, int]
+
+
+def _through_rule(delivery: Delivery) -> DeliveryKey | None:
+    """Everything the finding's object, field and message depend on (None for a direct connection).
+
+    Deliveries with equal keys give one finding (the analysis keeps only the first of equal
+    findings), so each is built once.
+    """
+    hop, server = delivery.hop, delivery.server
+    if hop is None or server is None:
+        return None
+    return (hop.router, hop.route, hop.rule_path, hop.match_text, hop.rewrite_path, server.workload,
+            delivery.upstream_path, delivery.backend.weight)
 
 
 def _finding(ctx: Context, trace: Trace, delivery: Delivery) -> Finding:

@@ -57,20 +57,23 @@ def check(ctx: Context) -> Iterator[Finding]:
         emitted = union_known(server.events.emits for server in servers)
         if listens is None or emitted is None:
             continue
+        unheard = sorted(listens - emitted)
+        if not unheard:
+            continue
         refs = [server.workload for server in servers]
-        servers_named, emitted_listed = names(refs), listing(emitted)
+        client_named, servers_named, emitted_listed = str(client.workload), names(refs), listing(emitted)
         path = source_path(client.events, "listens")
-        for event in sorted(listens - emitted):
+        for event in unheard:
             similar = counterpart(event, emitted)
             hint = f" (it emits '{similar}', which looks like the same message)" if similar else ""
             yield RULE.finding(
                 client.workload,
                 path,
-                f"{client.workload} listens for '{event}', but {servers_named} never emits it "
+                f"{client_named} listens for '{event}', but {servers_named} never emits it "
                 f"(it emits {emitted_listed})",
                 fixes=(
                     f"emit '{event}' from {servers_named}{hint}, or stop listening for it in "
-                    f"{client.workload}",
+                    f"{client_named}",
                 ),
                 related=refs,
             )

@@ -47,18 +47,21 @@ def check(ctx: Context) -> Iterator[Finding]:
         handled = union_known(server.events.listens for server in servers)
         if emits is None or handled is None:
             continue
+        unhandled = sorted(emits - handled)
+        if not unhandled:
+            continue
         refs = [server.workload for server in servers]
-        servers_named, handled_listed = names(refs), listing(handled)
+        client_named, servers_named, handled_listed = str(client.workload), names(refs), listing(handled)
         path = source_path(client.events, "emits")
-        for event in sorted(emits - handled):
+        for event in unhandled:
             yield RULE.finding(
                 client.workload,
                 path,
-                f"{client.workload} emits '{event}', but {servers_named} has no handler for it "
+                f"{client_named} emits '{event}', but {servers_named} has no handler for it "
                 f"(it handles {handled_listed})",
                 fixes=(
                     f"handle '{event}' in {servers_named} (socket.on('{event}', ...)), or stop "
-                    f"emitting it from {client.workload}",
+                    f"emitting it from {client_named}",
                 ),
                 related=refs,
             )

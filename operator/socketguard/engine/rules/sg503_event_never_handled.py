@@ -47,17 +47,20 @@ def check(ctx: Context) -> Iterator[Finding]:
         heard = union_known(client.events.listens for client in clients)
         if emits is None or heard is None:
             continue
+        unheard = sorted(emits - heard)
+        if not unheard:
+            continue
         refs = [client.workload for client in clients]
-        clients_named, heard_listed = names(refs), listing(heard)
+        server_named, clients_named, heard_listed = str(server.workload), names(refs), listing(heard)
         path = source_path(server.events, "emits")
-        for event in sorted(emits - heard):
+        for event in unheard:
             yield RULE.finding(
                 server.workload,
                 path,
-                f"{server.workload} emits '{event}', but {clients_named} never listens for it "
+                f"{server_named} emits '{event}', but {clients_named} never listens for it "
                 f"(it listens for {heard_listed})",
                 fixes=(
-                    f"listen for '{event}' in {clients_named}, or stop emitting it from {server.workload}",
+                    f"listen for '{event}' in {clients_named}, or stop emitting it from {server_named}",
                 ),
                 related=refs,
             )
