@@ -165,13 +165,13 @@ class Inventory:
         key = self._key(ref)
         if key in self._entries:
             self._unindex(self._entries[key])
-        model = MODELS.get((ref.group, ref.kind))
+        model = MODELS.get(key[:2])
         view, problems = (None, []) if model is None or not self.keeps_views else _validate(model, served)
         # A kind without a view (IngressClass) relates by its raw fields; an invalid object by none.
         links = links_of(ref, served) if self.keeps_views and (view is not None or model is None) else ()
         entry = Entry(ref, source, _shared(view) if self.compact else view, tuple(problems), links)
         self._entries[key] = entry
-        self._index(entry)
+        self._index(entry, key)
         self.revision += 1
         return ref
 
@@ -185,8 +185,9 @@ class Inventory:
         if current is not None:
             self._unindex(current)
         if entry is not None:
-            self._entries[self._key(entry.ref)] = entry
-            self._index(entry)
+            key = self._key(entry.ref)
+            self._entries[key] = entry
+            self._index(entry, key)
         self.revision += 1
 
     def remove(self, ref: ObjectRef) -> bool:
@@ -198,26 +199,27 @@ class Inventory:
         return True
 
     def _ref(self, raw: dict[str, Any]) -> ObjectRef:
-        ref = ObjectRef.of(raw)
-        if not ref.namespace and ref.kind not in CLUSTER_SCOPED_KINDS:
-            ref = ObjectRef(ref.api_version, ref.kind, self.default_namespace, ref.name)
-        return ref
+        """The ref of an object with an identity (see `identity_problems`), namespace defaulted."""
+        metadata, kind = raw["metadata"], raw["kind"]
+        namespace = metadata.get("namespace") or ("" if kind in CLUSTER_SCOPED_KINDS else self.default_namespace)
+        return ObjectRef(raw["apiVersion"], kind, namespace, metadata["name"])
 
     @staticmethod
     def _key(ref: ObjectRef) -> Key:
         return (ref.group, ref.kind, ref.namespace, ref.name)
 
-    def _index(self, entry: Entry) -> None:
+    def _index(self, entry: Entry, key: Key) -> None:
         view, ref = entry.view, entry.ref
-        self._by_namespace[ref.namespace].add(self._key(ref))
+        self._by_namespace[ref.namespace].add(key)
         if view is None:
             # An unreadable object is routed nowhere (no links); a kind without a view may have some.
             self.relations.update(ref, entry.links or None)
             return
         self._refs[id(view)] = ref
-        self._by_kind[(ref.group, ref.kind)].setdefault(ref.namespace, {})[ref.name] = view
-        self._ordered.pop((ref.group, ref.kind), None)
-        self._counts[(ref.group, ref.kind)] += 1
+        group_kind = key[:2]
+        self._by_kind[group_kind].setdefault(ref.namespace, {})[ref.name] = view
+        self._ordered.pop(group_kind, None)
+        self._counts[group_kind] += 1
         self.relations.update(ref, entry.links)
 
     def _unindex(self, entry: Entry) -> None:
@@ -436,8 +438,9 @@ class Inventory:
         for ref in refs:
             entry = self.entry(ref)
             if entry is not None:
-                part._entries[self._key(entry.ref)] = entry
-                part._index(entry)
+                key = self._key(entry.ref)
+                part._entries[key] = entry
+                part._index(entry, key)
         return part
 
     def _views(self, refs: Iterable[ObjectRef], cls: type[ViewT]) -> list[ViewT]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -385,6 +386,11 @@ def _service_link(relation: str, service: tuple[str, str] | None) -> Iterator[Li
 def _url_host(url: Any) -> str | None:
     if not isinstance(url, str) or "//" not in url:
         return None  # absent or relative: a relative URL goes to the page's origin
+    return _absolute_url_host(url)
+
+
+@lru_cache(maxsize=4096)  # clients of one app repeat the same few URLs across namespaces
+def _absolute_url_host(url: str) -> str | None:
     try:
         return (urlsplit(url.strip()).hostname or "").lower() or None
     except ValueError:  # a malformed URL is SG001's business, not the index's
