@@ -58,6 +58,7 @@ Key = tuple[str, str, str, str]  # group, kind, namespace, name: identity across
 
 IGNORE_ANNOTATION = f"{ANNOTATION_PREFIX}ignore"
 VIRTUAL_SERVICE = "VirtualService"
+NO_CODES: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ class Entry:
     view: KubeObject | None
     problems: tuple[Problem, ...] = ()
     links: tuple[Link, ...] = ()  # its relations to other objects (see `socketguard.engine.relations`)
+    ignored: frozenset[str] = NO_CODES  # the rule codes its `socketguard.io/ignore` annotation names
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -109,6 +111,15 @@ def identity_problems(raw: Any) -> list[Problem]:
     if namespace is not None and not isinstance(namespace, str):
         problems.append(Problem(("metadata", "namespace"), "`metadata.namespace` must be a string"))
     return problems
+
+
+def _ignored_codes(raw: dict[str, Any]) -> frozenset[str]:
+    """The codes of `socketguard.io/ignore` (read once per added object: every finding asks)."""
+    annotations = raw["metadata"].get("annotations")
+    value = annotations.get(IGNORE_ANNOTATION) if isinstance(annotations, dict) else None
+    if not isinstance(value, str):
+        return NO_CODES
+    return frozenset(code.strip().upper() for code in value.split(",") if code.strip())
 
 
 def _type_name(value: Any) -> str:
@@ -169,7 +180,7 @@ class Inventory:
         view, problems = (None, []) if model is None or not self.keeps_views else _validate(model, served)
         # A kind without a view (IngressClass) relates by its raw fields; an invalid object by none.
         links = links_of(ref, served) if self.keeps_views and (view is not None or model is None) else ()
-        entry = Entry(ref, source, _shared(view) if self.compact else view, tuple(problems), links)
+        entry = Entry(ref, source, _shared(view) if self.compact else view, tuple(problems), links, _ignored_codes(raw))
         self._entries[key] = entry
         self._index(entry, key)
         self.revision += 1
@@ -277,7 +288,8 @@ class Inventory:
         yield from ordered
 
     def view(self, group: str, kind: str, namespace: str, name: str) -> KubeObject | None:
-        return self._by_kind.get((group, kind), {}).get(namespace, {}).get(name)
+        entry = self._entries.get((group, kind, namespace, name))  # one lookup: rules ask for views by the thousand
+        return None if entry is None else entry.view
 
     def namespaces(self) -> set[str]:
         return {namespace for namespace in self._by_namespace if namespace}
@@ -379,13 +391,8 @@ class Inventory:
         return bool(self._by_kind.get((group, kind)))
 
     def ignored_codes(self, ref: ObjectRef) -> frozenset[str]:
-        raw = self.raw(ref)
-        metadata = raw.get("metadata") if raw else None
-        annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-        value = annotations.get(IGNORE_ANNOTATION) if isinstance(annotations, dict) else None
-        if not isinstance(value, str):
-            return frozenset()
-        return frozenset(code.strip().upper() for code in value.split(",") if code.strip())
+        entry = self.entry(ref)
+        return NO_CODES if entry is None else entry.ignored
 
     def ref_of(self, view: KubeObject) -> ObjectRef:
         known = self._refs.get(id(view))
