@@ -377,6 +377,8 @@ class Inventory:
         return _typed(self.views(ISTIO_GROUP, "Gateway"), Gateway)
 
     def autoscalers_for(self, workload: Workload) -> list[HorizontalPodAutoscaler]:
+        if not self.count("autoscaling", "HorizontalPodAutoscaler"):
+            return []  # no lookup per workload in an inventory without HPAs
         target = (workload.metadata.namespace or self.default_namespace, workload.kind, workload.metadata.name)
         return self._views(self.relations.find(SCALES, target), HorizontalPodAutoscaler)
 
