@@ -88,9 +88,7 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def _order(f: Finding) -> tuple[object, ...]:
-    # The ObjectRef's fields spelled out: the same order as comparing refs, without the per-pair tuples.
-    s = f.subject
-    return (-f.severity, s.api_version, s.kind, s.namespace, s.name, f.field_path, f.code, f.message)
+    return (-f.severity, f.subject, f.field_path, f.code, f.message)
 
 
 def worst(findings: Iterable[Finding]) -> Finding | None:

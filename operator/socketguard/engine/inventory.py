@@ -33,7 +33,7 @@ from socketguard.engine import models
 from socketguard.engine.models import CLUSTER_SCOPED_KINDS, ISTIO_GROUP, MODELS, WORKLOAD_GROUPS, WORKLOAD_KINDS
 from socketguard.engine.models.base import KubeObject
 from socketguard.engine.models.istio import DestinationRule, Gateway, VirtualService
-from socketguard.engine.models.removed import served_form
+from socketguard.engine.models.removed import RemovedVersion, removed_version, served_form
 from socketguard.engine.models.services import HorizontalPodAutoscaler, Service
 from socketguard.engine.models.workloads import Workload
 from socketguard.engine.objects import FieldPath, ObjectRef
@@ -79,6 +79,7 @@ class Entry:
     problems: tuple[Problem, ...] = ()
     links: tuple[Link, ...] = ()  # its relations to other objects (see `socketguard.engine.relations`)
     ignored: frozenset[str] = NO_CODES  # the rule codes its `socketguard.io/ignore` annotation names
+    removed: RemovedVersion | None = None  # the no longer served apiVersion it is written in (SG006)
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -180,7 +181,9 @@ class Inventory:
         view, problems = (None, []) if model is None or not self.keeps_views else _validate(model, served)
         # A kind without a view (IngressClass) relates by its raw fields; an invalid object by none.
         links = links_of(ref, served) if self.keeps_views and (view is not None or model is None) else ()
-        entry = Entry(ref, source, _shared(view) if self.compact else view, tuple(problems), links, _ignored_codes(raw))
+        removed = None if served is raw else removed_version(raw["apiVersion"], ref.kind)
+        entry = Entry(ref, source, _shared(view) if self.compact else view, tuple(problems), links,
+                      _ignored_codes(raw), removed)
         self._entries[key] = entry
         self._index(entry, key)
         self.revision += 1

@@ -46,6 +46,7 @@ from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.models.services import ServicePort
 from socketguard.engine.objects import FieldPath, ObjectRef
+from socketguard.engine.routing import RouteHop
 from socketguard.engine.rules._routes import hop_text, live_backends, live_traces, port_index, port_text, service_of
 from socketguard.engine.rules.base import Admission, Rule
 
@@ -71,7 +72,7 @@ def port_protocol(port: ServicePort) -> tuple[str | None, str]:
 class _Use:
     """How socket traffic reaches a Service port: mesh routes, gateways, and the servers behind it."""
 
-    mesh_routes: list[str] = field(default_factory=list)
+    mesh_route: RouteHop | None = None  # the first route mesh traffic takes to it
     gateway: bool = False
     servers: set[ObjectRef] = field(default_factory=set)
     related: set[ObjectRef] = field(default_factory=set)
@@ -83,7 +84,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     uses: dict[tuple[ObjectRef, int], _Use] = {}
     for trace in live_traces(ctx):
         via = trace.routing.entrance.via if trace.routing.entrance else trace.request.via
-        router = trace.hop.router if trace.hop else "istio"  # no route: the sidecar connects directly
+        hop = trace.hop
+        router = hop.router if hop else "istio"  # no route: the sidecar connects directly
         if router == "ingress-nginx":
             continue  # nginx proxies HTTP/1.1 to the endpoints whatever the port is called
         for backend in live_backends(trace):
@@ -91,11 +93,13 @@ def check(ctx: Context) -> Iterator[Finding]:
             index = None if service is None else port_index(service, backend.service_port)
             if backend.service is None or index is None:
                 continue
-            use = uses.setdefault((backend.service, index), _Use())
-            if trace.hop is not None:
-                use.related.add(trace.hop.route)
-                if via == "mesh":
-                    use.mesh_routes.append(hop_text(trace.hop))
+            use = uses.get((backend.service, index))
+            if use is None:
+                use = uses[(backend.service, index)] = _Use()
+            if hop is not None:
+                use.related.add(hop.route)
+                if via == "mesh" and use.mesh_route is None:
+                    use.mesh_route = hop
             use.gateway |= via == "gateway"
             use.istio |= router == "istio"
             use.servers.update(w for w in backend.workloads if w in ctx.servers)
@@ -118,9 +122,9 @@ def _judge(ref: ObjectRef, index: int, port: ServicePort, use: _Use) -> Iterator
         yield RULE.finding(ref, path, f"{named} is {protocol} to Istio, so the proxy speaks HTTP/2 to {servers}, "
                            "whose Socket.IO server answers only HTTP/1.1", fixes=[rename],
                            related=[*use.related, *use.servers])
-    elif protocol in TCP_LIKE and use.mesh_routes:
+    elif protocol in TCP_LIKE and use.mesh_route is not None:
         yield RULE.finding(ref, path, f"{named} is {protocol} to Istio, so sidecars treat it as opaque TCP and "
-                           f"never apply {use.mesh_routes[0]} (path match and rewrite)", fixes=[rename],
+                           f"never apply {hop_text(use.mesh_route)} (path match and rewrite)", fixes=[rename],
                            related=use.related)
     elif protocol in TCP_LIKE and use.gateway:
         yield RULE.finding(ref, path, f"{named} is {protocol} to Istio: harmless behind the ingress gateway, whose "
