@@ -24,7 +24,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -69,9 +69,11 @@ class Problem:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One object as added, with its view (None when unreadable), its problems and its relations."""
+class Entry(NamedTuple):
+    """One object as added, with its view (None when unreadable), its problems and its relations.
+
+    A named tuple: one is made per added object, and a tuple is built in C.
+    """
 
     ref: ObjectRef
     source: dict[str, Any] | str  # the object as added; JSON text in a compact inventory
