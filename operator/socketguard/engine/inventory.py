@@ -179,7 +179,7 @@ class Inventory:
         key = self._key(ref)
         if key in self._entries:
             self._unindex(self._entries[key])
-        model = MODELS.get(key[:2])
+        model = MODELS.get(key[:2])  # by (group, kind)
         view, problems = (None, []) if model is None or not self.keeps_views else _validate(model, served)
         # A kind without a view (IngressClass) relates by its raw fields; an invalid object by none.
         links = links_of(ref, served) if self.keeps_views and (view is not None or model is None) else ()

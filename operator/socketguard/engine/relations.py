@@ -394,7 +394,7 @@ def _url_host(url: Any) -> str | None:
     return _absolute_url_host(url)
 
 
-@lru_cache(maxsize=4096)  # clients of one app repeat the same few URLs across namespaces
+@lru_cache(maxsize=4096)  # a client's URL and page origin are often one URL; a watched object comes back changed
 def _absolute_url_host(url: str) -> str | None:
     try:
         return (urlsplit(url.strip()).hostname or "").lower() or None
