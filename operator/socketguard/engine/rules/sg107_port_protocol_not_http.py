@@ -39,7 +39,7 @@ spec:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from socketguard.engine.context import Context
@@ -113,24 +113,27 @@ def _judge(ref: ObjectRef, index: int, port: ServicePort, use: _Use) -> Iterator
     protocol, decided_by = port_protocol(port)
     if not use.istio and decided_by != "appProtocol":
         return  # port-name prefixes are Istio's convention
-    path: FieldPath = ("spec", "ports", index, decided_by) if decided_by == "appProtocol" or port.name else (
-        "spec", "ports", index)
-    named = f"{ref} port {port_text(port)}"
-    rename = f"name the port `http-{port.name or 'socketio'}` or set `appProtocol: http`"
     if protocol in HTTP2_LIKE and use.servers:
         servers = ", ".join(sorted(str(s) for s in use.servers))
-        yield RULE.finding(ref, path, f"{named} is {protocol} to Istio, so the proxy speaks HTTP/2 to {servers}, "
-                           "whose Socket.IO server answers only HTTP/1.1", fixes=[rename],
-                           related=[*use.related, *use.servers])
+        yield _finding(ref, index, port, decided_by, f"is {protocol} to Istio, so the proxy speaks HTTP/2 to "
+                       f"{servers}, whose Socket.IO server answers only HTTP/1.1", [*use.related, *use.servers])
     elif protocol in TCP_LIKE and use.mesh_route is not None:
-        yield RULE.finding(ref, path, f"{named} is {protocol} to Istio, so sidecars treat it as opaque TCP and "
-                           f"never apply {hop_text(use.mesh_route)} (path match and rewrite)", fixes=[rename],
-                           related=use.related)
+        yield _finding(ref, index, port, decided_by, f"is {protocol} to Istio, so sidecars treat it as opaque TCP "
+                       f"and never apply {hop_text(use.mesh_route)} (path match and rewrite)", use.related)
     elif protocol in TCP_LIKE and use.gateway:
-        yield RULE.finding(ref, path, f"{named} is {protocol} to Istio: harmless behind the ingress gateway, whose "
-                           "server protocol decides HTTP routing, but mesh clients get no HTTP routing to it",
-                           fixes=[rename], related=use.related, severity=Severity.INFO)
+        yield _finding(ref, index, port, decided_by, f"is {protocol} to Istio: harmless behind the ingress gateway, "
+                       "whose server protocol decides HTTP routing, but mesh clients get no HTTP routing to it",
+                       use.related, Severity.INFO)
     elif protocol is None:
-        yield RULE.finding(ref, path, f"{named} has no protocol Istio recognises (name prefix or appProtocol), so "
-                           "its protocol is sniffed from the first bytes", fixes=[rename], related=use.related,
-                           severity=Severity.INFO)
+        yield _finding(ref, index, port, decided_by, "has no protocol Istio recognises (name prefix or "
+                       "appProtocol), so its protocol is sniffed from the first bytes", use.related, Severity.INFO)
+
+
+def _finding(ref: ObjectRef, index: int, port: ServicePort, decided_by: str, problem: str,
+             related: Iterable[ObjectRef], severity: Severity | None = None) -> Finding:
+    """The finding on the field that decides the protocol (texts built only here: most ports speak HTTP)."""
+    path: FieldPath = ("spec", "ports", index, decided_by) if decided_by == "appProtocol" or port.name else (
+        "spec", "ports", index)
+    rename = f"name the port `http-{port.name or 'socketio'}` or set `appProtocol: http`"
+    return RULE.finding(ref, path, f"{ref} port {port_text(port)} {problem}", fixes=[rename], related=related,
+                        severity=severity)
