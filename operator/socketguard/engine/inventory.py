@@ -369,6 +369,8 @@ class Inventory:
         return self._views(self.relations.for_host(GATEWAY_HOST, host), Gateway)
 
     def destination_rules_for_host(self, host: str) -> list[DestinationRule]:
+        if not self.count(ISTIO_GROUP, "DestinationRule"):
+            return []  # routing asks for every destination of every route: no lookup when there are none
         return self._views(self.relations.find(POLICY_HOST, host.lower()), DestinationRule)
 
     def destination_rules(self) -> Iterator[DestinationRule]:
