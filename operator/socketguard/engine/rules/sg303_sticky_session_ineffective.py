@@ -246,7 +246,7 @@ def _query(server: ServerSpec, affinity: Affinity, parameter: str, fix: str) -> 
 def _split(ctx: Context, hop: RouteHop, trace: Trace) -> Finding | None:
     """Several weighted destinations of polling servers: the proxy picks one per request."""
     if len(trace.deliveries) < 2:
-        return None
+        return None  # one destination splits nothing (most traces: no server lookups for them)
     polling = {(d.backend.service, d.backend.path): d.backend for d in trace.deliveries if d.server is not None
                and d.backend.weight > 0 and polls(d.server, ctx.traces.pairs_of(d.server.workload))}
     if len(polling) < 2:
