@@ -69,7 +69,7 @@ def analyze_with_context(
 def _deduplicate(findings: Iterable[Finding]) -> list[Finding]:
     unique: dict[tuple[str, ObjectRef, str, str], Finding] = {}
     for finding in findings:
-        unique.setdefault((*finding.key, finding.message), finding)
+        unique.setdefault((finding.code, finding.subject, finding.field_path, finding.message), finding)
     return list(unique.values())
 
 

@@ -24,7 +24,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,7 +33,7 @@ from socketguard.engine import models
 from socketguard.engine.models import CLUSTER_SCOPED_KINDS, ISTIO_GROUP, MODELS, WORKLOAD_GROUPS, WORKLOAD_KINDS
 from socketguard.engine.models.base import KubeObject
 from socketguard.engine.models.istio import DestinationRule, Gateway, VirtualService
-from socketguard.engine.models.removed import served_form
+from socketguard.engine.models.removed import RemovedVersion, removed_version, served_form
 from socketguard.engine.models.services import HorizontalPodAutoscaler, Service
 from socketguard.engine.models.workloads import Workload
 from socketguard.engine.objects import FieldPath, ObjectRef
@@ -58,6 +58,7 @@ Key = tuple[str, str, str, str]  # group, kind, namespace, name: identity across
 
 IGNORE_ANNOTATION = f"{ANNOTATION_PREFIX}ignore"
 VIRTUAL_SERVICE = "VirtualService"
+NO_CODES: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,15 +69,19 @@ class Problem:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One object as added, with its view (None when unreadable), its problems and its relations."""
+class Entry(NamedTuple):
+    """One object as added, with its view (None when unreadable), its problems and its relations.
+
+    A named tuple: one is made per added object, and a tuple is built in C.
+    """
 
     ref: ObjectRef
     source: dict[str, Any] | str  # the object as added; JSON text in a compact inventory
     view: KubeObject | None
     problems: tuple[Problem, ...] = ()
     links: tuple[Link, ...] = ()  # its relations to other objects (see `socketguard.engine.relations`)
+    ignored: frozenset[str] = NO_CODES  # the rule codes its `socketguard.io/ignore` annotation names
+    removed: RemovedVersion | None = None  # the no longer served apiVersion it is written in (SG006)
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -109,6 +114,15 @@ def identity_problems(raw: Any) -> list[Problem]:
     if namespace is not None and not isinstance(namespace, str):
         problems.append(Problem(("metadata", "namespace"), "`metadata.namespace` must be a string"))
     return problems
+
+
+def _ignored_codes(raw: dict[str, Any]) -> frozenset[str]:
+    """The codes of `socketguard.io/ignore` (read once per added object: every finding asks)."""
+    annotations = raw["metadata"].get("annotations")
+    value = annotations.get(IGNORE_ANNOTATION) if isinstance(annotations, dict) else None
+    if not isinstance(value, str):
+        return NO_CODES
+    return frozenset(code.strip().upper() for code in value.split(",") if code.strip())
 
 
 def _type_name(value: Any) -> str:
@@ -165,13 +179,15 @@ class Inventory:
         key = self._key(ref)
         if key in self._entries:
             self._unindex(self._entries[key])
-        model = MODELS.get((ref.group, ref.kind))
+        model = MODELS.get(key[:2])  # by (group, kind)
         view, problems = (None, []) if model is None or not self.keeps_views else _validate(model, served)
         # A kind without a view (IngressClass) relates by its raw fields; an invalid object by none.
         links = links_of(ref, served) if self.keeps_views and (view is not None or model is None) else ()
-        entry = Entry(ref, source, _shared(view) if self.compact else view, tuple(problems), links)
+        removed = None if served is raw else removed_version(raw["apiVersion"], ref.kind)
+        entry = Entry(ref, source, _shared(view) if self.compact else view, tuple(problems), links,
+                      _ignored_codes(raw), removed)
         self._entries[key] = entry
-        self._index(entry)
+        self._index(entry, key)
         self.revision += 1
         return ref
 
@@ -185,8 +201,9 @@ class Inventory:
         if current is not None:
             self._unindex(current)
         if entry is not None:
-            self._entries[self._key(entry.ref)] = entry
-            self._index(entry)
+            key = self._key(entry.ref)
+            self._entries[key] = entry
+            self._index(entry, key)
         self.revision += 1
 
     def remove(self, ref: ObjectRef) -> bool:
@@ -198,26 +215,27 @@ class Inventory:
         return True
 
     def _ref(self, raw: dict[str, Any]) -> ObjectRef:
-        ref = ObjectRef.of(raw)
-        if not ref.namespace and ref.kind not in CLUSTER_SCOPED_KINDS:
-            ref = ObjectRef(ref.api_version, ref.kind, self.default_namespace, ref.name)
-        return ref
+        """The ref of an object with an identity (see `identity_problems`), namespace defaulted."""
+        metadata, kind = raw["metadata"], raw["kind"]
+        namespace = metadata.get("namespace") or ("" if kind in CLUSTER_SCOPED_KINDS else self.default_namespace)
+        return ObjectRef(raw["apiVersion"], kind, namespace, metadata["name"])
 
     @staticmethod
     def _key(ref: ObjectRef) -> Key:
         return (ref.group, ref.kind, ref.namespace, ref.name)
 
-    def _index(self, entry: Entry) -> None:
+    def _index(self, entry: Entry, key: Key) -> None:
         view, ref = entry.view, entry.ref
-        self._by_namespace[ref.namespace].add(self._key(ref))
+        self._by_namespace[ref.namespace].add(key)
         if view is None:
             # An unreadable object is routed nowhere (no links); a kind without a view may have some.
             self.relations.update(ref, entry.links or None)
             return
         self._refs[id(view)] = ref
-        self._by_kind[(ref.group, ref.kind)].setdefault(ref.namespace, {})[ref.name] = view
-        self._ordered.pop((ref.group, ref.kind), None)
-        self._counts[(ref.group, ref.kind)] += 1
+        group_kind = key[:2]
+        self._by_kind[group_kind].setdefault(ref.namespace, {})[ref.name] = view
+        self._ordered.pop(group_kind, None)
+        self._counts[group_kind] += 1
         self.relations.update(ref, entry.links)
 
     def _unindex(self, entry: Entry) -> None:
@@ -275,7 +293,8 @@ class Inventory:
         yield from ordered
 
     def view(self, group: str, kind: str, namespace: str, name: str) -> KubeObject | None:
-        return self._by_kind.get((group, kind), {}).get(namespace, {}).get(name)
+        entry = self._entries.get((group, kind, namespace, name))  # one lookup: rules ask for views by the thousand
+        return None if entry is None else entry.view
 
     def namespaces(self) -> set[str]:
         return {namespace for namespace in self._by_namespace if namespace}
@@ -350,6 +369,8 @@ class Inventory:
         return self._views(self.relations.for_host(GATEWAY_HOST, host), Gateway)
 
     def destination_rules_for_host(self, host: str) -> list[DestinationRule]:
+        if not self.count(ISTIO_GROUP, "DestinationRule"):
+            return []  # routing asks for every destination of every route: no lookup when there are none
         return self._views(self.relations.find(POLICY_HOST, host.lower()), DestinationRule)
 
     def destination_rules(self) -> Iterator[DestinationRule]:
@@ -363,6 +384,8 @@ class Inventory:
         return _typed(self.views(ISTIO_GROUP, "Gateway"), Gateway)
 
     def autoscalers_for(self, workload: Workload) -> list[HorizontalPodAutoscaler]:
+        if not self.count("autoscaling", "HorizontalPodAutoscaler"):
+            return []  # no lookup per workload in an inventory without HPAs
         target = (workload.metadata.namespace or self.default_namespace, workload.kind, workload.metadata.name)
         return self._views(self.relations.find(SCALES, target), HorizontalPodAutoscaler)
 
@@ -377,13 +400,8 @@ class Inventory:
         return bool(self._by_kind.get((group, kind)))
 
     def ignored_codes(self, ref: ObjectRef) -> frozenset[str]:
-        raw = self.raw(ref)
-        metadata = raw.get("metadata") if raw else None
-        annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-        value = annotations.get(IGNORE_ANNOTATION) if isinstance(annotations, dict) else None
-        if not isinstance(value, str):
-            return frozenset()
-        return frozenset(code.strip().upper() for code in value.split(",") if code.strip())
+        entry = self.entry(ref)
+        return NO_CODES if entry is None else entry.ignored
 
     def ref_of(self, view: KubeObject) -> ObjectRef:
         known = self._refs.get(id(view))
@@ -436,8 +454,9 @@ class Inventory:
         for ref in refs:
             entry = self.entry(ref)
             if entry is not None:
-                part._entries[self._key(entry.ref)] = entry
-                part._index(entry)
+                key = self._key(entry.ref)
+                part._entries[key] = entry
+                part._index(entry, key)
         return part
 
     def _views(self, refs: Iterable[ObjectRef], cls: type[ViewT]) -> list[ViewT]:

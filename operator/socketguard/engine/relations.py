@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -200,18 +201,23 @@ def workload_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
     yield from client_links(ref, raw)
 
 
+_CLIENT_URL_KEYS = (f"{ANNOTATION_PREFIX}client-url", f"{ANNOTATION_PREFIX}client-origin")
+_CLIENT_URL_FROM = f"{ANNOTATION_PREFIX}client-url-from"
+_CLIENT_SERVER = f"{ANNOTATION_PREFIX}client-server"
+
+
 def client_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
     """A client's hosts: its URL's and its page origin's (the handshake goes to the origin when the
     URL is relative or absent); a URL read at runtime (`client-url-from`) may name any host."""
     annotations = _annotations(raw)
-    for key in ("client-url", "client-origin"):
-        host = _url_host(annotations.get(ANNOTATION_PREFIX + key))
+    for key in _CLIENT_URL_KEYS:
+        host = _url_host(annotations.get(key))
         if host:
             yield CLIENT_HOST, host
             yield from _service_link(CLIENT_SERVICE, in_cluster_service(host, ref.namespace))
-    if any(key.startswith(f"{ANNOTATION_PREFIX}client-url-from") for key in annotations):
+    if any(key.startswith(_CLIENT_URL_FROM) for key in annotations):
         yield CLIENT_HOST, "*"
-    pinned = annotations.get(ANNOTATION_PREFIX + "client-server")
+    pinned = annotations.get(_CLIENT_SERVER)
     if isinstance(pinned, str) and pinned.strip():
         yield CLIENT_PIN, _namespaced(pinned.strip(), ref.namespace)
 
@@ -385,6 +391,11 @@ def _service_link(relation: str, service: tuple[str, str] | None) -> Iterator[Li
 def _url_host(url: Any) -> str | None:
     if not isinstance(url, str) or "//" not in url:
         return None  # absent or relative: a relative URL goes to the page's origin
+    return _absolute_url_host(url)
+
+
+@lru_cache(maxsize=4096)  # a client's URL and page origin are often one URL; a watched object comes back changed
+def _absolute_url_host(url: str) -> str | None:
     try:
         return (urlsplit(url.strip()).hostname or "").lower() or None
     except ValueError:  # a malformed URL is SG001's business, not the index's

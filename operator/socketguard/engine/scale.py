@@ -18,6 +18,7 @@ from socketguard.engine.routing.hosts import fqdn
 from socketguard.engine.trace import Pairing
 
 if TYPE_CHECKING:
+    from socketguard.engine.context import Context
     from socketguard.engine.models.keda import ScaledObject
 
 # Service sessionAffinity: ClientIP is honoured by kube-proxy only; Envoy balances endpoints itself.
@@ -56,6 +57,15 @@ class Replicas:
     @property
     def related(self) -> tuple[ObjectRef, ...]:
         return (self.workload,) if self.hpa is None else (self.workload, self.hpa)
+
+
+def server_replicas(ctx: Context, ref: ObjectRef) -> Replicas | None:
+    """`replicas_of` in one analysis, computed once per workload for the rules that all ask (SG301-SG303)."""
+    return ctx.memo_for(_replicas_in, ref)
+
+
+def _replicas_in(ctx: Context, ref: ObjectRef) -> Replicas | None:
+    return replicas_of(ctx.inventory, ref)
 
 
 def replicas_of(inventory: Inventory, ref: ObjectRef) -> Replicas | None:
@@ -99,6 +109,8 @@ def _scaled_down_by_rollout(inventory: Inventory, ref: ObjectRef) -> bool:
 
 def _linked(inventory: Inventory, relation: str, workload: ObjectRef, group: str, kind: str) -> Iterator[KubeObject]:
     """The views of one kind in the workload's namespace that name it under `relation`, by name."""
+    if not inventory.count(group, kind):
+        return  # most inventories hold no Rollout or ScaledObject: no lookup per workload
     refs = inventory.relations.find(relation, (workload.namespace, workload.kind, workload.name))
     for ref in sorted(refs, key=lambda r: r.name):
         view = inventory.view(group, kind, ref.namespace, ref.name) if (ref.group, ref.kind) == (group, kind) else None

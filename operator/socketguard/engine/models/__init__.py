@@ -60,9 +60,14 @@ _VIEW_MODULES = frozenset(module for module, _ in _VIEWS.values())
 class _Views(Mapping[tuple[str, str], "type[KubeObject]"]):
     """(group, kind) -> view class; looking a kind up imports the module its view lives in."""
 
+    def __init__(self) -> None:
+        self._loaded: dict[tuple[str, str], type[KubeObject]] = {}  # looked up once per added object
+
     def __getitem__(self, key: tuple[str, str]) -> type[KubeObject]:
-        module, name = _VIEWS[key]
-        view: type[KubeObject] = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        view = self._loaded.get(key)
+        if view is None:
+            module, name = _VIEWS[key]
+            view = self._loaded[key] = getattr(importlib.import_module(f"{__name__}.{module}"), name)
         return view
 
     def __iter__(self) -> Iterator[tuple[str, str]]:

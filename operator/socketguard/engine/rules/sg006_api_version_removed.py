@@ -60,7 +60,7 @@ from collections.abc import Iterator
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.inventory import Entry
-from socketguard.engine.models.removed import RemovedVersion, removed_version
+from socketguard.engine.models.removed import RemovedVersion
 from socketguard.engine.rules.base import Admission, Rule
 
 # Advisory: a cluster never hands the webhook an object in a removed version.
@@ -84,9 +84,8 @@ _REWRITES = {
 @RULE.checker
 def check(ctx: Context) -> Iterator[Finding]:
     for entry in ctx.inventory.entries():
-        removed = removed_version(entry.raw.get("apiVersion"), entry.ref.kind)
-        if removed is not None:
-            yield _finding(entry, removed)
+        if entry.removed is not None:
+            yield _finding(entry, entry.removed)
 
 
 def _finding(entry: Entry, removed: RemovedVersion) -> Finding:

@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from socketguard.engine.context import Context
-from socketguard.engine.contract import annotated_keys
+from socketguard.engine.contract import ClientSpec, annotated_keys
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing import Backend
@@ -178,32 +178,42 @@ def _wrong_workloads(ctx: Context, trace: Trace) -> Iterator[Finding]:
     if not workloads:
         return  # no Service, or Services selecting nothing: the host finding above or SG106
     servers = [w for w in workloads if w in ctx.servers]
-    via = hop_text(trace.hop) if trace.hop else "the direct connection"
-    reached = ", ".join(sorted({str(w) for w in workloads}))
-    services = [b.service for b in backends if b.service is not None]
-    if not servers:
-        # An unannotated workload may well serve Socket.IO behind a catch-all route: say so, not fail.
-        silent = [w for w in workloads if not _annotated(ctx, w)]
-        yield RULE.finding(
-            client.workload, client_field(client, "client-path"),
-            f"the handshake GET {trace.request.path} on {trace.request.host} takes {via} to {reached}, which "
-            f"{'is not known as' if silent else 'is not'} a Socket.IO server",
-            fixes=["route the socket path to the server's Service before broader rules",
-                   "or annotate the workload with `socketguard.io/role: server` if it serves Socket.IO"],
-            related=[*services, *workloads, *([trace.hop.route] if trace.hop else [])],
-            severity=Severity.WARNING if silent else None,
-            assumptions=[f"{', '.join(str(w) for w in silent)} (no socketguard.io/ annotations) does not serve "
-                         "Socket.IO"] if silent else [])
-        return
     pinned = client.server
-    if pinned is not None and not any((w.namespace, w.name) == (pinned.namespace, pinned.name) for w in servers):
+    if not servers:
+        yield _no_server(ctx, trace, client, backends, workloads)
+    elif pinned is not None and not any((w.namespace, w.name) == (pinned.namespace, pinned.name) for w in servers):
         yield RULE.finding(
             client.workload, client_field(client, "client-server"),
-            f"the handshake GET {trace.request.path} on {trace.request.host} takes {via} to {reached}, not "
-            f"to the pinned server {pinned.namespace}/{pinned.name}",
+            f"{_takes(trace, workloads)}, not to the pinned server {pinned.namespace}/{pinned.name}",
             fixes=["route the socket path to the pinned server's Service",
                    "or correct `socketguard.io/client-server`"],
-            related=[*services, *servers, *([trace.hop.route] if trace.hop else [])])
+            related=[*_services(backends), *servers, *([trace.hop.route] if trace.hop else [])])
+
+
+def _no_server(ctx: Context, trace: Trace, client: ClientSpec, backends: list[Backend],
+               workloads: list[ObjectRef]) -> Finding:
+    # An unannotated workload may well serve Socket.IO behind a catch-all route: say so, not fail.
+    silent = [w for w in workloads if not _annotated(ctx, w)]
+    return RULE.finding(
+        client.workload, client_field(client, "client-path"),
+        f"{_takes(trace, workloads)}, which {'is not known as' if silent else 'is not'} a Socket.IO server",
+        fixes=["route the socket path to the server's Service before broader rules",
+               "or annotate the workload with `socketguard.io/role: server` if it serves Socket.IO"],
+        related=[*_services(backends), *workloads, *([trace.hop.route] if trace.hop else [])],
+        severity=Severity.WARNING if silent else None,
+        assumptions=[f"{', '.join(str(w) for w in silent)} (no socketguard.io/ annotations) does not serve "
+                     "Socket.IO"] if silent else [])
+
+
+def _takes(trace: Trace, workloads: list[ObjectRef]) -> str:
+    """Where the handshake goes, in words (built only for a finding: most handshakes reach their server)."""
+    via = hop_text(trace.hop) if trace.hop else "the direct connection"
+    reached = ", ".join(sorted({str(w) for w in workloads}))
+    return f"the handshake GET {trace.request.path} on {trace.request.host} takes {via} to {reached}"
+
+
+def _services(backends: list[Backend]) -> list[ObjectRef]:
+    return [b.service for b in backends if b.service is not None]
 
 
 def _annotated(ctx: Context, ref: ObjectRef) -> bool:

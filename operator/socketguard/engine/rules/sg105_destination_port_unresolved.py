@@ -131,9 +131,9 @@ def _target_port(ctx: Context, trace: Trace, backend: Backend, service: Service,
     declared = [p for c in workload.containers for p in c.ports]
     target = backend.target_port
     resolved = _container_port(declared, target)
-    target_path = ("spec", "ports", index, "targetPort")
-    listed = ", ".join(_container_text(p) for p in declared) or "none declared"
     if resolved is None and (isinstance(target, str) or declared):
+        target_path = ("spec", "ports", index, "targetPort")
+        listed = ", ".join(_container_text(p) for p in declared) or "none declared"
         assumptions = [] if isinstance(target, str) else [
             f"the container listens only on its declared ports ({listed})"]
         yield RULE.finding(

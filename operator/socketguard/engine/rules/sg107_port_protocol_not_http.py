@@ -39,13 +39,14 @@ spec:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.models.services import ServicePort
 from socketguard.engine.objects import FieldPath, ObjectRef
+from socketguard.engine.routing import RouteHop
 from socketguard.engine.rules._routes import hop_text, live_backends, live_traces, port_index, port_text, service_of
 from socketguard.engine.rules.base import Admission, Rule
 
@@ -71,7 +72,7 @@ def port_protocol(port: ServicePort) -> tuple[str | None, str]:
 class _Use:
     """How socket traffic reaches a Service port: mesh routes, gateways, and the servers behind it."""
 
-    mesh_routes: list[str] = field(default_factory=list)
+    mesh_route: RouteHop | None = None  # the first route mesh traffic takes to it
     gateway: bool = False
     servers: set[ObjectRef] = field(default_factory=set)
     related: set[ObjectRef] = field(default_factory=set)
@@ -83,7 +84,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     uses: dict[tuple[ObjectRef, int], _Use] = {}
     for trace in live_traces(ctx):
         via = trace.routing.entrance.via if trace.routing.entrance else trace.request.via
-        router = trace.hop.router if trace.hop else "istio"  # no route: the sidecar connects directly
+        hop = trace.hop
+        router = hop.router if hop else "istio"  # no route: the sidecar connects directly
         if router == "ingress-nginx":
             continue  # nginx proxies HTTP/1.1 to the endpoints whatever the port is called
         for backend in live_backends(trace):
@@ -91,11 +93,13 @@ def check(ctx: Context) -> Iterator[Finding]:
             index = None if service is None else port_index(service, backend.service_port)
             if backend.service is None or index is None:
                 continue
-            use = uses.setdefault((backend.service, index), _Use())
-            if trace.hop is not None:
-                use.related.add(trace.hop.route)
-                if via == "mesh":
-                    use.mesh_routes.append(hop_text(trace.hop))
+            use = uses.get((backend.service, index))
+            if use is None:
+                use = uses[(backend.service, index)] = _Use()
+            if hop is not None:
+                use.related.add(hop.route)
+                if via == "mesh" and use.mesh_route is None:
+                    use.mesh_route = hop
             use.gateway |= via == "gateway"
             use.istio |= router == "istio"
             use.servers.update(w for w in backend.workloads if w in ctx.servers)
@@ -109,24 +113,27 @@ def _judge(ref: ObjectRef, index: int, port: ServicePort, use: _Use) -> Iterator
     protocol, decided_by = port_protocol(port)
     if not use.istio and decided_by != "appProtocol":
         return  # port-name prefixes are Istio's convention
-    path: FieldPath = ("spec", "ports", index, decided_by) if decided_by == "appProtocol" or port.name else (
-        "spec", "ports", index)
-    named = f"{ref} port {port_text(port)}"
-    rename = f"name the port `http-{port.name or 'socketio'}` or set `appProtocol: http`"
     if protocol in HTTP2_LIKE and use.servers:
         servers = ", ".join(sorted(str(s) for s in use.servers))
-        yield RULE.finding(ref, path, f"{named} is {protocol} to Istio, so the proxy speaks HTTP/2 to {servers}, "
-                           "whose Socket.IO server answers only HTTP/1.1", fixes=[rename],
-                           related=[*use.related, *use.servers])
-    elif protocol in TCP_LIKE and use.mesh_routes:
-        yield RULE.finding(ref, path, f"{named} is {protocol} to Istio, so sidecars treat it as opaque TCP and "
-                           f"never apply {use.mesh_routes[0]} (path match and rewrite)", fixes=[rename],
-                           related=use.related)
+        yield _finding(ref, index, port, decided_by, f"is {protocol} to Istio, so the proxy speaks HTTP/2 to "
+                       f"{servers}, whose Socket.IO server answers only HTTP/1.1", [*use.related, *use.servers])
+    elif protocol in TCP_LIKE and use.mesh_route is not None:
+        yield _finding(ref, index, port, decided_by, f"is {protocol} to Istio, so sidecars treat it as opaque TCP "
+                       f"and never apply {hop_text(use.mesh_route)} (path match and rewrite)", use.related)
     elif protocol in TCP_LIKE and use.gateway:
-        yield RULE.finding(ref, path, f"{named} is {protocol} to Istio: harmless behind the ingress gateway, whose "
-                           "server protocol decides HTTP routing, but mesh clients get no HTTP routing to it",
-                           fixes=[rename], related=use.related, severity=Severity.INFO)
+        yield _finding(ref, index, port, decided_by, f"is {protocol} to Istio: harmless behind the ingress gateway, "
+                       "whose server protocol decides HTTP routing, but mesh clients get no HTTP routing to it",
+                       use.related, Severity.INFO)
     elif protocol is None:
-        yield RULE.finding(ref, path, f"{named} has no protocol Istio recognises (name prefix or appProtocol), so "
-                           "its protocol is sniffed from the first bytes", fixes=[rename], related=use.related,
-                           severity=Severity.INFO)
+        yield _finding(ref, index, port, decided_by, "has no protocol Istio recognises (name prefix or "
+                       "appProtocol), so its protocol is sniffed from the first bytes", use.related, Severity.INFO)
+
+
+def _finding(ref: ObjectRef, index: int, port: ServicePort, decided_by: str, problem: str,
+             related: Iterable[ObjectRef], severity: Severity | None = None) -> Finding:
+    """The finding on the field that decides the protocol (texts built only here: most ports speak HTTP)."""
+    path: FieldPath = ("spec", "ports", index, decided_by) if decided_by == "appProtocol" or port.name else (
+        "spec", "ports", index)
+    rename = f"name the port `http-{port.name or 'socketio'}` or set `appProtocol: http`"
+    return RULE.finding(ref, path, f"{ref} port {port_text(port)} {problem}", fixes=[rename], related=related,
+                        severity=severity)

@@ -57,7 +57,7 @@ from socketguard.engine.routing import Backend, RouteHop
 from socketguard.engine.routing.hosts import fqdn
 from socketguard.engine.routing.istio import IstioRouter
 from socketguard.engine.rules.base import Admission, Rule
-from socketguard.engine.scale import Replicas, cookie_affinity_fix, polls, replicas_of, sidecar_injected, sticky
+from socketguard.engine.scale import Replicas, cookie_affinity_fix, polls, server_replicas, sidecar_injected, sticky
 
 RULE = Rule.define(__doc__, code="SG301", name="sticky-session-missing", severity=Severity.ERROR,
                    admission=Admission.CONTRADICTION)
@@ -81,7 +81,7 @@ class Path:
 @RULE.checker
 def check(ctx: Context) -> Iterator[Finding]:
     for server in ctx.servers.values():
-        replicas = replicas_of(ctx.inventory, server.workload)
+        replicas = server_replicas(ctx, server.workload)
         if replicas is None or not replicas.several or not polls(server, ctx.traces.pairs_of(server.workload)):
             continue
         paths = list(_paths(ctx, server))

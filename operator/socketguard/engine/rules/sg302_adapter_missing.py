@@ -35,7 +35,7 @@ from socketguard.engine.contract import ServerSpec
 from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import FieldPath
 from socketguard.engine.rules.base import Admission, Rule
-from socketguard.engine.scale import Replicas, replicas_of
+from socketguard.engine.scale import Replicas, server_replicas
 
 RULE = Rule.define(__doc__, code="SG302", name="adapter-missing", severity=Severity.WARNING,
                    admission=Admission.ADVISORY)
@@ -48,7 +48,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     for server in ctx.servers.values():
         if server.adapter != "none":
             continue
-        replicas = replicas_of(ctx.inventory, server.workload)
+        replicas = server_replicas(ctx, server.workload)
         if replicas is not None and replicas.several:
             yield _finding(server, replicas)
 

@@ -68,7 +68,7 @@ from socketguard.engine.objects import ObjectRef, get_path
 from socketguard.engine.rollouts import ShiftedRoute, nginx_canary_sticky, shifted_routes, shifts
 from socketguard.engine.routing import Affinity, RouteHop
 from socketguard.engine.rules.base import Admission, Rule
-from socketguard.engine.scale import cookie_affinity_fix, polls, replicas_of, sidecar_injected, sticky
+from socketguard.engine.scale import cookie_affinity_fix, polls, server_replicas, sidecar_injected, sticky
 from socketguard.engine.trace import Delivery, Trace
 
 RULE = Rule.define(__doc__, code="SG303", name="sticky-session-ineffective", severity=Severity.WARNING,
@@ -93,7 +93,7 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 
 def _needs_affinity(ctx: Context, server: ServerSpec) -> bool:
-    replicas = replicas_of(ctx.inventory, server.workload)
+    replicas = server_replicas(ctx, server.workload)
     return replicas is not None and replicas.several and polls(server, ctx.traces.pairs_of(server.workload))
 
 
@@ -245,6 +245,8 @@ def _query(server: ServerSpec, affinity: Affinity, parameter: str, fix: str) -> 
 
 def _split(ctx: Context, hop: RouteHop, trace: Trace) -> Finding | None:
     """Several weighted destinations of polling servers: the proxy picks one per request."""
+    if len(trace.deliveries) < 2:
+        return None  # one destination splits nothing (most traces: no server lookups for them)
     polling = {(d.backend.service, d.backend.path): d.backend for d in trace.deliveries if d.server is not None
                and d.backend.weight > 0 and polls(d.server, ctx.traces.pairs_of(d.server.workload))}
     if len(polling) < 2:
@@ -293,10 +295,11 @@ def _rollout_splits(ctx: Context, trace: Trace) -> Iterator[Finding]:
         return
     for delivery in trace.deliveries:
         server = delivery.server
-        rollout = ctx.inventory.workload(delivery.workload.kind, delivery.workload.namespace, delivery.workload.name)
         # The kind first: the Rollout view's module is not loaded until a Rollout is met.
-        if server is None or delivery.workload.kind != "Rollout" or not isinstance(rollout, models.argo.Rollout) \
-                or not polls(server, ctx.traces.pairs_of(server.workload)):
+        if server is None or delivery.workload.kind != "Rollout":
+            continue
+        rollout = ctx.inventory.workload(delivery.workload.kind, delivery.workload.namespace, delivery.workload.name)
+        if not isinstance(rollout, models.argo.Rollout) or not polls(server, ctx.traces.pairs_of(server.workload)):
             continue
         for shifted in shifted_routes(ctx.inventory, rollout):
             if not shifts(ctx.inventory, rollout, shifted, hop):
