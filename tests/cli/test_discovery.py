@@ -166,6 +166,31 @@ def test_exclude_flag_and_config_drop_files_charts_and_overlays(
     assert "helm template" not in result.stderr
 
 
+def test_exclude_matches_each_folder_as_shown_below_above_and_outside_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "repo" / "k8s" / "app" / "svc.yaml", SERVICE)
+    write(tmp_path / "repo" / "k8s" / "app" / "legacy" / "old.yaml", BROKEN_YAML)
+    write(tmp_path / "repo" / "k8s" / "vendor" / "deep" / "x.yaml", BROKEN_YAML)
+    repo = tmp_path / "repo"
+    # A nested folder, by its path from the working directory; a folder anywhere, by a glob.
+    result = lint(repo, monkeypatch, "k8s", "-o", "json", "--exclude", "k8s/app/legacy", "--exclude", "*/vendor")
+    assert (result.exit_code, [i["location"]["file"] for i in findings(result)]) == (0, [])
+    # The linted directory's own folder is excluded: nothing is left to read.
+    result = lint(repo, monkeypatch, "k8s/app", "--exclude", "k8s")
+    assert result.exit_code == 2
+    assert "no Kubernetes manifests" in result.output and "(after --exclude)" in result.output
+    # Outside the working directory names are absolute, and globs match them as shown.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = lint(elsewhere, monkeypatch, str(repo / "k8s"), "-o", "json",
+                  "--exclude", f"{repo}/k8s/app/legacy", "--exclude", f"{repo}/k8s/vendor")
+    assert (result.exit_code, findings(result)) == (0, [])
+    # `.` is the working directory itself, never matched: `.*` drops hidden entries only.
+    result = lint(repo / "k8s" / "app", monkeypatch, ".", "-o", "json", "--exclude", ".*", "--exclude", "legacy")
+    assert (result.exit_code, findings(result)) == (0, [])
+
+
 # --- Helm -----------------------------------------------------------------------------------------
 
 

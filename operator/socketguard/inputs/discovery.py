@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
@@ -60,12 +60,13 @@ class Discovered:
 
 
 def is_excluded(name: str, patterns: Sequence[str]) -> bool:
-    """Whether `name` (a path relative to the working directory) or one of its folders matches."""
+    """Whether `name` (a path relative to the working directory, else absolute) or one of its
+    folders, spelled as shown (`/tmp/a` for `/tmp/a/b.yaml`), matches."""
     if not patterns:
         return False
     matches = _any_of(tuple(patterns))
-    parts = PurePosixPath(name).parts
-    return any(matches("/".join(parts[: end + 1])) for end in range(len(parts)))
+    parts = name.split("/")
+    return any(matches("/".join(parts[: end + 1])) for end in range(len(parts)) if parts[end])
 
 
 @functools.cache
@@ -147,6 +148,9 @@ def discover(directory: Path, shown: Callable[[Path], str], exclude: Sequence[st
     found = Discovered()
     kustomize_dirs: list[Path] = []
     root = Path(os.path.abspath(directory))  # noqa: PTH100 (names as given: no symlink resolution)
+    shown_root = shown(root)
+    if exclude and shown_root != "." and is_excluded(shown_root, exclude):
+        return found  # the directory itself, or a folder above it, is excluded
     _walk(root, _outer_ignores(root), shown, exclude, False, found, kustomize_dirs)
     found.kustomizations = _overlays(kustomize_dirs)
     found.files.sort()
@@ -181,7 +185,8 @@ def _walk(
         is_dir = entry.is_dir()
         if is_dir and entry.is_symlink():
             continue  # as `find` and os.walk do: a link to a folder above would never end
-        if entry.name.startswith(".") or (exclude and is_excluded(shown(path), exclude)) \
+        # The folders above were matched on the way down: only the entry's own path is left to match.
+        if entry.name.startswith(".") or (exclude and _any_of(tuple(exclude))(shown(path))) \
                 or ignores.ignored(path, is_dir):
             continue
         if is_dir:
