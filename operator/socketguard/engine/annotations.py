@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from socketguard import ANNOTATION_PREFIX
+from socketguard.engine.urls import split_url
 
 # server: its presence makes a server; client: a client; both: a server's, or a pure client's
 # (beside client keys only); any: general, on any object.
@@ -156,7 +156,7 @@ def _rule_code(value: str) -> str:
 def _client_url(value: str) -> str:
     if value.startswith("/"):
         return value
-    parts = urlsplit(value)
+    parts = split_url(value)
     if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
         raise ValueError(value)
     try:

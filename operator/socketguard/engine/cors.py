@@ -25,11 +25,11 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import urlsplit
 
 from socketguard.engine.contract import ClientSpec, ServerSpec
 from socketguard.engine.objects import FieldPath
 from socketguard.engine.routing import CorsAtProxy, RouteHop
+from socketguard.engine.urls import split_url
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
@@ -41,7 +41,7 @@ NGINX = "ingress-nginx"
 def normalize_origin(url: str) -> str | None:
     """`scheme://host[:port]` as a browser writes it (ws->http, default ports dropped), or None."""
     try:
-        parts = urlsplit(url)
+        parts = split_url(url)
         port = parts.port
     except ValueError:
         return None
@@ -210,7 +210,7 @@ def _python_origin_check(server: ServerSpec, page: str, cross: bool, used: froze
     if server_allows_any(server):
         return None
     if not server.cors_origins and not cross and rewritten_host is not None \
-            and rewritten_host.lower() != (urlsplit(page).hostname or ""):
+            and rewritten_host.lower() != (split_url(page).hostname or ""):
         # its default is scheme://Host as the server sees it, and the route changed the Host
         return Refusal("websocket" if "websocket" in used else "polling", "origin", "server",
                        f"python-socketio allows only its own origin by default, which it takes from the Host "

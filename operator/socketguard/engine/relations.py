@@ -23,12 +23,12 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from socketguard import ANNOTATION_PREFIX
 from socketguard.engine.models import POD_TEMPLATE_HASH, TRAEFIK_GROUPS, WORKLOAD_GROUPS
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.routing.hosts import host_matches, in_cluster_service, service_of_host
+from socketguard.engine.urls import split_url
 
 Link = tuple[str, Hashable]
 GroupKind = tuple[str, str]
@@ -397,7 +397,7 @@ def _url_host(url: Any) -> str | None:
 @lru_cache(maxsize=4096)  # a client's URL and page origin are often one URL; a watched object comes back changed
 def _absolute_url_host(url: str) -> str | None:
     try:
-        return (urlsplit(url.strip()).hostname or "").lower() or None
+        return (split_url(url.strip()).hostname or "").lower() or None
     except ValueError:  # a malformed URL is SG001's business, not the index's
         return None
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
-from urllib.parse import urlsplit
 
 from socketguard.engine.contract import ClientSpec, ContractSet, ServerSpec, annotated_keys, default_server
 from socketguard.engine.inventory import Inventory
@@ -23,6 +22,7 @@ from socketguard.engine.routing import Backend, Request, RouteHop, Router, Routi
 from socketguard.engine.routing.candidates import Candidate
 from socketguard.engine.routing.decide import route_everywhere
 from socketguard.engine.routing.hosts import fqdn, in_cluster_service
+from socketguard.engine.urls import split_url
 from socketguard.engine.values import value_type
 
 
@@ -232,7 +232,7 @@ class _Builder:
         url = client.url if client.url and not client.url.startswith("/") else client.origin
         if url is None:
             return None
-        parts = urlsplit(url)
+        parts = split_url(url)
         secure = parts.scheme in ("https", "wss")
         host = parts.hostname or ""
         port = parts.port or (443 if secure else 80)

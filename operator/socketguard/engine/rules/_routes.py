@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from socketguard.engine.context import Context
 from socketguard.engine.contract import ClientSpec, ServerSpec
@@ -20,6 +19,7 @@ from socketguard.engine.routing import Backend, RouteHop
 from socketguard.engine.routing.istio import is_socket_rule
 from socketguard.engine.routing.registry import INGRESS, TRAEFIK_ROUTES
 from socketguard.engine.trace import Trace
+from socketguard.engine.urls import split_url
 
 if TYPE_CHECKING:
     from socketguard.engine.routing.ingress_nginx import IngressNginxRouter
@@ -129,7 +129,7 @@ def url_namespace(client: ClientSpec) -> str:
     """The Socket.IO namespace `io(url)` connects to: the URL's path, `/` when it has none."""
     if not client.url:
         return "/"
-    path = urlsplit(client.url).path.rstrip("/")
+    path = split_url(client.url).path.rstrip("/")
     return path or "/"
 
 

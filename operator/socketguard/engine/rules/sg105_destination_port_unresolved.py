@@ -43,7 +43,6 @@ ports:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
@@ -67,6 +66,7 @@ from socketguard.engine.rules._routes import (
 )
 from socketguard.engine.rules.base import Admission, Rule
 from socketguard.engine.trace import Trace
+from socketguard.engine.urls import split_url
 
 RULE = Rule.define(__doc__, code="SG105", name="destination-port-unresolved", severity=Severity.ERROR,
                    admission=Admission.CONTRADICTION)
@@ -96,7 +96,7 @@ def _unresolved_service_port(trace: Trace, backend: Backend, service: Service) -
     if hop is None:
         if trace.client is None:
             return
-        url = urlsplit(client_url(trace.client) or "")
+        url = split_url(client_url(trace.client) or "")
         yield RULE.finding(
             trace.client.workload, client_field(trace.client, "client-url"),
             f"{trace.client.workload} connects to {url.hostname} on port {trace.request.port}, which is not "

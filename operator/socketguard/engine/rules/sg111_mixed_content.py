@@ -35,7 +35,6 @@ servers:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 from socketguard.engine.context import Context
 from socketguard.engine.findings import Finding, Severity
@@ -43,6 +42,7 @@ from socketguard.engine.models import GATEWAY_API_GROUP
 from socketguard.engine.objects import ObjectRef
 from socketguard.engine.rules._routes import client_field
 from socketguard.engine.rules.base import Admission, Rule
+from socketguard.engine.urls import split_url
 
 RULE = Rule.define(__doc__, code="SG111", name="mixed-content", severity=Severity.ERROR,
                    admission=Admission.CONTRADICTION)
@@ -54,7 +54,7 @@ _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 def check(ctx: Context) -> Iterator[Finding]:
     for client in ctx.clients.values():
         url = client.url if client.url and not client.url.startswith("/") else None
-        parts = urlsplit(url) if url else None
+        parts = split_url(url) if url else None
         if (client.origin and client.origin.startswith("https://") and parts is not None
                 and parts.scheme in ("ws", "http") and (parts.hostname or "") not in _LOOPBACK):
             secure = "wss" if parts.scheme == "ws" else "https"
