@@ -30,6 +30,7 @@ import yaml
 
 from socketguard.engine.inventory import identity_problems
 from socketguard.engine.rules.sg003_unparseable_manifest import document_problem, file_problem
+from socketguard.engine.values import value_type
 from socketguard.inputs.construct import FastSafeLoader, construct
 from socketguard.inputs.discovery import Discovered, discover
 from socketguard.inputs.locate import Located, Location, Origin, json_path, node_position
@@ -48,7 +49,7 @@ _BRACKET_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in _BRACKET_STEP)
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class LoadedObject:
     """An object read, and where it was read from."""
 

@@ -8,16 +8,16 @@ nothing for the objects that have no finding.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 import yaml
 
 from socketguard.engine.findings import Finding
 from socketguard.engine.objects import FieldPath, ObjectRef, render_path
+from socketguard.engine.values import value_type
 from socketguard.inputs.nodes import Node
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Location:
     """A 1-based position in a file; `line == 0` means the file alone (no position known)."""
 
@@ -41,7 +41,7 @@ class Location:
         return {**shown, "renderedBy": self.rendered_by} if self.rendered_by else shown
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Origin:
     """Where one object was read: the file, its node (None for JSON read without positions)."""
 
@@ -94,7 +94,7 @@ def _child(node: Node, segment: str | int) -> tuple[yaml.Mark, Node] | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Located:
     """A finding and where it points."""
 
