@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
 from lintkit import configmap, deployment, service, write
 
-from socketguard.inputs.loader import STDIN_NAME, Loaded, load_bytes, load_inputs
+from socketguard.inputs.loader import STDIN_NAME, Loaded, display_name, load_bytes, load_inputs
 from socketguard.inputs.locate import Locator
 
 MULTI = service("a") + "---\n" + deployment("b") + "---\n\n---\nnull\n---\n" + configmap("c")
@@ -177,3 +180,14 @@ def test_stdin_is_named(tmp_path: Path) -> None:
 
     loaded = load_inputs(["-"], io.BytesIO(b"not an object\n"), cwd=tmp_path)
     assert [str(p.location) for p in loaded.problems] == [f"{STDIN_NAME}:1:1"]
+
+
+@given(st.lists(st.sampled_from(["a", "b.yaml", ".", "..", "", ".hidden", "x..y", "k8s"]), max_size=6),
+       st.sampled_from(["/", "/repo", "/repo/k8s", "/other/"]))
+def test_display_names_are_those_of_the_absolute_normalised_path(parts: list[str], cwd: str) -> None:
+    # The shortcut for paths already absolute and normal must agree with abspath on every spelling.
+    path = Path("/" + "/".join(parts))
+    absolute = os.path.abspath(path)  # noqa: PTH100
+    prefix = cwd.rstrip("/") + "/"
+    expected = absolute[len(prefix):] if absolute.startswith(prefix) else absolute
+    assert display_name(path, Path(cwd)) == ("." if absolute + "/" == prefix else expected)

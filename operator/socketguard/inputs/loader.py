@@ -113,13 +113,20 @@ def _load_path(
 
 def display_name(path: Path, base: Path) -> str:
     """The path relative to the working directory when it is under it, else as absolute."""
-    # String operations, not Path.resolve(): this runs for every file of a large tree.
-    absolute = os.path.abspath(path)  # noqa: PTH100 (no symlink resolution wanted, and cheap)
+    # String operations, not Path.resolve(): this runs for every file and folder of a large tree.
+    text = os.fspath(path)
+    absolute = text if _is_normal_absolute(text) else os.path.abspath(text)  # noqa: PTH100 (no symlinks resolved)
     prefix = str(base).rstrip(os.sep) + os.sep
     if absolute + os.sep == prefix:
         return "."
     shown = absolute[len(prefix) :] if absolute.startswith(prefix) else absolute
     return shown.replace(os.sep, "/")
+
+
+def _is_normal_absolute(text: str) -> bool:
+    """Whether `abspath` would return `text` unchanged: what discovery finds (a root made absolute,
+    then names from directory listings) always is, and then `abspath` is a third of `display_name`."""
+    return text.startswith(os.sep) and "//" not in text and "/." not in text and not text.endswith(os.sep)
 
 
 def _load_directory(directory: Path, base: Path, exclude: Sequence[str], helm: HelmOptions) -> Loaded:
