@@ -239,13 +239,14 @@ class _AnnotationReader:
 
     # -- values (None: absent or invalid, the issue already recorded) ------------------------
     def value(self, key: str) -> Any:
-        if key not in self.values:
+        text = self.values.get(key)
+        if text is None:
             return None
         annotation = BY_KEY[key]
         try:
-            return annotation.read(self.values[key])
+            return annotation.read(text)
         except ValueError:
-            self._issue(self.paths[key], f"`{annotation.name}` is {self.values[key]!r}, expected {annotation.expected}",
+            self._issue(self.paths[key], f"`{annotation.name}` is {text!r}, expected {annotation.expected}",
                         (f"set `{annotation.name}` to {annotation.expected}",))
             return None
 
