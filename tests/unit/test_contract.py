@@ -415,3 +415,41 @@ def test_every_workload_kind_carries_contracts() -> None:
         obj["kind"] = kind
         inventory.add(obj)
     assert {ref.kind for ref in read_contracts(inventory).servers} == {"Deployment", "StatefulSet", "DaemonSet"}
+
+
+# -- workloads stamped from one template ---------------------------------------------------------
+
+def _stamped(namespaces: list[str], annotations: dict[str, str], **kwargs: Any) -> ContractSet:
+    """One Deployment with the same annotations in each namespace."""
+    inventory = Inventory()
+    for namespace in namespaces:
+        raw = deployment(dict(annotations), **kwargs)
+        raw["metadata"]["namespace"] = namespace
+        inventory.add(raw)
+    return read_contracts(inventory)
+
+
+def test_same_annotations_in_two_namespaces_give_each_workload_its_own_spec_and_issues() -> None:
+    result = _stamped(["a", "b"], {f"{P}path": "/ws", f"{P}stack": "java", f"{P}colour": "red"})
+    refs = [REF._replace(namespace=namespace) for namespace in ("a", "b")]
+    assert list(result.servers) == refs
+    assert [spec.workload for spec in result.servers.values()] == refs
+    assert {spec.path for spec in result.servers.values()} == {"/ws"}
+    assert [(i.subject, where(i), i.message) for i in result.issues] == [
+        (ref, where(issue), issue.message) for ref in refs for issue in result.issues[:2]]
+    assert len(result.issues) == 4
+
+
+def test_a_pinned_server_without_namespace_is_in_each_clients_own_namespace() -> None:
+    result = _stamped(["a", "b"], {f"{P}role": "client", f"{P}client-server": "chat"})
+    assert [(client.workload.namespace, client.server and client.server.namespace)
+            for client in result.clients.values()] == [("a", "a"), ("b", "b")]
+
+
+def test_path_from_is_read_from_each_workload() -> None:
+    inventory = Inventory()
+    for namespace, path in (("a", "/one"), ("b", "/two")):
+        raw = deployment({f"{P}path-from": ENV_PATH}, env=[{"name": "SOCKET_IO_PATH", "value": path}])
+        raw["metadata"]["namespace"] = namespace
+        inventory.add(raw)
+    assert [spec.path for spec in read_contracts(inventory).servers.values()] == ["/one", "/two"]

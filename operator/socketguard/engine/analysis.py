@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from socketguard.engine.context import Context
 from socketguard.engine.contract import EventSources
-from socketguard.engine.findings import Finding, Severity, sort_findings
+from socketguard.engine.findings import Finding, Severity, order_key
 from socketguard.engine.inventory import Inventory
-from socketguard.engine.objects import ObjectRef
+from socketguard.engine.objects import ObjectRef, render_path
 from socketguard.engine.rules.base import Rule
 from socketguard.engine.rules.registry import all_rules
 from socketguard.engine.scope import neighbourhood
@@ -62,15 +63,29 @@ def analyze_with_context(
         if rule.check is None or rule.code in ignored:
             continue
         found.extend(rule.check(context))
-    kept = (f for f in _deduplicate(found) if not context.is_suppressed(f))
-    return Analysis(sort_findings(context.cap_inferred(f) for f in kept), context)
+    return Analysis(_reported(found, context), context)
 
 
-def _deduplicate(findings: Iterable[Finding]) -> list[Finding]:
-    unique: dict[tuple[str, ObjectRef, str, str], Finding] = {}
+def _reported(findings: Iterable[Finding], context: Context) -> list[Finding]:
+    """The findings as `sort_findings` orders them: each once (the first of a code, object, field
+    and message), suppressions applied, those resting on an inferred server capped.
+
+    One pass that renders each field path once: deduplication and the sort both key on it, and
+    a large lint reports tens of thousands of findings.
+    """
+    seen: set[tuple[str, ObjectRef, str, str]] = set()
+    kept: list[tuple[tuple[object, ...], Finding]] = []
     for finding in findings:
-        unique.setdefault((finding.code, finding.subject, finding.field_path, finding.message), finding)
-    return list(unique.values())
+        field_path = render_path(finding.path)
+        identity = (finding.code, finding.subject, field_path, finding.message)
+        if identity in seen:
+            continue
+        seen.add(identity)
+        if not context.is_suppressed(finding):
+            finding = context.cap_inferred(finding)
+            kept.append((order_key(finding, field_path), finding))
+    kept.sort(key=itemgetter(0))  # each key holds an identity: no two are equal
+    return [finding for _, finding in kept]
 
 
 def exit_code_for(findings: Iterable[Finding], fail_on: Severity | None) -> int:

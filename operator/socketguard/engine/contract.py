@@ -117,12 +117,12 @@ def read_contracts(inventory: Inventory, event_sources: EventSources | None = No
     contracts = ContractSet()
     sources = event_sources or {}
     scanned_workloads = {ref for ref, _ in sources}
+    readings: dict[_Annotations, _Reading] = {}
     for workload in inventory.workloads():
         ref = inventory.ref_of(workload)
-        reader = _AnnotationReader(ref, workload, inventory, contracts.issues)
-        if not reader.annotated and ref not in scanned_workloads:
+        annotated, server, client = _read_workload(ref, workload, inventory, contracts.issues, readings)
+        if not annotated and ref not in scanned_workloads:
             continue
-        server, client = reader.read()
         if server is None and client is None and (ref, "server") in sources:
             server = ServerSpec(workload=ref, inferred=False)
         if server is not None:
@@ -133,6 +133,36 @@ def read_contracts(inventory: Inventory, event_sources: EventSources | None = No
 
 
 SpecT = TypeVar("SpecT", ServerSpec, ClientSpec)
+# A workload's annotations and its pod template's, in order: what its reading depends on.
+_Annotations = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+# Whether any `socketguard.io/` annotation is set, the specs and the issues of one reading.
+_Reading = tuple[bool, ServerSpec | None, ClientSpec | None, list[ContractIssue]]
+# Keys whose reading depends on more than the annotation texts: the workload object, its namespace.
+_WORKLOAD_DEPENDENT_KEYS = frozenset(key for key in KNOWN_KEYS if key.endswith("-from")) | {"client-server"}
+
+
+def _read_workload(ref: ObjectRef, workload: Workload, inventory: Inventory, issues: list[ContractIssue],
+                   readings: dict[_Annotations, _Reading]) -> tuple[bool, ServerSpec | None, ClientSpec | None]:
+    """Whether the workload is annotated, and its specs; its issues are appended to `issues`.
+
+    Workloads stamped from one template (a service in every namespace or environment) carry the
+    same annotations, and their reading then differs only in the workload named: one reading is
+    kept per set of annotation texts and given to the next workload under its own name.
+    """
+    texts = (tuple(workload.metadata.annotations.items()), tuple(workload.spec.template.metadata.annotations.items()))
+    known = readings.get(texts)
+    if known is not None:
+        annotated, server, client, found = known
+        issues.extend(replace(issue, subject=ref) for issue in found)
+        return (annotated, None if server is None else replace(server, workload=ref),
+                None if client is None else replace(client, workload=ref))
+    start = len(issues)
+    reader = _AnnotationReader(ref, workload, inventory, issues)
+    # A workload with no annotation of ours is read only when a source scan names it (the caller).
+    server, client = reader.read() if reader.annotated else (None, None)
+    if _WORKLOAD_DEPENDENT_KEYS.isdisjoint(reader.values):
+        readings[texts] = (reader.annotated, server, client, issues[start:])
+    return reader.annotated, server, client
 
 
 def _with_scan(spec: SpecT, scanned: EventContract | None, issues: list[ContractIssue]) -> SpecT:
@@ -239,13 +269,14 @@ class _AnnotationReader:
 
     # -- values (None: absent or invalid, the issue already recorded) ------------------------
     def value(self, key: str) -> Any:
-        if key not in self.values:
+        text = self.values.get(key)
+        if text is None:
             return None
         annotation = BY_KEY[key]
         try:
-            return annotation.read(self.values[key])
+            return annotation.read(text)
         except ValueError:
-            self._issue(self.paths[key], f"`{annotation.name}` is {self.values[key]!r}, expected {annotation.expected}",
+            self._issue(self.paths[key], f"`{annotation.name}` is {text!r}, expected {annotation.expected}",
                         (f"set `{annotation.name}` to {annotation.expected}",))
             return None
 

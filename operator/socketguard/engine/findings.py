@@ -88,7 +88,12 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def _order(f: Finding) -> tuple[object, ...]:
-    return (-f.severity, f.subject, f.field_path, f.code, f.message)
+    return order_key(f, f.field_path)
+
+
+def order_key(f: Finding, field_path: str) -> tuple[object, ...]:
+    """`sort_findings`'s key, for a caller that has rendered the finding's field path already."""
+    return (-f.severity, f.subject, field_path, f.code, f.message)
 
 
 def worst(findings: Iterable[Finding]) -> Finding | None:

@@ -98,6 +98,8 @@ def choose_port(service: Service, port: int | str | None) -> ServicePort | None:
     """The Service port a route names (number or name); the only port when it names none."""
     if port is None:
         return service.spec.ports[0] if len(service.spec.ports) == 1 else None
-    if isinstance(port, int):
-        return next((p for p in service.spec.ports if p.port == port), None)
-    return next((p for p in service.spec.ports if p.name == port), None)
+    by_number = isinstance(port, int)
+    for candidate in service.spec.ports:
+        if (candidate.port if by_number else candidate.name) == port:
+            return candidate
+    return None

@@ -139,7 +139,7 @@ class IstioRouter:
         if request.via == "gateway":
             result.missing_gateways = [
                 (self.inventory.ref_of(vs), ("spec", "gateways", index), name)
-                for vs in self._virtual_services(request.host) for index, name in self._missing_of(vs)]
+                for vs in self._virtual_services(request.host) for index, name in self.missing_gateways(vs)]
             result.entrance = self._entrance(request)
             if result.entrance is None or result.entrance.server_path is None:
                 result.host_routed = bool(self._virtual_services(request.host))
@@ -319,16 +319,16 @@ class IstioRouter:
         wanted = (entrance.gateway.namespace, entrance.gateway.name)
         return any(_gateway_ref(name, ref.namespace) == wanted for name in gateways)
 
-    def _missing_of(self, vs: VirtualService) -> list[tuple[int, str]]:
-        """`missing_gateways(vs)`, looked up once per VirtualService: every request to its hosts asks."""
+    def missing_gateways(self, vs: VirtualService) -> list[tuple[int, str]]:
+        """(index, name) of each Gateway in `spec.gateways` that does not exist; looked up once per
+        VirtualService (a shared list: do not change it), since every request to its hosts asks."""
         ref = self.inventory.ref_of(vs)
         found = self._missing_gateways.get(ref)
         if found is None:
-            found = self._missing_gateways[ref] = list(self.missing_gateways(vs))
+            found = self._missing_gateways[ref] = list(self._find_missing_gateways(vs, ref))
         return found
 
-    def missing_gateways(self, vs: VirtualService) -> Iterator[tuple[int, str]]:
-        ref = self.inventory.ref_of(vs)
+    def _find_missing_gateways(self, vs: VirtualService, ref: ObjectRef) -> Iterator[tuple[int, str]]:
         for index, name in enumerate(vs.spec.gateways):
             if name == "mesh":
                 continue
@@ -539,11 +539,10 @@ def _conditions_hold(match: HTTPMatchRequest, request: Request) -> tuple[str, ..
     """None when the match rejects the handshake; else the assumptions made to accept it."""
     if match.uri is not None and not string_matches(match.uri, request.path, ignore_case=match.ignore_uri_case):
         return None
-    checks: list[tuple[StringMatch | None, str]] = [
-        (match.method, request.method), (match.scheme, request.scheme), (match.authority, request.host),
-    ]
-    if any(m is not None and not string_matches(m, value) for m, value in checks):
-        return None
+    for condition, actual in ((match.method, request.method), (match.scheme, request.scheme),
+                              (match.authority, request.host)):
+        if condition is not None and not string_matches(condition, actual):
+            return None
     if match.port is not None and match.port != request.port:
         return None
     assumptions: list[str] = []

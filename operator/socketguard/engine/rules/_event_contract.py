@@ -36,12 +36,14 @@ def clients_by_server(ctx: PairSource) -> list[tuple[ServerSpec, tuple[ClientSpe
 
 def union_known(sets: Iterable[frozenset[str] | None]) -> frozenset[str] | None:
     """The union of every peer's set, or None when any peer's set is unknown."""
-    merged: set[str] = set()
+    known: list[frozenset[str]] = []
     for names in sets:
         if names is None:
             return None
-        merged.update(names)
-    return frozenset(merged)
+        known.append(names)
+    # Most clients have one server and most servers one client: that peer's own set (immutable,
+    # and shared by every workload with the same annotation) serves without a copy.
+    return known[0] if len(known) == 1 else frozenset().union(*known)
 
 
 def source_path(events: EventContract, key: str) -> FieldPath:

@@ -88,14 +88,9 @@ class Rule:
         assumptions: Iterable[str] = (),
         severity: Severity | None = None,
     ) -> Finding:
-        return Finding(
-            code=self.code,
-            name=self.name,
-            severity=severity or self.severity,
-            message=message,
-            subject=subject,
-            path=path,
-            fixes=tuple(fixes),
-            related=tuple(dict.fromkeys(r for r in related if r != subject)),
-            assumptions=tuple(assumptions),
-        )
+        # Built positionally, related refs deduplicated without a generator: a large lint makes
+        # tens of thousands of findings, most of them here.
+        unique = dict.fromkeys(related)
+        unique.pop(subject, None)
+        return Finding(self.code, self.name, severity or self.severity, message, subject, path, tuple(fixes),
+                       tuple(unique), tuple(assumptions))

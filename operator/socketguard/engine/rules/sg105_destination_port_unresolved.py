@@ -74,6 +74,9 @@ RULE = Rule.define(__doc__, code="SG105", name="destination-port-unresolved", se
 
 @RULE.checker
 def check(ctx: Context) -> Iterator[Finding]:
+    # A client's handshake and the route trace of the rule it takes share that rule's hop and
+    # backends (the router caches the routing): a port behind a hop is judged once, by identity.
+    judged: set[tuple[int, int]] = set()
     for trace in live_traces(ctx):
         for backend in live_backends(trace):
             service = service_of(ctx, backend.service)
@@ -82,6 +85,10 @@ def check(ctx: Context) -> Iterator[Finding]:
             if backend.service_port is None:
                 yield from _unresolved_service_port(trace, backend, service)
                 continue
+            seen = (id(trace.hop), id(backend))
+            if seen in judged:
+                continue
+            judged.add(seen)
             for workload in backend.workloads:
                 yield from _target_port(ctx, trace, backend, service, workload)
 

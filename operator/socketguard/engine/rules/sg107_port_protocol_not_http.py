@@ -90,8 +90,10 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue  # nginx proxies HTTP/1.1 to the endpoints whatever the port is called
         for backend in live_backends(trace):
             service = service_of(ctx, backend.service)
-            index = None if service is None else port_index(service, backend.service_port)
-            if backend.service is None or index is None:
+            if service is None or backend.service is None:
+                continue
+            index = port_index(service, backend.service_port)
+            if index is None or not _may_be_reported(service.spec.ports[index]):
                 continue
             use = uses.get((backend.service, index))
             if use is None:
@@ -107,6 +109,13 @@ def check(ctx: Context) -> Iterator[Finding]:
         service = ctx.inventory.service(ref.namespace, ref.name)
         if service is not None:
             yield from _judge(ref, index, service.spec.ports[index], use)
+
+
+def _may_be_reported(port: ServicePort) -> bool:
+    """Whether `_judge` can find fault with the port at all: a port Istio knows as HTTP/1.1 never
+    is, whatever reaches it (most ports, so their uses are not gathered)."""
+    protocol = port_protocol(port)[0]
+    return protocol is None or protocol in TCP_LIKE or protocol in HTTP2_LIKE
 
 
 def _judge(ref: ObjectRef, index: int, port: ServicePort, use: _Use) -> Iterator[Finding]:

@@ -113,13 +113,14 @@ def _missing_gateways(ctx: Context) -> Iterator[Finding]:
     router = ctx.router_of(IstioRouter)
     if router is None:
         return
-    relevant = socket_virtual_services(ctx)
-    client_hosts = {t.request.host.lower() for t in ctx.traces.client_traces()}
     for vs in ctx.inventory.virtual_services():
+        missing = router.missing_gateways(vs)  # the router has looked most of them up already
+        if not missing:
+            continue  # before the relevance test, which needs every socket VirtualService found
         ref = ctx.inventory.ref_of(vs)
-        if ref not in relevant and not _serves_a_client(client_hosts, vs.spec.hosts):
+        if ref not in socket_virtual_services(ctx) and not _serves_a_client(ctx.memo(_client_hosts), vs.spec.hosts):
             continue
-        for index, name in router.missing_gateways(vs):
+        for index, name in missing:
             namespace, gateway_name = gateway_ref(name, ref.namespace)
             # Decided from the reference alone, so a scoped analysis agrees with the full one.
             elsewhere = namespace != ref.namespace
@@ -132,6 +133,10 @@ def _missing_gateways(ctx: Context) -> Iterator[Finding]:
                 severity=Severity.WARNING if elsewhere else None,
                 assumptions=[f"the Gateway is expected in namespace {namespace}, which these inputs may not cover"]
                 if elsewhere else [])
+
+
+def _client_hosts(ctx: Context) -> set[str]:
+    return {t.request.host.lower() for t in ctx.traces.client_traces()}
 
 
 def _serves_a_client(client_hosts: set[str], hosts: list[str]) -> bool:

@@ -117,10 +117,11 @@ def _no_grant(route: ObjectRef, path: FieldPath, backend: Backend, related: list
 
 def _gateway_bindings(ctx: Context) -> Iterator[Finding]:
     """Socket VirtualServices hidden from a Gateway they bind: no trace reaches them at all."""
-    relevant = socket_virtual_services(ctx)
     for vs in ctx.inventory.virtual_services():
+        if not vs.spec.export_to:
+            continue  # before the relevance test, which needs every socket VirtualService found
         ref = ctx.inventory.ref_of(vs)
-        if ref in relevant and vs.spec.export_to:
+        if ref in socket_virtual_services(ctx):
             yield from _hidden_from_gateways(ctx, vs, ref)
 
 
