@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from json.encoder import encode_basestring as _string
 
+from socketguard.engine.findings import Severity
 from socketguard.engine.objects import ObjectRef
 from socketguard.inputs.locate import Located, Location
 
@@ -34,23 +35,26 @@ def lines(located: Sequence[Located]) -> Iterator[str]:
     if not located:
         yield "[]\n"
         return
-    objects = _Objects()
+    parts = _Parts()
     separator = "[\n"
     for entry in located:
-        yield separator + _item(entry, objects)
+        yield separator + _item(entry, parts)
         separator = ",\n"
     yield "\n]\n"
 
 
-def _item(entry: Located, objects: _Objects) -> str:
+def _item(entry: Located, parts: _Parts) -> str:
     finding = entry.finding
     return (
         f'{{"code": {_string(finding.code)}, "name": {_string(finding.name)}, '
-        f'"severity": "{finding.severity.label}", "message": {_string(finding.message)}, '
-        f'"object": {objects.one(finding.subject)}, "path": {_string(finding.field_path)}, '
-        f'"fixes": {_texts(finding.fixes)}, "related": {objects.many(finding.related)}, '
+        f'"severity": "{_SEVERITY[finding.severity]}", "message": {_string(finding.message)}, '
+        f'"object": {parts.one(finding.subject)}, "path": {_string(finding.field_path)}, '
+        f'"fixes": {_texts(finding.fixes)}, "related": {parts.many(finding.related)}, '
         f'"assumptions": {_texts(finding.assumptions)}, "location": {_location(entry.location)}}}'
     )
+
+
+_SEVERITY = {severity: severity.label for severity in Severity}
 
 
 def _texts(values: Sequence[str]) -> str:
@@ -64,7 +68,7 @@ def _location(where: Location) -> str:
             f'"jsonPath": {_string(where.json_path)}{shown}}}')
 
 
-class _Objects:
+class _Parts:
     """`ObjectRef.as_dict()` as JSON, each object (and list of related objects) encoded once."""
 
     def __init__(self) -> None:
