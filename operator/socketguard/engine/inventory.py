@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 from socketguard import ANNOTATION_PREFIX
 from socketguard.engine import models
 from socketguard.engine.models import CLUSTER_SCOPED_KINDS, ISTIO_GROUP, MODELS, WORKLOAD_GROUPS, WORKLOAD_KINDS
-from socketguard.engine.models.base import KubeObject
+from socketguard.engine.models.base import KubeObject, validate_view
 from socketguard.engine.models.istio import DestinationRule, Gateway, VirtualService
 from socketguard.engine.models.removed import RemovedVersion, removed_version, served_form
 from socketguard.engine.models.services import HorizontalPodAutoscaler, Service
@@ -525,7 +525,7 @@ def _share_value(value: Any) -> Any:
 
 def _validate(model: type[KubeObject], raw: dict[str, Any]) -> tuple[KubeObject | None, list[Problem]]:
     try:
-        return model.model_validate(raw), []
+        return validate_view(model, raw), []
     except ValidationError as error:
         return None, [_problem(raw, item) for item in error.errors(include_url=False)]
 
