@@ -96,6 +96,8 @@ def group_of(api_version: str) -> str:
 
 def identity_problems(raw: Any) -> list[Problem]:
     """What keeps a document from being a Kubernetes object at all (no kind, no name, ...)."""
+    if _has_identity(raw):
+        return []  # nearly every object: one expression, no list built
     if not isinstance(raw, dict):
         return [Problem((), f"expected a Kubernetes object (a mapping), got {_type_name(raw)}")]
     problems = [
@@ -114,6 +116,16 @@ def identity_problems(raw: Any) -> list[Problem]:
     if namespace is not None and not isinstance(namespace, str):
         problems.append(Problem(("metadata", "namespace"), "`metadata.namespace` must be a string"))
     return problems
+
+
+def _has_identity(raw: Any) -> bool:
+    metadata = raw.get("metadata") if type(raw) is dict else None
+    return (type(metadata) is dict and _is_text(raw.get("apiVersion")) and _is_text(raw.get("kind"))
+            and _is_text(metadata.get("name")) and isinstance(metadata.get("namespace"), str | None))
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
 
 
 def _ignored_codes(raw: dict[str, Any]) -> frozenset[str]:

@@ -292,20 +292,26 @@ class RelationIndex:
 
     def update(self, ref: ObjectRef, links: Iterable[Link] | None) -> None:
         """Replaces the links of `ref` (None: it is gone)."""
-        for relation, value in self._links.pop(ref, ()):
+        previous = self._links.pop(ref, None)
+        if previous:
+            self._forget(ref, previous)
+        if links is None:
+            return
+        kept = tuple(links)
+        self._links[ref] = kept
+        members = self._members  # once per link of every added object: kept in a local
+        for relation, value in kept:
+            members[relation][value].add(ref)
+            if relation in HOST_RELATIONS and isinstance(value, str) and value.startswith("*"):
+                self._patterns[relation].add(value)
+
+    def _forget(self, ref: ObjectRef, links: tuple[Link, ...]) -> None:
+        for relation, value in links:
             members = self._members[relation]
             members[value].discard(ref)
             if not members[value]:
                 del members[value]
                 self._patterns[relation].discard(str(value))
-        if links is None:
-            return
-        kept = tuple(links)
-        self._links[ref] = kept
-        for relation, value in kept:
-            self._members[relation][value].add(ref)
-            if relation in HOST_RELATIONS and isinstance(value, str) and value.startswith("*"):
-                self._patterns[relation].add(value)
 
     def links(self, ref: ObjectRef) -> tuple[Link, ...]:
         return self._links.get(ref, ())
