@@ -17,7 +17,7 @@ from pydantic.fields import FieldInfo
 
 from socketguard.engine.inventory import Inventory
 from socketguard.engine.models import MODELS
-from socketguard.engine.models.base import KubeObject, View
+from socketguard.engine.models.base import KubeObject, View, validate_view
 
 Path = tuple[str | int, ...]
 
@@ -144,7 +144,7 @@ def test_null_in_an_optional_field_is_the_field_left_out(model: type[KubeObject]
         container = container[step]
     del container[path[-1]]
     assert with_null != without
-    assert model.model_validate(with_null) == model.model_validate(without)
+    assert validate_view(model, with_null) == validate_view(model, without)
 
 
 @pytest.mark.parametrize(("model", "path"), REQUIRED)

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 from socketguard import ANNOTATION_PREFIX
 from socketguard.engine import models
 from socketguard.engine.models import CLUSTER_SCOPED_KINDS, ISTIO_GROUP, MODELS, WORKLOAD_GROUPS, WORKLOAD_KINDS
-from socketguard.engine.models.base import KubeObject
+from socketguard.engine.models.base import KubeObject, validate_view
 from socketguard.engine.models.istio import DestinationRule, Gateway, VirtualService
 from socketguard.engine.models.removed import RemovedVersion, removed_version, served_form
 from socketguard.engine.models.services import HorizontalPodAutoscaler, Service
@@ -96,6 +96,8 @@ def group_of(api_version: str) -> str:
 
 def identity_problems(raw: Any) -> list[Problem]:
     """What keeps a document from being a Kubernetes object at all (no kind, no name, ...)."""
+    if _has_identity(raw):
+        return []  # nearly every object: one expression, no list built
     if not isinstance(raw, dict):
         return [Problem((), f"expected a Kubernetes object (a mapping), got {_type_name(raw)}")]
     problems = [
@@ -114,6 +116,16 @@ def identity_problems(raw: Any) -> list[Problem]:
     if namespace is not None and not isinstance(namespace, str):
         problems.append(Problem(("metadata", "namespace"), "`metadata.namespace` must be a string"))
     return problems
+
+
+def _has_identity(raw: Any) -> bool:
+    metadata = raw.get("metadata") if type(raw) is dict else None
+    return (type(metadata) is dict and _is_text(raw.get("apiVersion")) and _is_text(raw.get("kind"))
+            and _is_text(metadata.get("name")) and isinstance(metadata.get("namespace"), str | None))
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
 
 
 def _ignored_codes(raw: dict[str, Any]) -> frozenset[str]:
@@ -525,7 +537,7 @@ def _share_value(value: Any) -> Any:
 
 def _validate(model: type[KubeObject], raw: dict[str, Any]) -> tuple[KubeObject | None, list[Problem]]:
     try:
-        return model.model_validate(raw), []
+        return validate_view(model, raw), []
     except ValidationError as error:
         return None, [_problem(raw, item) for item in error.errors(include_url=False)]
 

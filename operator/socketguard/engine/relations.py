@@ -190,15 +190,17 @@ def service_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
 
 
 def workload_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
-    ns = ref.namespace
+    ns, spec = ref.namespace, _dict(raw.get("spec"))
+    template_meta = _dict(_dict(spec.get("template")).get("metadata"))
     yield WORKLOAD, (ns, ref.kind, ref.name)
     yield WORKLOAD_NAME, (ns, ref.name)
-    for key, value in _template_labels(raw).items():
+    for key, value in _dict(template_meta.get("labels")).items():
         yield POD_LABEL, (ns, str(key), str(value))
-    reference = _dict(_dict(raw.get("spec")).get("workloadRef"))
-    if _text(reference.get("name")):
-        yield TEMPLATE_FROM, (ns, _text(reference.get("kind")) or "Deployment", _text(reference.get("name")))
-    yield from client_links(ref, raw)
+    reference = _dict(spec.get("workloadRef"))
+    name = _text(reference.get("name"))
+    if name:
+        yield TEMPLATE_FROM, (ns, _text(reference.get("kind")) or "Deployment", name)
+    yield from client_links(ns, _annotations(raw, template_meta))
 
 
 _CLIENT_URL_KEYS = (f"{ANNOTATION_PREFIX}client-url", f"{ANNOTATION_PREFIX}client-origin")
@@ -206,20 +208,19 @@ _CLIENT_URL_FROM = f"{ANNOTATION_PREFIX}client-url-from"
 _CLIENT_SERVER = f"{ANNOTATION_PREFIX}client-server"
 
 
-def client_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
+def client_links(ns: str, annotations: Mapping[str, Any]) -> Iterator[Link]:
     """A client's hosts: its URL's and its page origin's (the handshake goes to the origin when the
     URL is relative or absent); a URL read at runtime (`client-url-from`) may name any host."""
-    annotations = _annotations(raw)
     for key in _CLIENT_URL_KEYS:
         host = _url_host(annotations.get(key))
         if host:
             yield CLIENT_HOST, host
-            yield from _service_link(CLIENT_SERVICE, in_cluster_service(host, ref.namespace))
+            yield from _service_link(CLIENT_SERVICE, in_cluster_service(host, ns))
     if any(key.startswith(_CLIENT_URL_FROM) for key in annotations):
         yield CLIENT_HOST, "*"
     pinned = annotations.get(_CLIENT_SERVER)
     if isinstance(pinned, str) and pinned.strip():
-        yield CLIENT_PIN, _namespaced(pinned.strip(), ref.namespace)
+        yield CLIENT_PIN, _namespaced(pinned.strip(), ns)
 
 
 def destination_rule_links(ref: ObjectRef, raw: Mapping[str, Any]) -> Iterator[Link]:
@@ -292,20 +293,26 @@ class RelationIndex:
 
     def update(self, ref: ObjectRef, links: Iterable[Link] | None) -> None:
         """Replaces the links of `ref` (None: it is gone)."""
-        for relation, value in self._links.pop(ref, ()):
+        previous = self._links.pop(ref, None)
+        if previous:
+            self._forget(ref, previous)
+        if links is None:
+            return
+        kept = tuple(links)
+        self._links[ref] = kept
+        members = self._members  # once per link of every added object: kept in a local
+        for relation, value in kept:
+            members[relation][value].add(ref)
+            if relation in HOST_RELATIONS and isinstance(value, str) and value.startswith("*"):
+                self._patterns[relation].add(value)
+
+    def _forget(self, ref: ObjectRef, links: tuple[Link, ...]) -> None:
+        for relation, value in links:
             members = self._members[relation]
             members[value].discard(ref)
             if not members[value]:
                 del members[value]
                 self._patterns[relation].discard(str(value))
-        if links is None:
-            return
-        kept = tuple(links)
-        self._links[ref] = kept
-        for relation, value in kept:
-            self._members[relation][value].add(ref)
-            if relation in HOST_RELATIONS and isinstance(value, str) and value.startswith("*"):
-                self._patterns[relation].add(value)
 
     def links(self, ref: ObjectRef) -> tuple[Link, ...]:
         return self._links.get(ref, ())
@@ -407,14 +414,11 @@ def _namespaced(text: str, ns: str) -> tuple[str, str]:
     return (namespace or ns, name)
 
 
-def _template_labels(raw: Mapping[str, Any]) -> Mapping[str, Any]:
-    return _dict(_dict(_dict(_dict(raw.get("spec")).get("template")).get("metadata")).get("labels"))
-
-
-def _annotations(raw: Mapping[str, Any]) -> dict[str, Any]:
-    meta = _dict(raw.get("metadata"))
-    template_meta = _dict(_dict(_dict(raw.get("spec")).get("template")).get("metadata"))
-    return {**_dict(template_meta.get("annotations")), **_dict(meta.get("annotations"))}
+def _annotations(raw: Mapping[str, Any], template_meta: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A workload's annotations over its pod template's (most templates have none: no copy then)."""
+    own = _dict(_dict(raw.get("metadata")).get("annotations"))
+    template = _dict(template_meta.get("annotations"))
+    return {**template, **own} if template else own
 
 
 def _dict(value: Any) -> Mapping[str, Any]:

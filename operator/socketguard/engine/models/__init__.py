@@ -70,6 +70,10 @@ class _Views(Mapping[tuple[str, str], "type[KubeObject]"]):
             view = self._loaded[key] = getattr(importlib.import_module(f"{__name__}.{module}"), name)
         return view
 
+    def get(self, key: tuple[str, str], default: type[KubeObject] | None = None) -> type[KubeObject] | None:  # type: ignore[override]
+        """Mapping's own `get` catches a KeyError for every object of a kind without a view."""
+        return self[key] if key in _VIEWS else default
+
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(_VIEWS)
 
