@@ -172,7 +172,8 @@ def _load_rendering(rendering: Rendering) -> Loaded:
 
 def load_file(path: Path, name: str) -> Loaded:
     try:
-        data = path.read_bytes()
+        with open(path, "rb", buffering=0) as file:  # noqa: PTH123 (unbuffered: one read of the whole file)
+            data = file.readall()
     except OSError as error:
         reason = error.strerror or str(error)
         return _file_failure(name, f"cannot read the file: {reason}")
