@@ -8,10 +8,12 @@ located on them exactly as on PyYAML's nodes.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 import yaml._yaml as composer  # PyYAML's C extension, which the loader needs to compact nodes
 
-from socketguard.inputs.loader import load_bytes
+from socketguard.inputs.loader import load_bytes, load_inputs
 from socketguard.inputs.locate import node_position
 from socketguard.inputs.nodes import CompactMapping, CompactScalar, CompactSequence, as_pyyaml
 
@@ -48,6 +50,15 @@ def test_the_loader_keeps_compact_nodes_and_restores_the_composer() -> None:
 def test_the_composer_is_restored_after_a_syntax_error() -> None:
     loaded = load_bytes("broken.yaml", b"a: [1, 2\nb: {")
     assert [problem.finding.code for problem in loaded.problems] == ["SG003"]
+    assert_composer_restored()
+
+
+def test_a_directory_is_read_into_compact_nodes_and_the_composer_restored(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_bytes(TEXT)
+    (tmp_path / "b.yaml").write_bytes(b"a: [1, 2\nb: {")
+    loaded = load_inputs([str(tmp_path)], cwd=tmp_path)
+    assert [type(item.origin.node) for item in loaded.objects if item.origin] == [CompactMapping]
+    assert [problem.location.file for problem in loaded.problems] == ["b.yaml"]
     assert_composer_restored()
 
 

@@ -89,10 +89,11 @@ def load_inputs(
     found are rendered with `helm` options.
     Everything loaded is moved to the collector's permanent generation (`gc.freeze`): it lives
     for the whole run, and rescanning millions of YAML nodes would double the cost of a lint.
+    Nodes are compact throughout (`inputs.nodes`).
     """
     base = (cwd or Path.cwd()).resolve()
     loaded = Loaded()
-    with collections_paused(freeze=True):
+    with collections_paused(freeze=True), compact_nodes():
         for given in paths:
             _load_path(given, stdin, base, exclude, helm or HelmOptions(), loaded)
     return loaded
@@ -102,13 +103,13 @@ def _load_path(
     given: str, stdin: BinaryIO | None, base: Path, exclude: Sequence[str], helm: HelmOptions, loaded: Loaded
 ) -> None:
     if given == STDIN:
-        loaded.extend(load_bytes(STDIN_NAME, stdin.read() if stdin is not None else b""))
+        loaded.extend(_read_bytes(STDIN_NAME, stdin.read() if stdin is not None else b""))
         return
     path = Path(given)
     if path.is_dir():
         loaded.extend(_load_directory(path, base, exclude, helm))
     else:
-        loaded.extend(load_file(path, display_name(path, base)))
+        loaded.extend(_load_file(path, display_name(path, base)))
 
 
 def display_name(path: Path, base: Path) -> str:
@@ -142,7 +143,7 @@ def _load_directory(directory: Path, base: Path, exclude: Sequence[str], helm: H
 def _load_discovered(found: Discovered, base: Path, helm: HelmOptions) -> Loaded:
     loaded = Loaded()
     for path in found.files:
-        loaded.extend(load_file(path, display_name(path, base)))
+        loaded.extend(_load_file(path, display_name(path, base)))
     for chart in found.charts:
         loaded.extend(_load_rendering(render_chart(chart, display_name(chart, base), helm)))
     for directory in found.kustomizations:
@@ -154,7 +155,7 @@ def _load_rendering(rendering: Rendering) -> Loaded:
     """Rendered text read like a file; its objects and problems remember the command that printed it."""
     loaded = Loaded(problems=list(rendering.problems), rendered=[] if rendering.problems else [rendering.command])
     for rendered in rendering.files:
-        part = load_bytes(rendered.name, rendered.text)
+        part = _read_bytes(rendered.name, rendered.text)
         loaded.objects.extend(
             dataclasses.replace(item, origin=dataclasses.replace(item.origin, rendered_by=rendered.rendered_by))
             if item.origin is not None
@@ -170,18 +171,24 @@ def _load_rendering(rendering: Rendering) -> Loaded:
     return loaded
 
 
-def load_file(path: Path, name: str) -> Loaded:
+def _load_file(path: Path, name: str) -> Loaded:
     try:
         with open(path, "rb", buffering=0) as file:  # noqa: PTH123 (unbuffered: one read of the whole file)
             data = file.readall()
     except OSError as error:
         reason = error.strerror or str(error)
         return _file_failure(name, f"cannot read the file: {reason}")
-    return load_bytes(name, data)
+    return _read_bytes(name, data)
 
 
 def load_bytes(name: str, data: bytes) -> Loaded:
     """Reads one file's bytes: UTF-8 YAML (any number of documents) or JSON."""
+    with collections_paused(), compact_nodes():
+        return _read_bytes(name, data)
+
+
+def _read_bytes(name: str, data: bytes) -> Loaded:
+    # Callers pause collections and compact nodes once for all they read (see `load_inputs`).
     failure = _text_problem(name, data) or _depth_problem(name, data)
     if failure is not None:
         return failure
@@ -258,13 +265,12 @@ def _parse_yaml(name: str, data: bytes) -> Loaded:
     anchored = b"&" in data  # without an anchor no node is an alias (see `construct`)
     number = 0
     try:
-        with collections_paused(), compact_nodes():
-            while loader.check_node():
-                node = loader.get_node()
-                if node is None:  # check_node() said there is one; typeshed allows None
-                    break
-                number += 1
-                _read_document(loader, node, f"{name}#{number}", name, loaded, anchored)
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:  # check_node() said there is one; typeshed allows None
+                break
+            number += 1
+            _read_document(loader, node, f"{name}#{number}", name, loaded, anchored)
     except yaml.reader.ReaderError as error:
         loaded.problems.append(_reader_problem(name, data, error))
     except yaml.YAMLError as error:
