@@ -106,7 +106,7 @@ class _Ignores:
         spec = _read_gitignore(directory / _GITIGNORE)
         return _Ignores((*self._specs, (directory, "", spec))) if spec is not None else self
 
-    def ignored(self, path: Path, is_dir: bool) -> bool:
+    def ignored(self, path: str, is_dir: bool) -> bool:
         for folder, prefix, spec in self._specs:
             relative = os.path.relpath(path, folder).replace(os.sep, "/")
             relative = f"{prefix}/{relative}" if prefix else relative
@@ -143,7 +143,7 @@ def _outer_ignores(root: Path) -> _Ignores:
     return _Ignores(tuple(specs))
 
 
-def discover(directory: Path, shown: Callable[[Path], str], exclude: Sequence[str] = ()) -> Discovered:
+def discover(directory: Path, shown: Callable[[str | Path], str], exclude: Sequence[str] = ()) -> Discovered:
     """Plain manifest files, charts and Kustomize directories to render under `directory`."""
     found = Discovered()
     kustomize_dirs: list[Path] = []
@@ -161,7 +161,7 @@ def discover(directory: Path, shown: Callable[[Path], str], exclude: Sequence[st
 def _walk(
     directory: Path,
     ignores: _Ignores,
-    shown: Callable[[Path], str],
+    shown: Callable[[str | Path], str],
     exclude: Sequence[str],
     inside_kustomization: bool,
     found: Discovered,
@@ -181,19 +181,19 @@ def _walk(
         kustomize_dirs.append(directory)
         inside_kustomization = True
     for entry in entries:
-        path = Path(entry.path)
         is_dir = entry.is_dir()
         if is_dir and entry.is_symlink():
             continue  # as `find` and os.walk do: a link to a folder above would never end
-        # The folders above were matched on the way down: only the entry's own path is left to match.
-        if entry.name.startswith(".") or (exclude and _any_of(tuple(exclude))(shown(path))) \
-                or ignores.ignored(path, is_dir):
+        if not is_dir and (inside_kustomization or not is_manifest_name(entry.name)):
             continue
-        if is_dir:
-            if entry.name not in _NEVER_DESCEND:
-                _walk(path, ignores, shown, exclude, inside_kustomization, found, kustomize_dirs)
-        elif not inside_kustomization and is_manifest_name(entry.name):
-            found.files.append(path)
+        # The folders above were matched on the way down: only the entry's own path is left to match.
+        if entry.name.startswith(".") or (exclude and _any_of(tuple(exclude))(shown(entry.path))) \
+                or ignores.ignored(entry.path, is_dir):
+            continue
+        if not is_dir:
+            found.files.append(Path(entry.path))
+        elif entry.name not in _NEVER_DESCEND:
+            _walk(Path(entry.path), ignores, shown, exclude, inside_kustomization, found, kustomize_dirs)
 
 
 def _overlays(kustomize_dirs: Sequence[Path]) -> list[Path]:

@@ -112,7 +112,7 @@ def _load_path(
         loaded.extend(_load_file(path, display_name(path, base)))
 
 
-def display_name(path: Path, base: Path) -> str:
+def display_name(path: str | Path, base: Path) -> str:
     """The path relative to the working directory when it is under it, else as absolute."""
     # String operations, not Path.resolve(): this runs for every file and folder of a large tree.
     text = os.fspath(path)
