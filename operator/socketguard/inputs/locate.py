@@ -130,7 +130,9 @@ class Locator:
     def __init__(self, origins: Mapping[ObjectRef, Origin] | None = None) -> None:
         self._origins: dict[_Key, Origin] = {}
         # Findings of several rules point at the same field of an object: each is walked to once.
-        self._located: dict[tuple[_Key, FieldPath], Location] = {}
+        # Keyed by the ref as the finding names it (hashed in C); a ref naming the object by
+        # another served version is located once more, to the same place.
+        self._located: dict[tuple[ObjectRef, FieldPath], Location] = {}
         if origins:
             self.update(origins.items())
 
@@ -151,7 +153,7 @@ class Locator:
         return self._origins.get(_key(ref))
 
     def locate(self, ref: ObjectRef, path: FieldPath = ()) -> Location:
-        key = (_key(ref), path)
+        key = (ref, path)
         located = self._located.get(key)
         if located is None:
             located = self._located[key] = self._locate(ref, path)
