@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from json.encoder import encode_basestring as _string
 
-from socketguard.engine.findings import Severity
+from socketguard.engine.findings import Finding, Severity
 from socketguard.engine.objects import ObjectRef
 from socketguard.inputs.locate import Located, Location
 
@@ -46,19 +46,16 @@ def lines(located: Sequence[Located]) -> Iterator[str]:
 def _item(entry: Located, parts: _Parts) -> str:
     finding = entry.finding
     return (
-        f'{{"code": {_string(finding.code)}, "name": {_string(finding.name)}, '
-        f'"severity": "{_SEVERITY[finding.severity]}", "message": {_string(finding.message)}, '
+        f'{parts.rule(finding)}"message": {_string(finding.message)}, '
         f'"object": {parts.one(finding.subject)}, "path": {_string(finding.field_path)}, '
         f'"fixes": {_texts(finding.fixes)}, "related": {parts.many(finding.related)}, '
         f'"assumptions": {_texts(finding.assumptions)}, "location": {_location(entry.location)}}}'
     )
 
 
-_SEVERITY = {severity: severity.label for severity in Severity}
-
 
 def _texts(values: Sequence[str]) -> str:
-    return "[" + ", ".join(map(_string, values)) + "]"
+    return "[" + ", ".join(map(_string, values)) + "]" if values else "[]"
 
 
 def _location(where: Location) -> str:
@@ -69,11 +66,22 @@ def _location(where: Location) -> str:
 
 
 class _Parts:
-    """`ObjectRef.as_dict()` as JSON, each object (and list of related objects) encoded once."""
+    """What many findings share, as JSON, each encoded once: a rule's code, name and severity, an
+    object (`ObjectRef.as_dict()`), a list of related objects."""
 
     def __init__(self) -> None:
         self._one: dict[ObjectRef, str] = {}
         self._many: dict[tuple[ObjectRef, ...], str] = {}
+        self._rules: dict[tuple[str, str, Severity], str] = {}
+
+    def rule(self, finding: Finding) -> str:
+        """The item's opening, up to its message: the same for every finding of a rule."""
+        key = (finding.code, finding.name, finding.severity)
+        text = self._rules.get(key)
+        if text is None:
+            text = self._rules[key] = (f'{{"code": {_string(finding.code)}, "name": {_string(finding.name)}, '
+                                       f'"severity": "{finding.severity.label}", ')
+        return text
 
     def one(self, ref: ObjectRef) -> str:
         text = self._one.get(ref)
