@@ -121,7 +121,11 @@ def _run_lint(loaded: Loaded, *, ignore: Sequence[str], rules: Sequence[Rule] | 
     analysis = analyze_with_context(inventory, rules=rules, ignore=tuple(ignored), event_sources=event_sources)
     result.context = analysis.context
     located.extend(result.locator.locate_finding(finding) for finding in analysis.findings)
-    for item in sorted(located, key=by_location):
+    located.sort(key=by_location)
+    if not baseline:
+        result.new = located
+        return result
+    for item in located:
         (result.known if item.finding.key in baseline else result.new).append(item)
     return result
 
