@@ -145,3 +145,15 @@ def test_every_yaml_file_of_the_repository_reads_as_pyyaml_reads_it() -> None:
         text = path.read_text(encoding="utf-8")
         assert_same(text)
         assert_same(text, anchored=True)  # with aliases tracked even where there can be none
+
+
+def test_manifests_are_built_by_the_fast_path_without_falling_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Equal data alone would not show the fast path gone: PyYAML's own constructor gives it too.
+    def refuse(self: Any, node: Any) -> Any:
+        raise AssertionError(f"fell back to PyYAML's constructor at line {node.start_mark.line + 1}")
+
+    monkeypatch.setattr(FastSafeLoader, "construct_document", refuse)
+    for path in sorted((ROOT / "manifests" / "examples" / "mageagent").rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert read(text, fast=True, compact=True)[0] == "ok", path
+        assert read(text, fast=True)[0] == "ok", path

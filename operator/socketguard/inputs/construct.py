@@ -93,17 +93,18 @@ class _Builder:
         self.building: set[int] = set()
 
     def build(self, node: Node, depth: int) -> Any:
-        if node.id == "scalar":
+        kind = node.id
+        if kind == "scalar":
             return self._scalar(node)
         if not self.anchored:
-            return self._collection(node, depth)
+            return self._collection(node, kind, depth)
         key = id(node)
         if key in self.built:
             return self.built[key]
         if key in self.building:
             raise _FallBackError
         self.building.add(key)
-        data = self.built[key] = self._collection(node, depth)
+        data = self.built[key] = self._collection(node, kind, depth)
         self.building.discard(key)
         return data
 
@@ -118,17 +119,14 @@ class _Builder:
                 raise _FallBackError from error
         raise _FallBackError
 
-    def _collection(self, node: Node, depth: int) -> Any:
+    def _collection(self, node: Node, kind: str, depth: int) -> Any:
         if depth > MAX_FAST_DEPTH:
             raise _FallBackError
         tag = node.tag
-        if node.id == "mapping" and tag == MAP:
-            return self._mapping(node, depth)
-        if node.id == "sequence" and tag == SEQ:
+        if kind == "sequence" and tag == SEQ:
             return [self.build(item, depth + 1) for item in node.value]
-        raise _FallBackError
-
-    def _mapping(self, node: Node, depth: int) -> dict[str, Any]:
+        if kind != "mapping" or tag != MAP:
+            raise _FallBackError
         data: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.id != "scalar" or key_node.tag != STR:
