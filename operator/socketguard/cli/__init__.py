@@ -94,11 +94,14 @@ def run() -> None:
     _without_plugin_discovery()
     try:
         main()
-        status = 0
+        finished = SystemExit(0)
     except SystemExit as done:
-        if not isinstance(done.code, int | None):
-            raise
-        status = done.code or 0
+        # Kept past this block: its traceback holds the command's frames and with them all the
+        # lint built, which letting go would free object by object (a twentieth of a large lint).
+        finished = done
+    if not isinstance(finished.code, int | None):
+        raise finished
+    status = finished.code or 0
     atexit._run_exitfuncs()
     try:
         for stream in (sys.stdout, sys.stderr):
