@@ -12,8 +12,9 @@ Upgrade for websocket, no custom headers), and each such evaluation is stated as
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
 from functools import lru_cache
+from operator import attrgetter
 from typing import TypeVar
 
 from socketguard.engine.inventory import Inventory
@@ -51,9 +52,12 @@ from socketguard.engine.routing.matching import exact_matches, re2_compiled, re2
 
 ROUTER = "istio"
 V = TypeVar("V", VirtualService, DestinationRule)
-# A request as far as Istio routes it: `Request` without the Origin header (see `IstioRouter.route`).
-RouteKey = tuple[str, str, str, int, str, str, str, str, tuple[tuple[str, str], ...], str | None,
-                 ObjectRef | None, str | None]
+# A request as far as Istio routes it (see `IstioRouter.route`): every field of `Request`, read
+# from the class so that a field added later is part of the key, but the Origin header, which
+# never changes the route, and the two fields the key holds as the route sees them.
+_AS_ROUTED = frozenset({"origin", "source_namespace", "entrance"})
+_routed_fields = attrgetter(*(item.name for item in fields(Request) if item.name not in _AS_ROUTED))
+RouteKey = tuple[tuple[object, ...], str, ObjectRef | None]
 
 
 def string_matches(match: StringMatch, value: str, *, ignore_case: bool = False) -> bool:
@@ -120,10 +124,8 @@ class IstioRouter:
 
     def _route_key(self, request: Request) -> RouteKey:
         """Every field of the request but those that do not change the route (see `route`)."""
-        return (request.host, request.path, request.scheme, request.port, request.via,
-                "" if request.via == "gateway" else request.source_namespace, request.transport, request.method,
-                request.more_headers, request.raw_query,
-                None if self._enters_anyway(request) else request.entrance, request.listener)
+        return (_routed_fields(request), "" if request.via == "gateway" else request.source_namespace,
+                None if self._enters_anyway(request) else request.entrance)
 
     def _enters_anyway(self, request: Request) -> bool:
         """Whether the pinned gateway is the one the request, unpinned, enters through on its port."""
@@ -513,10 +515,15 @@ def _names_socket_path(kind: str, value: str) -> bool:
     return socket_path(kind, value, lambda _: True) is not None
 
 
+_request_fields = attrgetter(*(item.name for item in fields(Request)))
+_PATH_FIELD = [item.name for item in fields(Request)].index("path")
+
+
 def _at_path(request: Request, path: str) -> Request:
-    """A candidate's request (host, scheme, port, via and namespace set) for one handshake path:
-    what `replace(request, path=path)` gives, at a fraction of its cost."""
-    return Request(request.host, path, request.scheme, request.port, request.via, request.source_namespace)
+    """`replace(request, path=path)` at a fraction of its cost (one per candidate handshake path)."""
+    values = list(_request_fields(request))
+    values[_PATH_FIELD] = path
+    return Request(*values)
 
 
 def _gateway_host(host: str) -> str:
