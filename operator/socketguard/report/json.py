@@ -53,7 +53,6 @@ def _item(entry: Located, parts: _Parts) -> str:
     )
 
 
-
 def _texts(values: Sequence[str]) -> str:
     return "[" + ", ".join(map(_string, values)) + "]" if values else "[]"
 
